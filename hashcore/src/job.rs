@@ -1,0 +1,149 @@
+//! Jobs, and the latest-value channel that hands them to hashing threads.
+//!
+//! Hashing threads are plain OS threads, not async tasks: they poll a generation counter (one
+//! atomic load per batch) and block on a condition variable only while there is no job. Only the
+//! newest job matters, so publishing replaces whatever was there.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Work for a backend: find nonces such that LXRHash(`prefix ‖ nonce`) has a high difficulty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Identifies the job in results (the coordinator's job id).
+    pub id: u64,
+    /// The shared input prefix: the 32-byte OPR hash when mining PegNet.
+    pub prefix: Vec<u8>,
+    /// Only results strictly above this difficulty are kept.
+    pub min_difficulty: u64,
+    /// How many results to keep (top-N).
+    pub keep: usize,
+}
+
+struct Slot {
+    job: Option<Arc<Job>>,
+    closed: bool,
+}
+
+/// A single-slot channel holding the latest job (or none, meaning "pause").
+pub struct LatestJob {
+    generation: AtomicU64,
+    slot: Mutex<Slot>,
+    changed: Condvar,
+}
+
+impl Default for LatestJob {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatestJob {
+    /// An empty channel (no job: workers idle).
+    pub fn new() -> Self {
+        LatestJob {
+            generation: AtomicU64::new(0),
+            slot: Mutex::new(Slot {
+                job: None,
+                closed: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // A panicking worker cannot leave the slot half-written (it only holds plain data).
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the current job (`None` pauses the workers).
+    pub fn publish(&self, job: Option<Job>) {
+        let mut slot = self.lock();
+        slot.job = job.map(Arc::new);
+        self.generation.fetch_add(1, Ordering::Release);
+        self.changed.notify_all();
+    }
+
+    /// Closes the channel: workers see `None` from [`LatestJob::wait_newer`] and exit.
+    pub fn close(&self) {
+        let mut slot = self.lock();
+        slot.closed = true;
+        slot.job = None;
+        self.generation.fetch_add(1, Ordering::Release);
+        self.changed.notify_all();
+    }
+
+    /// The generation counter; it changes whenever a job is published. Cheap enough for hot loops.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Blocks until the generation differs from `seen` and there is a job, or the channel is
+    /// closed. Returns the new generation and job, or `None` once closed.
+    pub fn wait_newer(&self, seen: u64) -> Option<(u64, Arc<Job>)> {
+        let mut slot = self.lock();
+        loop {
+            if slot.closed {
+                return None;
+            }
+            let generation = self.generation.load(Ordering::Acquire);
+            if let (true, Some(job)) = (generation != seen, &slot.job) {
+                return Some((generation, job.clone()));
+            }
+            slot = self.changed.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// True once closed.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn job(id: u64) -> Job {
+        Job {
+            id,
+            prefix: vec![1, 2, 3],
+            min_difficulty: 0,
+            keep: 3,
+        }
+    }
+
+    #[test]
+    fn latest_value_wins_and_waiters_wake() {
+        let ch = Arc::new(LatestJob::new());
+        let g0 = ch.generation();
+        ch.publish(Some(job(1)));
+        ch.publish(Some(job(2)));
+        let (g, j) = ch.wait_newer(g0).unwrap();
+        assert_eq!(j.id, 2, "only the newest job is seen");
+        let waiter = {
+            let ch = ch.clone();
+            std::thread::spawn(move || ch.wait_newer(g).map(|(_, j)| j.id))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        ch.publish(None); // a pause does not wake the waiter with a job
+        std::thread::sleep(Duration::from_millis(20));
+        ch.publish(Some(job(3)));
+        assert_eq!(waiter.join().unwrap(), Some(3));
+    }
+
+    #[test]
+    fn close_releases_waiters() {
+        let ch = Arc::new(LatestJob::new());
+        let waiter = {
+            let ch = ch.clone();
+            std::thread::spawn(move || ch.wait_newer(0).is_none())
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        ch.close();
+        assert!(waiter.join().unwrap());
+        assert!(ch.is_closed());
+    }
+}
