@@ -133,7 +133,11 @@ impl<const L: usize> BatchHasher<L> {
         };
         // Sets lane k up for the first STEP of pass 2 (or of pass 3 for an empty input).
         let enter_pass2 = |k: usize, l: &mut Lane| {
-            l.x = if len > 0 { byte_at(k, 0) } else { l.hs[HASH_SIZE - 1] };
+            l.x = if len > 0 {
+                byte_at(k, 0)
+            } else {
+                l.hs[HASH_SIZE - 1]
+            };
             l.addr = (l.a >> 5) ^ l.x;
         };
 

@@ -85,7 +85,10 @@ pub fn load_or_build(opts: &TableOptions) -> Result<(Arc<Table>, TableReport)> {
         .unwrap_or_else(|| PathBuf::from(".lxrhash"));
     let path = dir.join(file_name(bits));
     let dir_error = fs::create_dir_all(&dir).err();
-    let _lock = dir_error.is_none().then(|| FileLock::acquire(&path)).flatten();
+    let _lock = dir_error
+        .is_none()
+        .then(|| FileLock::acquire(&path))
+        .flatten();
 
     let origin = match load(&path, bits) {
         Ok(table) => {
@@ -128,7 +131,9 @@ pub fn load_or_build(opts: &TableOptions) -> Result<(Arc<Table>, TableReport)> {
         None => save(&path, &table, &sha256).err().map(|e| e.to_string()),
     };
     if let Some(w) = &save_warning {
-        tracing::warn!("{w}; the table stays in memory only and will be generated again next start");
+        tracing::warn!(
+            "{w}; the table stays in memory only and will be generated again next start"
+        );
     }
     Ok((
         Arc::new(table),
@@ -164,7 +169,9 @@ pub fn load(path: &Path, bits: u32) -> Result<LoadedTable> {
     let expected_len = 1u64 << bits;
     let len = file.metadata().map_err(|e| io("reading", e))?.len();
     if len != expected_len {
-        return Err(corrupt(format!("it is {len} bytes, expected {expected_len}")));
+        return Err(corrupt(format!(
+            "it is {len} bytes, expected {expected_len}"
+        )));
     }
     let mut region = HugeRegion::new(expected_len as usize)?;
     file.read_exact(region.as_mut_slice())

@@ -45,7 +45,11 @@ impl HugeRegion {
     pub fn new(len: usize) -> Result<Self> {
         let page = page_size();
         let map_len = len.max(1).div_ceil(page) * page;
-        let align = if map_len >= HUGE_PAGE { HUGE_PAGE } else { page };
+        let align = if map_len >= HUGE_PAGE {
+            HUGE_PAGE
+        } else {
+            page
+        };
         let reserve = map_len + align;
         // SAFETY: anonymous private mapping with no address hint; the result is checked below.
         let raw = unsafe {
@@ -192,10 +196,8 @@ fn parse_smaps(smaps: &str, start: usize, total: u64) -> Option<HugePageShare> {
     for line in smaps.lines() {
         let first = line.split_whitespace().next().unwrap_or("");
         if let Some((lo, hi)) = first.split_once('-') {
-            if let (Ok(lo), Ok(hi)) = (
-                usize::from_str_radix(lo, 16),
-                usize::from_str_radix(hi, 16),
-            ) {
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+            {
                 // A mapping header line. The region may have been split (mprotect), so take
                 // every VMA inside [start, start+total).
                 in_region = lo >= start && hi <= start + total as usize && lo < hi;

@@ -131,7 +131,11 @@ mod tests {
             let mut go = vec![id, 0];
             for counter in 1..=65_536u64 {
                 pegnet_increment(&mut go);
-                assert_eq!(Nonce::new(id, counter).as_bytes(), &go[..], "id {id} step {counter}");
+                assert_eq!(
+                    Nonce::new(id, counter).as_bytes(),
+                    &go[..],
+                    "id {id} step {counter}"
+                );
             }
         }
     }

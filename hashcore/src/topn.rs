@@ -103,11 +103,11 @@ impl TopN {
         } else {
             return false;
         }
-        self.worst = self
-            .items
-            .iter()
-            .enumerate()
-            .fold(0, |w, (k, x)| if self.items[w].beats(x) { k } else { w });
+        self.worst =
+            self.items
+                .iter()
+                .enumerate()
+                .fold(0, |w, (k, x)| if self.items[w].beats(x) { k } else { w });
         true
     }
 

@@ -16,8 +16,10 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+type TableList = std::sync::Mutex<Vec<(u32, Arc<Table>)>>;
+
 pub fn small_table(bits: u32) -> Arc<Table> {
-    static TABLES: OnceLock<std::sync::Mutex<Vec<(u32, Arc<Table>)>>> = OnceLock::new();
+    static TABLES: OnceLock<TableList> = OnceLock::new();
     let m = TABLES.get_or_init(Default::default);
     let mut v = m.lock().unwrap();
     if let Some((_, t)) = v.iter().find(|(b, _)| *b == bits) {
@@ -61,7 +63,10 @@ pub fn vectors() -> Vectors {
         tables: vec![],
         hashes: vec![],
     };
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let mut kind = "";
         let (mut bits, mut input, mut out) = (0u32, Vec::new(), String::new());
         for (k, field) in line.split_whitespace().enumerate() {

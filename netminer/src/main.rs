@@ -1,0 +1,44 @@
+//! `netminer`: the PegNet network miner.
+//!
+//! Subcommands available so far: `table` (build or load the LXRHash table), `hash` (LXRHash of hex
+//! inputs) and `bench` (hash rate and a cross-checkable checksum).
+
+mod bench_cmd;
+mod cli;
+mod hash_cmd;
+mod table_cmd;
+mod table_setup;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        cli::Command::Table(args) => table_cmd::run(&args),
+        cli::Command::Hash(args) => hash_cmd::run(&args),
+        cli::Command::Bench(args) => bench_cmd::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,172 @@
+//! The netminer binary, run as a user would.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("netminer-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn netminer(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netminer"));
+    cmd.args(args)
+        .env_remove("LXRBITSIZE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let input = stdin.unwrap_or("").to_string();
+    let mut pipe = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn hash_arguments_and_stdin_match_the_vectors() {
+    let dir = tmpdir("hash");
+    let d = dir.to_str().unwrap();
+    // vectors.txt, 10 bits: "" , "abc", "foo".
+    let expected = "a0cd1e488ca5ee934fb8833cacba6d500f6b55b9d8e379224a3abd4f50a5b0dc\n\
+                    09113110b58b567d3364725583ad86c7c497bb0eff6b832ed64b7c9e1d36b59a\n\
+                    a13f34afadaba888b320f1d1fb2ee9dc8a93e95415361f8aeafcda3060497935\n";
+    let o = netminer(
+        &[
+            "hash",
+            "--bits",
+            "10",
+            "--table-dir",
+            d,
+            "",
+            "616263",
+            "666F6F",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), expected);
+    let o = netminer(
+        &["hash", "--bits", "10", "--table-dir", d],
+        Some("\n616263\r\n666f6f\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), expected);
+}
+
+#[test]
+fn bad_hex_names_the_line() {
+    let dir = tmpdir("badhex");
+    let o = netminer(
+        &["hash", "--bits", "10", "--table-dir", dir.to_str().unwrap()],
+        Some("00\nabc\n"),
+    );
+    assert!(!o.status.success());
+    assert!(stdout(&o).is_empty(), "nothing printed for a bad batch");
+    let e = stderr(&o);
+    assert!(e.contains("stdin line 2") && e.contains("odd"), "{e}");
+    let o = netminer(&["hash", "--bits", "10", "00", "zz"], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("argument 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_sizes_are_clear_errors() {
+    let o = netminer(&["table", "--bits", "31"], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("8 to 30"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_netminer"))
+        .args(["table"])
+        .env("LXRBITSIZE", "banana")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("LXRBITSIZE"), "{}", stderr(&o));
+}
+
+#[test]
+fn table_reports_path_size_digest_and_huge_pages() {
+    let dir = tmpdir("table");
+    let o = netminer(
+        &[
+            "table",
+            "--bits",
+            "10",
+            "--table-dir",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("lxrhash-seed-fafaececfafaecec-passes-5-size-10.dat"));
+    assert!(out.contains("size: 1024 bytes"));
+    assert!(
+        out.contains("sha256: c1e50b47f68732bce96e3a01bf53d889071ef31b5732c3f07f460c6aa4adf204")
+    );
+    assert!(out.contains("huge pages:"));
+}
+
+#[test]
+fn bench_json_checksum_is_independent_of_threads_and_duration() {
+    let dir = tmpdir("bench");
+    let d = dir.to_str().unwrap();
+    let run = |threads: &str, secs: &str| -> serde_json::Value {
+        let o = netminer(
+            &[
+                "bench",
+                "--bits",
+                "12",
+                "--table-dir",
+                d,
+                "--threads",
+                threads,
+                "--seconds",
+                secs,
+                "--json",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(stdout(&o).trim()).unwrap()
+    };
+    let a = run("1", "0.2");
+    let b = run("2", "0.4");
+    for key in [
+        "bits",
+        "threads",
+        "seconds",
+        "hashes",
+        "hashes_per_sec",
+        "input_len",
+        "checksum",
+    ] {
+        assert!(a.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(a["checksum"], b["checksum"]);
+    assert_eq!(a["threads"], 1);
+    assert_eq!(b["per_thread"].as_array().unwrap().len(), 2);
+    assert!(a["hashes"].as_u64().unwrap() > 0);
+    assert!(a["input_len"].as_u64().unwrap() >= 34);
+    // The checksum is the documented one: sha256 over the hashes of miner 0's first 1024 nonces.
+    let table = hashcore::Table::generate(12, &mut |_, _| {}).unwrap();
+    let prefix = hashcore::bench::bench_prefix();
+    let mut h = Vec::new();
+    for n in hashcore::bench::checksum_nonces() {
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(n.as_bytes());
+        h.push(table.hash(&input));
+    }
+    assert_eq!(a["checksum"], hashcore::bench::checksum(&h));
+}
