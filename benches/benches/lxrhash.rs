@@ -3,6 +3,7 @@
 //! `cargo bench -p netmine-benches` (set NETMINE_BENCH_BITS=20,25 to skip the 1 GiB table).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hashcore::batch::DEFAULT_LANES;
 use hashcore::bench::bench_prefix;
 use hashcore::{BatchHasher, Nonce, Table};
 use netmine_benches::{bench_bits, table};
@@ -48,7 +49,7 @@ fn single_vs_batched(c: &mut Criterion) {
                 }
             })
         });
-        let mut f = batched::<16>(&t, &sfx, len);
+        let mut f = batched::<DEFAULT_LANES>(&t, &sfx, len);
         g.bench_function(BenchmarkId::new("batched", bits), |b| b.iter(&mut f));
     }
     g.finish();
@@ -62,8 +63,6 @@ fn lanes(c: &mut Criterion) {
     let t = table(bits);
     let mut g = c.benchmark_group(format!("lanes-{bits}bit"));
     g.throughput(Throughput::Elements(N as u64)).sample_size(10);
-    let mut f4 = batched::<4>(&t, &sfx, len);
-    g.bench_function("4", |b| b.iter(&mut f4));
     let mut f8 = batched::<8>(&t, &sfx, len);
     g.bench_function("8", |b| b.iter(&mut f8));
     let mut f16 = batched::<16>(&t, &sfx, len);

@@ -37,10 +37,24 @@ pub fn reads_per_hash(len: usize) -> u64 {
     26 * len as u64 + 27 * HASH_SIZE as u64
 }
 
-/// Random 1-byte reads per second the machine sustains over `table`, with `threads` threads each
-/// keeping `chains` independent dependent-read chains in flight (the same prefetch-then-load
-/// pattern as the batched hasher). Dividing by [`reads_per_hash`] gives the hash-rate ceiling.
-pub fn random_read_ceiling(table: &Arc<Table>, threads: usize, chains: usize, secs: f64) -> f64 {
+/// Chain counts tried by [`random_read_ceiling`].
+pub const CEILING_CHAINS: [usize; 6] = [8, 16, 24, 32, 48, 64];
+
+/// The machine's random-read ceiling over `table` with `threads` threads: the best, over
+/// [`CEILING_CHAINS`], of [`random_reads_per_sec`], spending `secs` in all. Returns
+/// (reads/s, chains per thread that achieved it). Dividing by [`reads_per_hash`] gives the
+/// hash-rate ceiling.
+pub fn random_read_ceiling(table: &Arc<Table>, threads: usize, secs: f64) -> (f64, usize) {
+    let each = secs / CEILING_CHAINS.len() as f64;
+    CEILING_CHAINS
+        .iter()
+        .map(|&c| (random_reads_per_sec(table, threads, c, each), c))
+        .fold((0.0, 0), |best, x| if x.0 > best.0 { x } else { best })
+}
+
+/// Random 1-byte reads per second over `table`, with `threads` threads each keeping `chains`
+/// independent dependent-read chains in flight (the batched hasher's prefetch-then-load pattern).
+pub fn random_reads_per_sec(table: &Arc<Table>, threads: usize, chains: usize, secs: f64) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(AtomicU64::new(0));
     let started = Instant::now();

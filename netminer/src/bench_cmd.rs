@@ -29,6 +29,7 @@ struct Report {
 #[derive(Serialize)]
 struct Ceiling {
     reads_per_sec: f64,
+    chains_per_thread: usize,
     reads_per_hash: u64,
     hashes_per_sec: f64,
     ratio: f64,
@@ -83,11 +84,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let input_len = prefix.len() + hashcore::Nonce::new(0, max_counter.max(1)).len();
 
     let ceiling = args.ceiling.then(|| {
-        let reads_per_sec = bench::random_read_ceiling(&table, threads, 32, args.seconds);
+        let (reads_per_sec, chains_per_thread) =
+            bench::random_read_ceiling(&table, threads, args.seconds);
         let reads_per_hash = bench::reads_per_hash(input_len);
         let ceiling_hps = reads_per_sec / reads_per_hash as f64;
         Ceiling {
             reads_per_sec,
+            chains_per_thread,
             reads_per_hash,
             hashes_per_sec: ceiling_hps,
             ratio: hashes_per_sec / ceiling_hps,
@@ -130,8 +133,8 @@ fn print_text(r: &Report) {
     }
     if let Some(c) = &r.ceiling {
         println!(
-            "random-read ceiling: {:.0} reads/s = {:.0} hashes/s at {} reads/hash; hash rate is {:.2} of it",
-            c.reads_per_sec, c.hashes_per_sec, c.reads_per_hash, c.ratio
+            "random-read ceiling: {:.0} reads/s ({} chains/thread) = {:.0} hashes/s at {} reads/hash; hash rate is {:.2} of it",
+            c.reads_per_sec, c.chains_per_thread, c.hashes_per_sec, c.reads_per_hash, c.ratio
         );
     }
     if let Some(p) = r.huge_pages_percent {

@@ -1,0 +1,81 @@
+//! Typed errors of the factom crate.
+
+/// A malformed address or key string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// The string is empty.
+    #[error("address is empty")]
+    Empty,
+    /// A character outside the base58 alphabet.
+    #[error("address {addr:?}: character {ch:?} at position {pos} is not base58 (0, O, I and l are never used)")]
+    NotBase58 {
+        /// The address as given.
+        addr: String,
+        /// The offending character.
+        ch: char,
+        /// 1-based position.
+        pos: usize,
+    },
+    /// Decodes to the wrong number of bytes (a Factom address is 52 characters, 38 bytes).
+    #[error("address {addr:?} is {chars} characters ({bytes} bytes decoded); Factom addresses are 52 characters")]
+    WrongLength {
+        /// The address as given.
+        addr: String,
+        /// Its length in characters.
+        chars: usize,
+        /// Decoded length.
+        bytes: usize,
+    },
+    /// The checksum does not match: a typo or a truncated copy.
+    #[error("address {addr:?} has a bad checksum (mistyped or mangled?)")]
+    BadChecksum {
+        /// The address as given.
+        addr: String,
+    },
+    /// The 2-byte prefix is not one of FA, Fs, EC, Es.
+    #[error("address {addr:?} has unknown prefix bytes {prefix:02x?}: expected an FA, Fs, EC or Es address")]
+    UnknownPrefix {
+        /// The address as given.
+        addr: String,
+        /// The prefix found.
+        prefix: [u8; 2],
+    },
+    /// A valid address of another kind than the one required.
+    #[error("expected {expected} address, got {found} address {addr:?}")]
+    WrongKind {
+        /// The address as given (never a secret: secrets are shown as their kind only).
+        addr: String,
+        /// What was required.
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+}
+
+/// An invalid entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Payload over 10 KiB.
+    #[error("entry payload is {0} bytes; the limit is 10240 (10 KiB)")]
+    TooLarge(usize),
+    /// Marshalled bytes that do not parse.
+    #[error("malformed entry: {0}")]
+    Malformed(String),
+}
+
+/// An invalid commit message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    /// Shorter than 136 bytes.
+    #[error("commit is {0} bytes, expected 136")]
+    TooShort(usize),
+    /// Version byte not 0.
+    #[error("commit version is {0}, expected 0")]
+    BadVersion(u8),
+    /// Credits outside 1..=10.
+    #[error("commit pays {0} credits, expected 1 to 10")]
+    BadCredits(u8),
+    /// The signature does not verify.
+    #[error("commit signature does not verify")]
+    BadSignature,
+}

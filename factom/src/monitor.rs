@@ -1,0 +1,164 @@
+//! The minute monitor: polls `current-minute` and turns it into block/minute events (spec
+//! `factom-node.md` §3–4).
+//!
+//! Unlike PegNet's monitor it never kills the process: an unreachable node produces one
+//! [`MonitorEvent::NodeDown`], a node whose minute stops moving one [`MonitorEvent::NodeStalled`],
+//! and polling goes on (with backoff while down) until [`MonitorEvent::NodeUp`].
+
+use crate::client::FactomdClient;
+use rand::Rng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// What the monitor reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorEvent {
+    /// A new minute of the block being built.
+    Minute {
+        /// Height of the block being built (`directoryblockheight + 1`).
+        height: u32,
+        /// Minute 0..=9.
+        minute: u8,
+    },
+    /// The node cannot be reached.
+    NodeDown {
+        /// The last error.
+        reason: String,
+    },
+    /// The node answers but its minute has not moved for too long.
+    NodeStalled {
+        /// Seconds since the last change.
+        since_secs: u64,
+    },
+    /// The node is reachable and moving again.
+    NodeUp,
+}
+
+/// Monitor settings.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Poll interval (PegNet: 1 s).
+    pub poll: Duration,
+    /// Failing this long makes the node "down".
+    pub down_after: Duration,
+    /// Longest wait between polls while the node is down.
+    pub max_backoff: Duration,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            poll: Duration::from_secs(1),
+            down_after: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running monitor; stops when dropped.
+pub struct Monitor {
+    events: broadcast::Sender<MonitorEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Monitor {
+    /// Starts polling. Subscribe before awaiting anything to miss no event.
+    pub fn spawn(client: Arc<FactomdClient>, cfg: MonitorConfig) -> Monitor {
+        let (events, _) = broadcast::channel(256);
+        let tx = events.clone();
+        let task = tokio::spawn(run(client, cfg, tx));
+        Monitor { events, task }
+    }
+
+    /// A new receiver of events.
+    pub fn subscribe(&self) -> broadcast::Receiver<MonitorEvent> {
+        self.events.subscribe()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(PartialEq)]
+enum Health {
+    Healthy,
+    Down,
+    Stalled,
+}
+
+async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Sender<MonitorEvent>) {
+    let emit = |e: MonitorEvent| {
+        tracing::debug!(event = ?e, "monitor");
+        let _ = tx.send(e);
+    };
+    let mut last: Option<(u32, u8)> = None;
+    let mut last_change = Instant::now();
+    let mut health = Health::Healthy;
+    let mut failing_since: Option<Instant> = None;
+    let mut backoff = cfg.poll;
+    loop {
+        match client.current_minute_once().await {
+            Ok(cm) => {
+                failing_since = None;
+                backoff = cfg.poll;
+                if health == Health::Down {
+                    health = Health::Healthy;
+                    last_change = Instant::now();
+                    emit(MonitorEvent::NodeUp);
+                }
+                let mut height = (cm.directoryblockheight + 1).clamp(0, u32::MAX as i64) as u32;
+                let minute = cm.minute.clamp(0, 10) as u8;
+                // Minute 0 usually still shows the previous height (the finished block is saved a
+                // little later): after minute 9 of block B it is minute 0 of B + 1.
+                if let Some((h, m)) = last {
+                    if minute == 0 && h == height && m >= 9 {
+                        height += 1;
+                    }
+                }
+                let changed = minute != 10
+                    && match last {
+                        None => true,
+                        Some((h, m)) => height > h || (height == h && minute != m),
+                    };
+                if changed {
+                    last = Some((height, minute));
+                    last_change = Instant::now();
+                    if health == Health::Stalled {
+                        health = Health::Healthy;
+                        emit(MonitorEvent::NodeUp);
+                    }
+                    emit(MonitorEvent::Minute { height, minute });
+                } else {
+                    let minute_len =
+                        Duration::from_secs_f64((cm.directoryblockinseconds.max(1) as f64) / 10.0);
+                    let limit = minute_len.mul_f64(1.5) + cfg.poll;
+                    if health == Health::Healthy
+                        && (last_change.elapsed() > limit || cm.stalldetected)
+                    {
+                        health = Health::Stalled;
+                        emit(MonitorEvent::NodeStalled {
+                            since_secs: last_change.elapsed().as_secs(),
+                        });
+                    }
+                }
+                tokio::time::sleep(cfg.poll).await;
+            }
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(Instant::now);
+                if health != Health::Down && since.elapsed() >= cfg.down_after {
+                    health = Health::Down;
+                    emit(MonitorEvent::NodeDown {
+                        reason: e.to_string(),
+                    });
+                }
+                let jitter = rand::thread_rng().gen_range(0.5..1.5);
+                tokio::time::sleep(backoff.mul_f64(jitter)).await;
+                backoff = (backoff * 2).min(cfg.max_backoff);
+            }
+        }
+    }
+}

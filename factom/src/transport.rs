@@ -1,0 +1,257 @@
+//! JSON-RPC 2.0 over HTTP POST, shared by the factomd and walletd clients.
+//!
+//! Every call has a timeout. factomd answers errors with HTTP 400 and a JSON-RPC body, so the body
+//! is parsed whatever the status. Transport failures (connection refused, timeout, a non-JSON 5xx)
+//! are retried with exponential backoff and jitter for up to `retry_for`; protocol errors (a
+//! JSON-RPC error object) are returned at once: asking again would get the same answer.
+
+use crate::rpc::{Request, Response, RpcError};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Errors of a JSON-RPC call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node could not be reached (after retries).
+    #[error("cannot reach {url}: {detail}")]
+    Transport {
+        /// Endpoint.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// HTTP 401: the node wants other credentials.
+    #[error("{url} rejected the RPC user/password (HTTP 401)")]
+    Unauthorized {
+        /// Endpoint.
+        url: String,
+    },
+    /// The node answered with a JSON-RPC error.
+    #[error("{method}: {error}")]
+    Rpc {
+        /// Method called.
+        method: String,
+        /// The error object.
+        error: RpcError,
+    },
+    /// The answer was not what the method returns.
+    #[error("unexpected answer to {method} from {url}: {detail}")]
+    Decode {
+        /// Endpoint.
+        url: String,
+        /// Method called.
+        method: String,
+        /// What did not fit.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// The JSON-RPC error code, if the node answered with one.
+    pub fn rpc_code(&self) -> Option<i64> {
+        match self {
+            ClientError::Rpc { error, .. } => Some(error.code),
+            _ => None,
+        }
+    }
+
+    /// True for failures to reach the node (worth retrying later).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ClientError::Transport { .. })
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    /// Base URL (`http://host:port`, `host:port`; `/v2` is added if no path is given).
+    pub url: String,
+    /// Timeout of one HTTP request.
+    pub timeout: Duration,
+    /// How long transport failures are retried before giving up (0: no retry).
+    pub retry_for: Duration,
+    /// Optional HTTP basic-auth credentials.
+    pub auth: Option<(String, String)>,
+}
+
+impl RpcConfig {
+    /// Defaults for `url`: 10 s timeout, 10 s of retries, no auth.
+    pub fn new(url: &str) -> Self {
+        RpcConfig {
+            url: url.to_string(),
+            timeout: Duration::from_secs(10),
+            retry_for: Duration::from_secs(10),
+            auth: None,
+        }
+    }
+}
+
+/// Normalises a node location to its `/v2` endpoint URL.
+pub fn endpoint(url: &str) -> String {
+    let url = url.trim();
+    let with_scheme = if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    };
+    let after_scheme = with_scheme.find("://").map_or(0, |i| i + 3);
+    if with_scheme[after_scheme..].contains('/') && !with_scheme.ends_with('/') {
+        with_scheme
+    } else {
+        format!("{}/v2", with_scheme.trim_end_matches('/'))
+    }
+}
+
+/// A JSON-RPC endpoint.
+#[derive(Debug)]
+pub struct JsonRpc {
+    http: reqwest::Client,
+    url: String,
+    cfg: RpcConfig,
+    next_id: AtomicU64,
+}
+
+impl JsonRpc {
+    /// A client for `cfg.url`.
+    pub fn new(cfg: RpcConfig) -> Result<Self, ClientError> {
+        let url = endpoint(&cfg.url);
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| ClientError::Transport {
+                url: url.clone(),
+                detail: format!("cannot build HTTP client: {e}"),
+            })?;
+        Ok(JsonRpc {
+            http,
+            url,
+            cfg,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method`, retrying transport failures.
+    pub async fn call<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: P,
+    ) -> Result<R, ClientError> {
+        let params = serde_json::to_value(params).map_err(|e| self.decode(method, e))?;
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.call_once(method, &params).await {
+                Err(e) if e.is_transport() && started.elapsed() + delay < self.cfg.retry_for => {
+                    tracing::debug!(method, error = %e, "retrying after {delay:?}");
+                    let jitter = rand::thread_rng().gen_range(0.5..1.5);
+                    tokio::time::sleep(delay.mul_f64(jitter)).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt, no retry.
+    pub async fn call_once<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Value,
+    ) -> Result<R, ClientError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let req = Request {
+            jsonrpc: "2.0".into(),
+            id: Value::from(id),
+            params: params.clone(),
+            method: method.to_string(),
+        };
+        tracing::trace!(method, id, "factom rpc call");
+        let mut builder = self.http.post(&self.url).json(&req);
+        if let Some((u, p)) = &self.cfg.auth {
+            builder = builder.basic_auth(u, Some(p));
+        }
+        let transport = |detail: String| ClientError::Transport {
+            url: self.url.clone(),
+            detail,
+        };
+        let resp = builder
+            .send()
+            .await
+            .map_err(|e| transport(error_chain(&e)))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ClientError::Unauthorized {
+                url: self.url.clone(),
+            });
+        }
+        let body = resp.bytes().await.map_err(|e| transport(error_chain(&e)))?;
+        let parsed: Response = match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            // A 5xx or a proxy page: the node is not (properly) there.
+            Err(_) if status.is_server_error() => {
+                return Err(transport(format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                )))
+            }
+            Err(e) => {
+                return Err(self.decode(method, format!("HTTP {status}, body is not JSON-RPC: {e}")))
+            }
+        };
+        if let Some(error) = parsed.error {
+            return Err(ClientError::Rpc {
+                method: method.to_string(),
+                error,
+            });
+        }
+        let result = parsed
+            .result
+            .ok_or_else(|| self.decode(method, "neither result nor error"))?;
+        serde_json::from_value(result).map_err(|e| self.decode(method, e))
+    }
+
+    fn decode(&self, method: &str, e: impl std::fmt::Display) -> ClientError {
+        ClientError::Decode {
+            url: self.url.clone(),
+            method: method.to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(endpoint("localhost:8088"), "http://localhost:8088/v2");
+        assert_eq!(endpoint("http://10.0.0.1:8088/"), "http://10.0.0.1:8088/v2");
+        assert_eq!(
+            endpoint("https://node.example/v2"),
+            "https://node.example/v2"
+        );
+        assert_eq!(endpoint("http://h:1/custom/path"), "http://h:1/custom/path");
+    }
+}
