@@ -147,6 +147,43 @@ pub fn load_or_build(opts: &TableOptions) -> Result<(Arc<Table>, TableReport)> {
     ))
 }
 
+/// What a program does at start: resolve the size (`explicit`, else `LXRBITSIZE`, else 30), warn
+/// if it is not the network's, load or build the table (progress bar on a terminal), and log where
+/// it came from and how much of it is on huge pages.
+pub fn open(explicit_bits: Option<u32>, dir: Option<PathBuf>) -> Result<(Arc<Table>, TableReport)> {
+    use std::io::IsTerminal;
+    let bits = crate::params::resolve_bits(explicit_bits)?;
+    if bits != crate::params::DEFAULT_BITS {
+        tracing::warn!(
+            "using a {bits}-bit LXRHash table: fine for tests, but the network only accepts records hashed with the 30-bit table"
+        );
+    }
+    let (table, report) = load_or_build(&TableOptions {
+        bits,
+        dir,
+        progress: std::io::stderr().is_terminal(),
+    })?;
+    let origin = match &report.origin {
+        TableOrigin::Loaded => "loaded".to_string(),
+        TableOrigin::Generated => "generated".to_string(),
+        TableOrigin::Rebuilt(why) => format!("rebuilt ({why})"),
+    };
+    tracing::info!(
+        path = %report.path.display(),
+        seconds = format!("{:.1}", report.elapsed.as_secs_f64()),
+        "LXRHash table {origin}"
+    );
+    if let (Some(s), true) = (table.huge_page_share(), table.len() >= 2 << 20) {
+        tracing::info!(
+            "huge pages: {:.1}% of the table ({} of {} MiB)",
+            s.percent(),
+            s.huge_bytes >> 20,
+            s.total_bytes >> 20
+        );
+    }
+    Ok((table, report))
+}
+
 /// A table read from disk together with its verified digest.
 pub struct LoadedTable {
     /// The table.

@@ -1,0 +1,187 @@
+//! Building a record to mine: the coordinator's template plus a miner's identity and coinbase, and
+//! the entry that carries it (spec §2.1, §3.2).
+
+use crate::assets;
+use crate::network::Network;
+use crate::proto::V2Content;
+use crate::validate::{valid_coinbase, valid_identity, winners_format_ok, Reject};
+use sha2::{Digest, Sha256};
+
+/// Everything in a V2+ record except the miner's identity and coinbase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OprTemplate {
+    /// Network.
+    pub network: Network,
+    /// Height of the block the record is for.
+    pub height: u32,
+    /// The previous graded block's winners (hex short hashes, or 25 empty strings at genesis).
+    pub winners: Vec<String>,
+    /// Prices in the version's asset order, round(USD × 1e8).
+    pub prices: Vec<u64>,
+}
+
+impl OprTemplate {
+    /// The record version at this height.
+    pub fn version(&self) -> u8 {
+        self.network.version(self.height)
+    }
+
+    /// The record content for one miner. Refuses what the grader would reject, so a miner never
+    /// hashes (and a coordinator never pays for) a record that cannot win.
+    pub fn content(&self, identity: &str, coinbase: &str) -> Result<Vec<u8>, Reject> {
+        let v = self.version();
+        if v < 2 {
+            return Err(Reject::Version {
+                got: vec![v],
+                want: 2,
+            });
+        }
+        if !valid_identity(identity.as_bytes()) {
+            return Err(Reject::Identity(identity.to_string()));
+        }
+        if !valid_coinbase(coinbase.as_bytes()) {
+            return Err(Reject::Coinbase(coinbase.to_string()));
+        }
+        let names = assets::for_version(v);
+        if self.prices.len() != names.len() {
+            return Err(Reject::AssetCount {
+                got: self.prices.len(),
+                want: names.len(),
+                version: v,
+            });
+        }
+        let first_checked = if v == 2 { 1 } else { 0 };
+        if let Some(k) = (first_checked..names.len()).find(|&k| self.prices[k] == 0) {
+            return Err(Reject::ZeroPrice(names[k]));
+        }
+        let winners_fit = winners_format_ok(&self.winners, 25)
+            || (v == 2 && winners_format_ok(&self.winners, 10));
+        if !winners_fit {
+            return Err(Reject::WinnerFormat);
+        }
+        let winners = self
+            .winners
+            .iter()
+            .map(|w| hex::decode(w).map_err(|_| Reject::WinnerFormat))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(V2Content {
+            address: coinbase.as_bytes().to_vec(),
+            id: identity.as_bytes().to_vec(),
+            height: self.height as i32,
+            winners,
+            assets: self.prices.clone(),
+        }
+        .encode())
+    }
+}
+
+/// SHA-256 of the content: the prefix miners hash with their nonces.
+pub fn opr_hash(content: &[u8]) -> [u8; 32] {
+    Sha256::digest(content).into()
+}
+
+/// The Factom entry of a mined record: ExtIDs `[nonce, difficulty (8 bytes BE), version]`.
+pub fn opr_entry(
+    network: Network,
+    version: u8,
+    content: &[u8],
+    nonce: &[u8],
+    difficulty: u64,
+) -> factom::Entry {
+    factom::Entry {
+        chain_id: network.opr_chain(),
+        ext_ids: vec![
+            nonce.to_vec(),
+            difficulty.to_be_bytes().to_vec(),
+            vec![version],
+        ],
+        content: content.to_vec(),
+    }
+}
+
+/// First 8 bytes of an entry hash, lowercase hex.
+pub fn short_hash(entry_hash: &[u8; 32]) -> String {
+    hex::encode(&entry_hash[..8])
+}
+
+/// Converts a USD price to the record's integer form as PegNet does: truncate to 8 decimals, then
+/// round(value × 1e8). `None` for NaN, infinite, negative or out-of-range values.
+pub fn price_to_u64(usd: f64) -> Option<u64> {
+    if !usd.is_finite() || usd < 0.0 || usd * 1e8 >= u64::MAX as f64 {
+        return None;
+    }
+    let truncated = ((usd * 1e8) as i64) as f64 / 1e8;
+    Some((truncated * 1e8).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(network: Network, height: u32) -> OprTemplate {
+        let n = assets::for_version(network.version(height)).len();
+        OprTemplate {
+            network,
+            height,
+            winners: vec![String::new(); 25],
+            prices: vec![100_000_000; n],
+        }
+    }
+
+    const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+
+    #[test]
+    fn content_round_trips_and_entries_are_well_formed() {
+        let t = template(Network::DevNet, 100);
+        let c = t.content("miner1", FA).unwrap();
+        let d = V2Content::parse(&c).unwrap();
+        assert_eq!((d.height, d.assets.len(), d.winners.len()), (100, 62, 25));
+        assert_eq!(d.id, b"miner1");
+        let e = opr_entry(Network::DevNet, 5, &c, &[1, 2], 0xffee);
+        assert_eq!(e.ext_ids[1], 0xffeeu64.to_be_bytes().to_vec());
+        assert_eq!(e.ext_ids[2], vec![5]);
+        assert_eq!(
+            e.cost().unwrap(),
+            1,
+            "a full V5 record costs one entry credit"
+        );
+    }
+
+    #[test]
+    fn content_refuses_what_the_grader_rejects() {
+        let t = template(Network::DevNet, 100);
+        assert!(matches!(t.content("bad-id", FA), Err(Reject::Identity(_))));
+        assert!(matches!(
+            t.content("ok", "FAnope"),
+            Err(Reject::Coinbase(_))
+        ));
+        let mut z = t.clone();
+        z.prices[0] = 0;
+        assert_eq!(z.content("ok", FA), Err(Reject::ZeroPrice("PEG")));
+        let mut short = t.clone();
+        short.prices.pop();
+        assert!(matches!(
+            short.content("ok", FA),
+            Err(Reject::AssetCount { .. })
+        ));
+        let mut w = t;
+        w.winners.truncate(10);
+        assert_eq!(w.content("ok", FA), Err(Reject::WinnerFormat));
+        assert!(
+            template(Network::MainNet, 206_500)
+                .content("ok", FA)
+                .is_err(),
+            "no new V1 records"
+        );
+    }
+
+    #[test]
+    fn prices_truncate_then_round() {
+        assert_eq!(price_to_u64(1.0), Some(100_000_000));
+        assert_eq!(price_to_u64(1.123456789), Some(112_345_678));
+        assert_eq!(price_to_u64(0.0), Some(0));
+        assert_eq!(price_to_u64(f64::NAN), None);
+        assert_eq!(price_to_u64(-1.0), None);
+        assert_eq!(price_to_u64(f64::INFINITY), None);
+    }
+}
