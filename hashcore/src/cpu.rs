@@ -127,6 +127,10 @@ impl MiningBackend for CpuBackend {
     fn hash_nonces(&self, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
         hash_nonces(&self.table, prefix, nonces)
     }
+
+    fn random_read_ceiling(&self, secs: f64) -> Option<f64> {
+        Some(crate::bench::random_read_ceiling(&self.table, self.workers.len(), secs).0)
+    }
 }
 
 /// LXRHash of `prefix ‖ nonce` for each nonce, batching runs of equal-length nonces.

@@ -78,6 +78,19 @@ impl State {
     }
 }
 
+/// The state after pass 1 over `prefix`, flattened as `[a, s1, s2, s3, hs[0..32]]` (what the
+/// OpenCL kernel takes).
+pub(crate) fn prefix_state_words(t: &Table, prefix: &[u8]) -> [u64; 4 + HASH_SIZE] {
+    let mut st = State::new();
+    for (p, &c) in prefix.iter().enumerate() {
+        st.fast_step(t, c as u64, p % HASH_SIZE);
+    }
+    let mut w = [0u64; 4 + HASH_SIZE];
+    w[..4].copy_from_slice(&[st.a, st.s1, st.s2, st.s3]);
+    w[4..].copy_from_slice(&st.hs);
+    w
+}
+
 impl Table {
     /// LXRHash of `src` (any length, including empty) with this table.
     pub fn hash(&self, src: &[u8]) -> [u8; HASH_SIZE] {

@@ -9,7 +9,8 @@
 //!   nonces ([`BatchHasher`], the fast path);
 //! * mining arithmetic: [`difficulty()`](difficulty::difficulty), PegNet's nonce layout
 //!   ([`Nonce`]), the top-N ranking ([`TopN`]) and the minimum-difficulty estimate;
-//! * mining backends behind one trait ([`MiningBackend`]): the CPU backend ([`CpuBackend`]).
+//! * mining backends behind one trait ([`MiningBackend`]): the CPU backend ([`CpuBackend`]) and the
+//!   OpenCL backend ([`opencl::OpenClBackend`]), bit-identical to it.
 //!
 //! The spec these follow is `pegnet-opr.md` (§1 LXRHash, §2 mining).
 
@@ -26,11 +27,12 @@ mod hash;
 pub mod job;
 pub mod memory;
 pub mod nonce;
+pub mod opencl;
 pub mod params;
 pub mod table;
 pub mod topn;
 
-pub use backend::MiningBackend;
+pub use backend::{CombinedBackend, MiningBackend};
 pub use batch::BatchHasher;
 pub use cache::{load_or_build, TableOptions, TableOrigin, TableReport};
 pub use cpu::CpuBackend;

@@ -5,7 +5,7 @@ use crate::cli::BenchArgs;
 use crate::table_setup;
 use anyhow::{bail, Result};
 use hashcore::bench::{self, bench_prefix, checksum, checksum_nonces};
-use hashcore::{CpuBackend, Job, MiningBackend};
+use hashcore::Job;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ struct Report {
     hashes: u64,
     hashes_per_sec: f64,
     per_thread: Vec<f64>,
+    workers: Vec<String>,
     input_len: usize,
     checksum: String,
     huge_pages_percent: Option<f64>,
@@ -29,7 +30,6 @@ struct Report {
 #[derive(Serialize)]
 struct Ceiling {
     reads_per_sec: f64,
-    chains_per_thread: usize,
     reads_per_hash: u64,
     hashes_per_sec: f64,
     ratio: f64,
@@ -50,7 +50,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let (table, _) = table_setup::load(&args.table)?;
-    let backend = CpuBackend::start(table.clone(), threads, 0)?;
+    let backend = crate::backends::start(&table, &args.backend, threads)?;
 
     let prefix = bench_prefix();
     let sum = checksum(&backend.hash_nonces(&prefix, &checksum_nonces()));
@@ -70,6 +70,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     backend.set_job(None);
     let rss_bytes = rss_bytes();
+    // Measured while paused, on the same memory the hashing used (host RAM or device memory).
+    let ceiling_reads = if args.ceiling {
+        backend.random_read_ceiling(args.seconds)
+    } else {
+        None
+    };
+    let backend_name = backend.name().to_string();
+    let workers = backend.worker_labels();
     drop(backend);
 
     let per_thread: Vec<f64> = after
@@ -79,18 +87,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .collect();
     let hashes: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
     let hashes_per_sec = hashes as f64 / elapsed;
-    // Each thread's counter reached about after[k]; its nonces are now 1 + that many bytes long.
+    // Each worker's counter reached about after[k]; its nonces are now 1 + that many bytes long.
     let max_counter = after.iter().copied().max().unwrap_or(1);
     let input_len = prefix.len() + hashcore::Nonce::new(0, max_counter.max(1)).len();
 
-    let ceiling = args.ceiling.then(|| {
-        let (reads_per_sec, chains_per_thread) =
-            bench::random_read_ceiling(&table, threads, args.seconds);
+    let ceiling = ceiling_reads.map(|reads_per_sec| {
         let reads_per_hash = bench::reads_per_hash(input_len);
         let ceiling_hps = reads_per_sec / reads_per_hash as f64;
         Ceiling {
             reads_per_sec,
-            chains_per_thread,
             reads_per_hash,
             hashes_per_sec: ceiling_hps,
             ratio: hashes_per_sec / ceiling_hps,
@@ -98,7 +103,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     });
 
     let report = Report {
-        backend: "cpu".into(),
+        backend: backend_name,
+        workers,
         bits: table.bits(),
         threads,
         seconds: elapsed,
@@ -128,13 +134,13 @@ fn print_text(r: &Report) {
         "hash rate: {:.0} hashes/s over {:.1} s ({} hashes)",
         r.hashes_per_sec, r.seconds, r.hashes
     );
-    for (k, rate) in r.per_thread.iter().enumerate() {
-        println!("  thread {k}: {rate:.0} hashes/s");
+    for (label, rate) in r.workers.iter().zip(&r.per_thread) {
+        println!("  {label}: {rate:.0} hashes/s");
     }
     if let Some(c) = &r.ceiling {
         println!(
-            "random-read ceiling: {:.0} reads/s ({} chains/thread) = {:.0} hashes/s at {} reads/hash; hash rate is {:.2} of it",
-            c.reads_per_sec, c.chains_per_thread, c.hashes_per_sec, c.reads_per_hash, c.ratio
+            "random-read ceiling: {:.0} reads/s = {:.0} hashes/s at {} reads/hash; hash rate is {:.2} of it",
+            c.reads_per_sec, c.hashes_per_sec, c.reads_per_hash, c.ratio
         );
     }
     if let Some(p) = r.huge_pages_percent {

@@ -5,15 +5,50 @@ use std::path::PathBuf;
 
 /// Headless PegNet network miner.
 #[derive(Debug, Parser)]
-#[command(name = "netminer", version, about)]
+#[command(name = "netminer", version, about, arg_required_else_help = true)]
 pub struct Cli {
     /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// List OpenCL platforms and devices (memory, max allocation, compute units) and exit.
+    #[arg(long)]
+    pub list_devices: bool,
+
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// Which hashing backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// CPU threads.
+    Cpu,
+    /// OpenCL devices (falls back to the CPU when there is none).
+    Opencl,
+    /// CPU threads and OpenCL devices together.
+    All,
+}
+
+/// Backend selection, shared by every command that hashes.
+#[derive(Debug, Args, Clone)]
+pub struct BackendFlags {
+    /// Hashing backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+
+    /// OpenCL platform, by index or (part of its) name. Default: all platforms.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub opencl_platform: Option<String>,
+
+    /// OpenCL devices of that platform, by index (comma-separated). Default: all.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub opencl_devices: Option<Vec<usize>>,
+
+    /// Work items per OpenCL launch. Default: autotuned to ~200 ms per launch.
+    #[arg(long, value_name = "N")]
+    pub opencl_workload: Option<usize>,
 }
 
 /// Subcommands.
@@ -63,6 +98,9 @@ pub struct HashArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub table: TableFlags,
+
+    #[command(flatten)]
+    pub backend: BackendFlags,
 
     /// Hashing threads. Default: one per logical CPU.
     #[arg(long, short = 't', value_name = "T")]

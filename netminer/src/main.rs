@@ -1,8 +1,10 @@
 //! `netminer`: the PegNet network miner.
 //!
 //! Subcommands available so far: `table` (build or load the LXRHash table), `hash` (LXRHash of hex
-//! inputs) and `bench` (hash rate and a cross-checkable checksum).
+//! inputs) and `bench` (hash rate and a cross-checkable checksum); `--list-devices` shows the
+//! OpenCL devices.
 
+mod backends;
 mod bench_cmd;
 mod cli;
 mod hash_cmd;
@@ -14,10 +16,14 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose);
-    let result = match cli.command {
-        cli::Command::Table(args) => table_cmd::run(&args),
-        cli::Command::Hash(args) => hash_cmd::run(&args),
-        cli::Command::Bench(args) => bench_cmd::run(&args),
+    let result = match (cli.list_devices, cli.command) {
+        (true, _) => backends::list_devices(),
+        (false, Some(cli::Command::Table(args))) => table_cmd::run(&args),
+        (false, Some(cli::Command::Hash(args))) => hash_cmd::run(&args),
+        (false, Some(cli::Command::Bench(args))) => bench_cmd::run(&args),
+        (false, None) => Err(anyhow::anyhow!(
+            "nothing to do: give a command (see --help)"
+        )),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

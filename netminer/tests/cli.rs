@@ -170,3 +170,89 @@ fn bench_json_checksum_is_independent_of_threads_and_duration() {
     }
     assert_eq!(a["checksum"], hashcore::bench::checksum(&h));
 }
+
+#[test]
+fn opencl_falls_back_to_cpu_without_any_driver() {
+    let empty = tmpdir("no-icd");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netminer"));
+    let o = cmd
+        .args([
+            "bench",
+            "--bits",
+            "10",
+            "--table-dir",
+            empty.to_str().unwrap(),
+            "--backend",
+            "opencl",
+            "--seconds",
+            "0.2",
+            "--json",
+        ])
+        .env("OCL_ICD_VENDORS", &empty)
+        .env_remove("LXRBITSIZE")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["backend"], "cpu");
+    assert!(
+        stderr(&o).contains("falling back to the CPU backend"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_netminer"))
+        .arg("--list-devices")
+        .env("OCL_ICD_VENDORS", &empty)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no OpenCL platform found"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn opencl_bench_checksum_equals_the_cpus() {
+    let list = Command::new(env!("CARGO_BIN_EXE_netminer"))
+        .arg("--list-devices")
+        .output()
+        .unwrap();
+    if !list.status.success() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have PoCL: {}",
+            stderr(&list)
+        );
+        eprintln!("skipped: no OpenCL platform");
+        return;
+    }
+    assert!(stdout(&list).contains("compute units"));
+    let dir = tmpdir("oclbench");
+    let run = |backend: &str| -> serde_json::Value {
+        let o = netminer(
+            &[
+                "bench",
+                "--bits",
+                "12",
+                "--table-dir",
+                dir.to_str().unwrap(),
+                "--backend",
+                backend,
+                "--seconds",
+                "0.3",
+                "--json",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(stdout(&o).trim()).unwrap()
+    };
+    let gpu = run("opencl");
+    assert_eq!(gpu["backend"], "opencl");
+    assert_eq!(gpu["checksum"], run("cpu")["checksum"]);
+    let all = run("all");
+    assert_eq!(all["backend"], "all");
+    assert!(all["workers"].as_array().unwrap().len() >= 2);
+}

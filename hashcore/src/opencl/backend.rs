@@ -1,0 +1,367 @@
+//! The OpenCL mining backend: one host thread per device keeps two launches in flight, so the device
+//! never idles while the host reads results or switches jobs. Only results that can enter the
+//! top-N come back over the bus.
+
+use super::device::DeviceRunner;
+use super::DeviceInfo;
+use crate::backend::MiningBackend;
+use crate::error::{Error, Result};
+use crate::job::{Job, LatestJob};
+use crate::nonce::{counter_len, next_length_boundary, Nonce};
+use crate::params::HASH_SIZE;
+use crate::table::Table;
+use crate::topn::{Found, TopN};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Options of the OpenCL backend.
+#[derive(Debug, Clone, Default)]
+pub struct OpenClOptions {
+    /// Work items per launch; `None` autotunes to about [`TARGET_LAUNCH`] per launch.
+    pub workload: Option<usize>,
+}
+
+/// Launch duration the autotuner aims at: long enough to amortise launch overhead, short enough to
+/// switch jobs (and stop at minute 9) promptly.
+pub const TARGET_LAUNCH: Duration = Duration::from_millis(200);
+const MAX_RESULTS: usize = 1024;
+const MAX_WORKLOAD: usize = 1 << 26;
+
+struct Published {
+    job_id: Option<u64>,
+    best: TopN,
+}
+
+struct DeviceWorker {
+    label: String,
+    runner: Arc<Mutex<DeviceRunner>>,
+    hashes: Arc<AtomicU64>,
+    published: Arc<Mutex<Published>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// OpenCL backend. See [`MiningBackend`].
+pub struct OpenClBackend {
+    jobs: Arc<LatestJob>,
+    workers: Vec<DeviceWorker>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl OpenClBackend {
+    /// Prepares every device (kernel build, table upload) and starts one idle worker per device;
+    /// device k uses nonce id `first_id + k`. A device that fails is skipped with a warning; if
+    /// none is left, the error of the last one is returned.
+    pub fn start(
+        table: Arc<Table>,
+        devices: &[DeviceInfo],
+        first_id: u8,
+        opts: OpenClOptions,
+    ) -> Result<OpenClBackend> {
+        if devices.is_empty() {
+            return Err(Error::Backend("no OpenCL device selected".into()));
+        }
+        if first_id as usize + devices.len() > 256 {
+            return Err(Error::Backend(
+                "too many miners for the 256 one-byte nonce ids".into(),
+            ));
+        }
+        let jobs = Arc::new(LatestJob::new());
+        let mut workers = Vec::new();
+        let mut last_err = None;
+        for (k, d) in devices.iter().enumerate() {
+            let runner = match DeviceRunner::new(d.clone(), table.clone(), MAX_RESULTS, 3) {
+                Ok(r) => Arc::new(Mutex::new(r)),
+                Err(e) => {
+                    tracing::warn!("skipping OpenCL device {} ({}): {e}", d.index, d.name);
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            tracing::info!(
+                "OpenCL device {}:{} {} ready ({} MiB, {} compute units)",
+                d.platform,
+                d.index,
+                d.name,
+                d.global_mem >> 20,
+                d.compute_units
+            );
+            let hashes = Arc::new(AtomicU64::new(0));
+            let published = Arc::new(Mutex::new(Published {
+                job_id: None,
+                best: TopN::new(0),
+            }));
+            let ctx = Ctx {
+                id: first_id + k as u8,
+                runner: runner.clone(),
+                jobs: jobs.clone(),
+                hashes: hashes.clone(),
+                published: published.clone(),
+                workload: opts.workload,
+                compute_units: d.compute_units.max(1) as usize,
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("opencl-{k}"))
+                .spawn(move || ctx.run())
+                .map_err(|e| Error::Backend(format!("cannot start device thread: {e}")))?;
+            workers.push(DeviceWorker {
+                label: format!("opencl{}:{} {}", d.platform, d.index, d.name),
+                runner,
+                hashes,
+                published,
+                handle: Some(handle),
+            });
+        }
+        if workers.is_empty() {
+            return Err(
+                last_err.unwrap_or_else(|| Error::Backend("no usable OpenCL device".into()))
+            );
+        }
+        Ok(OpenClBackend { jobs, workers })
+    }
+
+    /// Devices in use.
+    pub fn device_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Full hashes computed on device `k` (for cross-checking devices).
+    pub fn hash_nonces_on(
+        &self,
+        k: usize,
+        prefix: &[u8],
+        nonces: &[Nonce],
+    ) -> Result<Vec<[u8; HASH_SIZE]>> {
+        let w = self
+            .workers
+            .get(k)
+            .ok_or_else(|| Error::Backend(format!("no OpenCL device {k}")))?;
+        let mut out = Vec::with_capacity(nonces.len());
+        let mut start = 0;
+        while start < nonces.len() {
+            let len = nonces[start].len();
+            let end = start
+                + nonces[start..]
+                    .iter()
+                    .take_while(|n| n.len() == len)
+                    .count();
+            let flat: Vec<u8> = nonces[start..end]
+                .iter()
+                .flat_map(|n| n.as_bytes().to_vec())
+                .collect();
+            out.extend(lock(&w.runner).hash_nonces(prefix, &flat, len)?);
+            start = end;
+        }
+        Ok(out)
+    }
+}
+
+impl MiningBackend for OpenClBackend {
+    fn name(&self) -> &str {
+        "opencl"
+    }
+
+    fn worker_labels(&self) -> Vec<String> {
+        self.workers.iter().map(|w| w.label.clone()).collect()
+    }
+
+    fn set_job(&self, job: Option<Job>) {
+        self.jobs.publish(job);
+    }
+
+    fn best(&self, job_id: u64) -> Vec<Found> {
+        let mut keep = 0;
+        let mut all = Vec::new();
+        for w in &self.workers {
+            let p = lock(&w.published);
+            if p.job_id == Some(job_id) {
+                keep = keep.max(p.best.keep());
+                all.extend_from_slice(p.best.as_slice());
+            }
+        }
+        TopN::merge(keep, [all.as_slice()]).sorted()
+    }
+
+    fn hash_counts(&self) -> Vec<u64> {
+        self.workers
+            .iter()
+            .map(|w| w.hashes.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    fn random_read_ceiling(&self, secs: f64) -> Option<f64> {
+        let mut total = 0.0;
+        for w in &self.workers {
+            match lock(&w.runner).random_read_rate(secs / self.workers.len() as f64) {
+                Ok(r) => total += r,
+                Err(e) => {
+                    tracing::error!("{}: {e}", w.label);
+                    return None;
+                }
+            }
+        }
+        Some(total)
+    }
+
+    /// Computed on the first device; if another device disagrees, that is logged as an error.
+    fn hash_nonces(&self, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
+        let mut first: Option<Vec<[u8; HASH_SIZE]>> = None;
+        for k in 0..self.workers.len() {
+            match self.hash_nonces_on(k, prefix, nonces) {
+                Ok(h) => match &first {
+                    None => first = Some(h),
+                    Some(f) if *f != h => {
+                        tracing::error!("OpenCL device {k} computes different hashes than device 0")
+                    }
+                    Some(_) => {}
+                },
+                Err(e) => tracing::error!("OpenCL device {k}: {e}"),
+            }
+        }
+        first.unwrap_or_default()
+    }
+}
+
+impl Drop for OpenClBackend {
+    fn drop(&mut self) {
+        self.jobs.close();
+        for w in &mut self.workers {
+            if let Some(h) = w.handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+struct Ctx {
+    id: u8,
+    runner: Arc<Mutex<DeviceRunner>>,
+    jobs: Arc<LatestJob>,
+    hashes: Arc<AtomicU64>,
+    published: Arc<Mutex<Published>>,
+    workload: Option<usize>,
+    compute_units: usize,
+}
+
+/// A launch in flight.
+struct Launch {
+    slot: usize,
+    base: u64,
+    n: usize,
+    clen: usize,
+}
+
+impl Ctx {
+    fn run(self) {
+        let mut seen = 0;
+        let mut n = self
+            .workload
+            .unwrap_or(self.compute_units * 1024)
+            .clamp(1, MAX_WORKLOAD);
+        while let Some((generation, job)) = self.jobs.wait_newer(seen) {
+            seen = generation;
+            if let Err(e) = self.mine(&job, seen, &mut n) {
+                tracing::error!("OpenCL device stopped mining job {}: {e}", job.id);
+            }
+        }
+    }
+
+    fn mine(&self, job: &Job, seen: u64, n: &mut usize) -> Result<()> {
+        lock(&self.runner).set_prefix(&job.prefix)?;
+        let mut best = TopN::new(job.keep);
+        {
+            let mut p = lock(&self.published);
+            p.job_id = Some(job.id);
+            p.best = best.clone();
+        }
+        let mut counter = 1u64;
+        let mut inflight: std::collections::VecDeque<Launch> = Default::default();
+        let mut last_finish = Instant::now();
+        loop {
+            let switching = self.jobs.generation() != seen;
+            while !switching && inflight.len() < 2 {
+                let clen = counter_len(counter);
+                let room =
+                    next_length_boundary(counter).map_or(u64::MAX - counter, |b| b - counter);
+                let count = (*n as u64).min(room) as usize;
+                if count == 0 {
+                    break;
+                }
+                let slot = (0..2)
+                    .find(|s| inflight.iter().all(|l| l.slot != *s))
+                    .unwrap_or(0);
+                let threshold = self.threshold(job, &best);
+                lock(&self.runner).launch(slot, self.id, counter, clen, count, threshold)?;
+                inflight.push_back(Launch {
+                    slot,
+                    base: counter,
+                    n: count,
+                    clen,
+                });
+                counter += count as u64;
+            }
+            let Some(l) = inflight.pop_front() else {
+                return Ok(()); // switching with nothing in flight
+            };
+            let mut runner = lock(&self.runner);
+            let (mut results, mut overflow) = runner.finish(l.slot)?;
+            // More qualifying results than fit: run the range again above the lowest returned
+            // difficulty; the true top-N are all at or above it, and the threshold rises each time.
+            while overflow && !switching {
+                let floor = results.iter().map(|r| r.1).min().unwrap_or(0);
+                runner.launch(
+                    2,
+                    self.id,
+                    l.base,
+                    l.clen,
+                    l.n,
+                    floor.saturating_sub(1).max(self.threshold(job, &best)),
+                )?;
+                (results, overflow) = runner.finish(2)?;
+            }
+            drop(runner);
+            if switching {
+                continue; // drain the rest, then return
+            }
+            let mut improved = false;
+            for (c, d) in results {
+                if d > job.min_difficulty && best.might_accept(d) {
+                    improved |= best.offer(Found {
+                        nonce: Nonce::new(self.id, c),
+                        difficulty: d,
+                    });
+                }
+            }
+            if improved {
+                lock(&self.published).best.clone_from(&best);
+            }
+            self.hashes.fetch_add(l.n as u64, Ordering::Relaxed);
+            // Autotune: aim each launch at TARGET_LAUNCH.
+            let took = last_finish.elapsed();
+            last_finish = Instant::now();
+            if self.workload.is_none() && !took.is_zero() {
+                let scale = (TARGET_LAUNCH.as_secs_f64() / took.as_secs_f64()).clamp(0.5, 2.0);
+                *n = ((l.n as f64 * scale) as usize).clamp(self.compute_units * 64, MAX_WORKLOAD);
+            }
+        }
+    }
+
+    /// Report only what can enter the top-N: above the job's floor and not below the current N-th.
+    fn threshold(&self, job: &Job, best: &TopN) -> u64 {
+        let worst = if best.len() == best.keep() {
+            best.as_slice()
+                .iter()
+                .map(|f| f.difficulty)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(1)
+        } else {
+            0
+        };
+        worst.max(job.min_difficulty)
+    }
+}

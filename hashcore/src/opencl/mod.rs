@@ -1,0 +1,129 @@
+//! The OpenCL backend: LXRHash on GPUs (or any OpenCL device), with the table in device memory.
+//!
+//! The OpenCL library is loaded at run time (`opencl3`'s `dynamic` feature), so one binary runs on
+//! boxes without any OpenCL driver: [`list_devices`] then returns an error that says so, and the
+//! miner stays on the CPU backend.
+
+mod backend;
+mod device;
+mod kernel_cache;
+
+pub use backend::{OpenClBackend, OpenClOptions};
+pub use device::check_capacity;
+
+use crate::error::{Error, Result};
+use opencl3::device::{Device, CL_DEVICE_TYPE_ALL};
+
+/// The kernel source, embedded at build time.
+pub const KERNEL_SOURCE: &str = include_str!("../../../kernels/lxrhash.cl");
+
+/// One OpenCL device, as `--list-devices` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Platform index.
+    pub platform: usize,
+    /// Platform name.
+    pub platform_name: String,
+    /// Device index within its platform.
+    pub index: usize,
+    /// Device name.
+    pub name: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Driver version.
+    pub driver: String,
+    /// Global memory in bytes.
+    pub global_mem: u64,
+    /// Largest single allocation in bytes (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`).
+    pub max_alloc: u64,
+    /// Compute units.
+    pub compute_units: u32,
+    /// The OpenCL device handle (as an integer).
+    pub id: usize,
+}
+
+pub(crate) fn cl_err(what: &str, e: impl std::fmt::Debug) -> Error {
+    Error::Backend(format!("OpenCL: {what}: {e:?}"))
+}
+
+/// Every device of every platform. A platform that fails is skipped with a warning; no OpenCL
+/// library or no platform at all is an error.
+pub fn list_devices() -> Result<Vec<DeviceInfo>> {
+    let platforms = opencl3::platform::get_platforms().map_err(|e| {
+        Error::Backend(format!(
+            "no OpenCL platform found ({e:?}): install a GPU driver with OpenCL (or PoCL), or mine with --backend cpu"
+        ))
+    })?;
+    if platforms.is_empty() {
+        return Err(Error::Backend(
+            "no OpenCL platform found: install a GPU driver with OpenCL (or PoCL), or mine with --backend cpu".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (pi, p) in platforms.iter().enumerate() {
+        let pname = p.name().unwrap_or_else(|_| format!("platform {pi}"));
+        let ids = match p.get_devices(CL_DEVICE_TYPE_ALL) {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!("skipping OpenCL platform {pi} ({pname}): {e:?}");
+                continue;
+            }
+        };
+        for (di, id) in ids.into_iter().enumerate() {
+            let d = Device::new(id);
+            out.push(DeviceInfo {
+                platform: pi,
+                platform_name: pname.clone(),
+                index: di,
+                name: d.name().unwrap_or_default().trim().to_string(),
+                vendor: d.vendor().unwrap_or_default().trim().to_string(),
+                driver: d.driver_version().unwrap_or_default().trim().to_string(),
+                global_mem: d.global_mem_size().unwrap_or(0),
+                max_alloc: d.max_mem_alloc_size().unwrap_or(0),
+                compute_units: d.max_compute_units().unwrap_or(0),
+                id: id as usize,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Picks devices: `platform` by index or (case-insensitive substring of) name, `devices` by index
+/// within it. Defaults: every device of every platform.
+pub fn select_devices(
+    all: &[DeviceInfo],
+    platform: Option<&str>,
+    devices: Option<&[usize]>,
+) -> Result<Vec<DeviceInfo>> {
+    let mut chosen: Vec<DeviceInfo> = match platform {
+        None => all.to_vec(),
+        Some(sel) => {
+            let by_index = sel.parse::<usize>().ok();
+            let v: Vec<DeviceInfo> = all
+                .iter()
+                .filter(|d| {
+                    by_index == Some(d.platform)
+                        || d.platform_name.to_lowercase().contains(&sel.to_lowercase())
+                })
+                .cloned()
+                .collect();
+            if v.is_empty() {
+                return Err(Error::Backend(format!(
+                    "no OpenCL platform matches {sel:?} (see --list-devices)"
+                )));
+            }
+            v
+        }
+    };
+    if let Some(idx) = devices {
+        for i in idx {
+            if !chosen.iter().any(|d| d.index == *i) {
+                return Err(Error::Backend(format!(
+                    "no OpenCL device {i} on the chosen platform (see --list-devices)"
+                )));
+            }
+        }
+        chosen.retain(|d| idx.contains(&d.index));
+    }
+    Ok(chosen)
+}
