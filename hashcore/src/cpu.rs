@@ -5,41 +5,23 @@ use crate::backend::MiningBackend;
 use crate::batch::{BatchHasher, DEFAULT_LANES};
 use crate::difficulty::difficulty;
 use crate::error::{Error, Result};
-use crate::job::{Job, LatestJob};
-use crate::nonce::{counter_len, next_length_boundary, Nonce};
+use crate::job::Job;
+use crate::nonce::{counter_len, equal_length_runs, next_length_boundary, Nonce};
 use crate::params::HASH_SIZE;
 use crate::table::Table;
 use crate::topn::{Found, TopN};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use crate::workers::{WorkerIo, WorkerSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Hashes per batch: a whole number of lane groups, small enough to notice a new job within a
 /// millisecond.
 const BATCH: usize = DEFAULT_LANES * 2;
 
-/// Results a worker publishes for the job it is on.
-struct Published {
-    job_id: Option<u64>,
-    best: TopN,
-}
-
-struct Worker {
-    label: String,
-    hashes: Arc<AtomicU64>,
-    published: Arc<Mutex<Published>>,
-    handle: Option<JoinHandle<()>>,
-}
-
 /// CPU mining backend. See [`MiningBackend`].
 pub struct CpuBackend {
     table: Arc<Table>,
-    jobs: Arc<LatestJob>,
-    workers: Vec<Worker>,
-}
-
-fn lock(m: &Mutex<Published>) -> MutexGuard<'_, Published> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    workers: WorkerSet,
 }
 
 impl CpuBackend {
@@ -51,38 +33,14 @@ impl CpuBackend {
                 256 - first_id as usize
             )));
         }
-        let jobs = Arc::new(LatestJob::new());
-        let mut workers = Vec::with_capacity(threads);
+        let mut workers = WorkerSet::new();
         for k in 0..threads {
-            let id = first_id + k as u8;
-            let hashes = Arc::new(AtomicU64::new(0));
-            let published = Arc::new(Mutex::new(Published {
-                job_id: None,
-                best: TopN::new(0),
-            }));
-            let ctx = WorkerCtx {
-                id,
-                table: table.clone(),
-                jobs: jobs.clone(),
-                hashes: hashes.clone(),
-                published: published.clone(),
-            };
-            let handle = std::thread::Builder::new()
-                .name(format!("cpu-miner-{k}"))
-                .spawn(move || ctx.run())
-                .map_err(|e| Error::Backend(format!("cannot start miner thread {k}: {e}")))?;
-            workers.push(Worker {
-                label: format!("cpu{k}"),
-                hashes,
-                published,
-                handle: Some(handle),
-            });
+            let (id, table) = (first_id + k as u8, table.clone());
+            workers.spawn(format!("cpu{k}"), format!("cpu-miner-{k}"), move |io| {
+                mine(io, id, table)
+            })?;
         }
-        Ok(CpuBackend {
-            table,
-            jobs,
-            workers,
-        })
+        Ok(CpuBackend { table, workers })
     }
 
     /// The shared table.
@@ -97,31 +55,19 @@ impl MiningBackend for CpuBackend {
     }
 
     fn worker_labels(&self) -> Vec<String> {
-        self.workers.iter().map(|w| w.label.clone()).collect()
+        self.workers.labels()
     }
 
     fn set_job(&self, job: Option<Job>) {
-        self.jobs.publish(job);
+        self.workers.set_job(job);
     }
 
     fn best(&self, job_id: u64) -> Vec<Found> {
-        let mut keep = 0;
-        let mut all = Vec::new();
-        for w in &self.workers {
-            let p = lock(&w.published);
-            if p.job_id == Some(job_id) {
-                keep = keep.max(p.best.keep());
-                all.extend_from_slice(p.best.as_slice());
-            }
-        }
-        TopN::merge(keep, [all.as_slice()]).sorted()
+        self.workers.best(job_id)
     }
 
     fn hash_counts(&self) -> Vec<u64> {
-        self.workers
-            .iter()
-            .map(|w| w.hashes.load(Ordering::Relaxed))
-            .collect()
+        self.workers.hash_counts()
     }
 
     fn hash_nonces(&self, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
@@ -138,95 +84,63 @@ pub fn hash_nonces(table: &Arc<Table>, prefix: &[u8], nonces: &[Nonce]) -> Vec<[
     let mut hasher: BatchHasher = BatchHasher::new(table.clone(), prefix);
     let mut out = vec![[0u8; HASH_SIZE]; nonces.len()];
     let mut buf = Vec::new();
-    let mut start = 0;
-    while start < nonces.len() {
-        let len = nonces[start].len();
-        let end = start
-            + nonces[start..]
-                .iter()
-                .take_while(|n| n.len() == len)
-                .count();
+    for run in equal_length_runs(nonces) {
         buf.clear();
-        for n in &nonces[start..end] {
+        for n in &nonces[run.clone()] {
             buf.extend_from_slice(n.as_bytes());
         }
-        hasher.hash_batch(&buf, len, &mut out[start..end]);
-        start = end;
+        hasher.hash_batch(&buf, nonces[run.start].len(), &mut out[run]);
     }
     out
 }
 
-impl Drop for CpuBackend {
-    fn drop(&mut self) {
-        self.jobs.close();
-        for w in &mut self.workers {
-            if let Some(h) = w.handle.take() {
-                let _ = h.join();
+/// One miner thread: hash consecutive nonces of the current job in batches until the job changes.
+fn mine(io: WorkerIo, id: u8, table: Arc<Table>) {
+    let mut hasher: BatchHasher = BatchHasher::new(table, &[]);
+    let mut suffixes = [0u8; BATCH * 9];
+    let mut out = [[0u8; HASH_SIZE]; BATCH];
+    let mut seen = 0u64;
+    'jobs: while let Some((generation, job)) = io.jobs.wait_newer(seen) {
+        seen = generation;
+        hasher.set_prefix(&job.prefix);
+        let mut best = TopN::new(job.keep);
+        io.published.start_job(job.id, &best);
+        let mut counter = 1u64;
+        loop {
+            if io.jobs.generation() != seen {
+                continue 'jobs;
             }
-        }
-    }
-}
-
-struct WorkerCtx {
-    id: u8,
-    table: Arc<Table>,
-    jobs: Arc<LatestJob>,
-    hashes: Arc<AtomicU64>,
-    published: Arc<Mutex<Published>>,
-}
-
-impl WorkerCtx {
-    fn run(self) {
-        let mut hasher: BatchHasher = BatchHasher::new(self.table.clone(), &[]);
-        let mut suffixes = [0u8; BATCH * 9];
-        let mut out = [[0u8; HASH_SIZE]; BATCH];
-        let mut seen = 0u64;
-        'jobs: while let Some((generation, job)) = self.jobs.wait_newer(seen) {
-            seen = generation;
-            hasher.set_prefix(&job.prefix);
-            let mut best = TopN::new(job.keep);
-            {
-                let mut p = lock(&self.published);
-                p.job_id = Some(job.id);
-                p.best = best.clone();
+            // A batch of consecutive counters whose nonces all have the same length.
+            let clen = counter_len(counter);
+            let n = match next_length_boundary(counter) {
+                Some(b) => ((b - counter) as usize).min(BATCH),
+                None => (u64::MAX - counter).min(BATCH as u64) as usize,
+            };
+            if n == 0 {
+                // The 2^64 nonce space is spent (never in practice): wait for the next job.
+                continue 'jobs;
             }
-            let mut counter = 1u64;
-            loop {
-                if self.jobs.generation() != seen {
-                    continue 'jobs;
-                }
-                // A batch of consecutive counters whose nonces all have the same length.
-                let clen = counter_len(counter);
-                let n = match next_length_boundary(counter) {
-                    Some(b) => ((b - counter) as usize).min(BATCH),
-                    None => (u64::MAX - counter).min(BATCH as u64) as usize,
-                };
-                if n == 0 {
-                    // The 2^64 nonce space is spent (never in practice): wait for the next job.
-                    continue 'jobs;
-                }
-                let nlen = 1 + clen;
-                for k in 0..n {
-                    let nonce = Nonce::new(self.id, counter + k as u64);
-                    suffixes[k * nlen..(k + 1) * nlen].copy_from_slice(nonce.as_bytes());
-                }
-                hasher.hash_batch(&suffixes[..n * nlen], nlen, &mut out[..n]);
-                let mut improved = false;
-                for (k, h) in out[..n].iter().enumerate() {
-                    let d = difficulty(h);
-                    if d > job.min_difficulty && best.might_accept(d) {
-                        improved |= best.offer(Found {
-                            nonce: Nonce::new(self.id, counter + k as u64),
-                            difficulty: d,
-                        });
-                    }
-                }
-                if improved {
-                    lock(&self.published).best.clone_from(&best);
-                }
-                self.hashes.fetch_add(n as u64, Ordering::Relaxed);
-                counter += n as u64;
+            let nlen = 1 + clen;
+            for k in 0..n {
+                let nonce = Nonce::new(id, counter + k as u64);
+                suffixes[k * nlen..(k + 1) * nlen].copy_from_slice(nonce.as_bytes());
             }
+            hasher.hash_batch(&suffixes[..n * nlen], nlen, &mut out[..n]);
+            let mut improved = false;
+            for (k, h) in out[..n].iter().enumerate() {
+                let d = difficulty(h);
+                if d > job.min_difficulty && best.might_accept(d) {
+                    improved |= best.offer(Found {
+                        nonce: Nonce::new(id, counter + k as u64),
+                        difficulty: d,
+                    });
+                }
+            }
+            if improved {
+                io.published.improve(&best);
+            }
+            io.hashes.fetch_add(n as u64, Ordering::Relaxed);
+            counter += n as u64;
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod opencl;
 pub mod params;
 pub mod table;
 pub mod topn;
+mod workers;
 
 pub use backend::{CombinedBackend, MiningBackend};
 pub use batch::BatchHasher;

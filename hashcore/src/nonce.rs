@@ -104,6 +104,23 @@ pub fn next_length_boundary(counter: u64) -> Option<u64> {
     }
 }
 
+/// Index ranges of `nonces` whose members all have the same length (batched hashers need equal
+/// lengths), in order.
+pub fn equal_length_runs(nonces: &[Nonce]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let first = nonces.get(start)?;
+        let end = start
+            + nonces[start..]
+                .iter()
+                .take_while(|n| n.len() == first.len())
+                .count();
+        let run = start..end;
+        start = end;
+        Some(run)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +155,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn runs_of_equal_length() {
+        let n: Vec<Nonce> = [254u64, 255, 256, 257, 65_536]
+            .iter()
+            .map(|&c| Nonce::new(1, c))
+            .collect();
+        let runs: Vec<_> = equal_length_runs(&n).collect();
+        assert_eq!(runs, vec![0..2, 2..4, 4..5]);
+        assert_eq!(equal_length_runs(&[]).count(), 0);
     }
 
     #[test]

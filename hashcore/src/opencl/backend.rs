@@ -6,14 +6,14 @@ use super::device::DeviceRunner;
 use super::DeviceInfo;
 use crate::backend::MiningBackend;
 use crate::error::{Error, Result};
-use crate::job::{Job, LatestJob};
-use crate::nonce::{counter_len, next_length_boundary, Nonce};
+use crate::job::Job;
+use crate::nonce::{counter_len, equal_length_runs, next_length_boundary, Nonce};
 use crate::params::HASH_SIZE;
 use crate::table::Table;
 use crate::topn::{Found, TopN};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::workers::{WorkerIo, WorkerSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Options of the OpenCL backend.
@@ -29,23 +29,10 @@ pub const TARGET_LAUNCH: Duration = Duration::from_millis(200);
 const MAX_RESULTS: usize = 1024;
 const MAX_WORKLOAD: usize = 1 << 26;
 
-struct Published {
-    job_id: Option<u64>,
-    best: TopN,
-}
-
-struct DeviceWorker {
-    label: String,
-    runner: Arc<Mutex<DeviceRunner>>,
-    hashes: Arc<AtomicU64>,
-    published: Arc<Mutex<Published>>,
-    handle: Option<JoinHandle<()>>,
-}
-
 /// OpenCL backend. See [`MiningBackend`].
 pub struct OpenClBackend {
-    jobs: Arc<LatestJob>,
-    workers: Vec<DeviceWorker>,
+    runners: Vec<Arc<Mutex<DeviceRunner>>>,
+    workers: WorkerSet,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,10 +57,10 @@ impl OpenClBackend {
                 "too many miners for the 256 one-byte nonce ids".into(),
             ));
         }
-        let jobs = Arc::new(LatestJob::new());
-        let mut workers = Vec::new();
+        let mut workers = WorkerSet::new();
+        let mut runners = Vec::new();
         let mut last_err = None;
-        for (k, d) in devices.iter().enumerate() {
+        for d in devices {
             let runner = match DeviceRunner::new(d.clone(), table.clone(), MAX_RESULTS, 3) {
                 Ok(r) => Arc::new(Mutex::new(r)),
                 Err(e) => {
@@ -90,43 +77,31 @@ impl OpenClBackend {
                 d.global_mem >> 20,
                 d.compute_units
             );
-            let hashes = Arc::new(AtomicU64::new(0));
-            let published = Arc::new(Mutex::new(Published {
-                job_id: None,
-                best: TopN::new(0),
-            }));
-            let ctx = Ctx {
+            let k = runners.len();
+            let feeder = Feeder {
                 id: first_id + k as u8,
                 runner: runner.clone(),
-                jobs: jobs.clone(),
-                hashes: hashes.clone(),
-                published: published.clone(),
                 workload: opts.workload,
                 compute_units: d.compute_units.max(1) as usize,
             };
-            let handle = std::thread::Builder::new()
-                .name(format!("opencl-{k}"))
-                .spawn(move || ctx.run())
-                .map_err(|e| Error::Backend(format!("cannot start device thread: {e}")))?;
-            workers.push(DeviceWorker {
-                label: format!("opencl{}:{} {}", d.platform, d.index, d.name),
-                runner,
-                hashes,
-                published,
-                handle: Some(handle),
-            });
+            workers.spawn(
+                format!("opencl{}:{} {}", d.platform, d.index, d.name),
+                format!("opencl-{k}"),
+                move |io| feeder.run(io),
+            )?;
+            runners.push(runner);
         }
-        if workers.is_empty() {
+        if runners.is_empty() {
             return Err(
                 last_err.unwrap_or_else(|| Error::Backend("no usable OpenCL device".into()))
             );
         }
-        Ok(OpenClBackend { jobs, workers })
+        Ok(OpenClBackend { runners, workers })
     }
 
     /// Devices in use.
     pub fn device_count(&self) -> usize {
-        self.workers.len()
+        self.runners.len()
     }
 
     /// Full hashes computed on device `k` (for cross-checking devices).
@@ -136,25 +111,17 @@ impl OpenClBackend {
         prefix: &[u8],
         nonces: &[Nonce],
     ) -> Result<Vec<[u8; HASH_SIZE]>> {
-        let w = self
-            .workers
+        let runner = self
+            .runners
             .get(k)
             .ok_or_else(|| Error::Backend(format!("no OpenCL device {k}")))?;
         let mut out = Vec::with_capacity(nonces.len());
-        let mut start = 0;
-        while start < nonces.len() {
-            let len = nonces[start].len();
-            let end = start
-                + nonces[start..]
-                    .iter()
-                    .take_while(|n| n.len() == len)
-                    .count();
-            let flat: Vec<u8> = nonces[start..end]
+        for run in equal_length_runs(nonces) {
+            let flat: Vec<u8> = nonces[run.clone()]
                 .iter()
                 .flat_map(|n| n.as_bytes().to_vec())
                 .collect();
-            out.extend(lock(&w.runner).hash_nonces(prefix, &flat, len)?);
-            start = end;
+            out.extend(lock(runner).hash_nonces(prefix, &flat, nonces[run.start].len())?);
         }
         Ok(out)
     }
@@ -166,40 +133,28 @@ impl MiningBackend for OpenClBackend {
     }
 
     fn worker_labels(&self) -> Vec<String> {
-        self.workers.iter().map(|w| w.label.clone()).collect()
+        self.workers.labels()
     }
 
     fn set_job(&self, job: Option<Job>) {
-        self.jobs.publish(job);
+        self.workers.set_job(job);
     }
 
     fn best(&self, job_id: u64) -> Vec<Found> {
-        let mut keep = 0;
-        let mut all = Vec::new();
-        for w in &self.workers {
-            let p = lock(&w.published);
-            if p.job_id == Some(job_id) {
-                keep = keep.max(p.best.keep());
-                all.extend_from_slice(p.best.as_slice());
-            }
-        }
-        TopN::merge(keep, [all.as_slice()]).sorted()
+        self.workers.best(job_id)
     }
 
     fn hash_counts(&self) -> Vec<u64> {
-        self.workers
-            .iter()
-            .map(|w| w.hashes.load(Ordering::Relaxed))
-            .collect()
+        self.workers.hash_counts()
     }
 
     fn random_read_ceiling(&self, secs: f64) -> Option<f64> {
         let mut total = 0.0;
-        for w in &self.workers {
-            match lock(&w.runner).random_read_rate(secs / self.workers.len() as f64) {
-                Ok(r) => total += r,
+        for (k, r) in self.runners.iter().enumerate() {
+            match lock(r).random_read_rate(secs / self.runners.len() as f64) {
+                Ok(rate) => total += rate,
                 Err(e) => {
-                    tracing::error!("{}: {e}", w.label);
+                    tracing::error!("OpenCL device {k}: {e}");
                     return None;
                 }
             }
@@ -210,7 +165,7 @@ impl MiningBackend for OpenClBackend {
     /// Computed on the first device; if another device disagrees, that is logged as an error.
     fn hash_nonces(&self, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
         let mut first: Option<Vec<[u8; HASH_SIZE]>> = None;
-        for k in 0..self.workers.len() {
+        for k in 0..self.runners.len() {
             match self.hash_nonces_on(k, prefix, nonces) {
                 Ok(h) => match &first {
                     None => first = Some(h),
@@ -226,23 +181,10 @@ impl MiningBackend for OpenClBackend {
     }
 }
 
-impl Drop for OpenClBackend {
-    fn drop(&mut self) {
-        self.jobs.close();
-        for w in &mut self.workers {
-            if let Some(h) = w.handle.take() {
-                let _ = h.join();
-            }
-        }
-    }
-}
-
-struct Ctx {
+/// Feeds one device: keeps two launches in flight for the current job.
+struct Feeder {
     id: u8,
     runner: Arc<Mutex<DeviceRunner>>,
-    jobs: Arc<LatestJob>,
-    hashes: Arc<AtomicU64>,
-    published: Arc<Mutex<Published>>,
     workload: Option<usize>,
     compute_units: usize,
 }
@@ -255,34 +197,30 @@ struct Launch {
     clen: usize,
 }
 
-impl Ctx {
-    fn run(self) {
+impl Feeder {
+    fn run(self, io: WorkerIo) {
         let mut seen = 0;
         let mut n = self
             .workload
             .unwrap_or(self.compute_units * 1024)
             .clamp(1, MAX_WORKLOAD);
-        while let Some((generation, job)) = self.jobs.wait_newer(seen) {
+        while let Some((generation, job)) = io.jobs.wait_newer(seen) {
             seen = generation;
-            if let Err(e) = self.mine(&job, seen, &mut n) {
+            if let Err(e) = self.mine(&io, &job, seen, &mut n) {
                 tracing::error!("OpenCL device stopped mining job {}: {e}", job.id);
             }
         }
     }
 
-    fn mine(&self, job: &Job, seen: u64, n: &mut usize) -> Result<()> {
+    fn mine(&self, io: &WorkerIo, job: &Job, seen: u64, n: &mut usize) -> Result<()> {
         lock(&self.runner).set_prefix(&job.prefix)?;
         let mut best = TopN::new(job.keep);
-        {
-            let mut p = lock(&self.published);
-            p.job_id = Some(job.id);
-            p.best = best.clone();
-        }
+        io.published.start_job(job.id, &best);
         let mut counter = 1u64;
         let mut inflight: std::collections::VecDeque<Launch> = Default::default();
         let mut last_finish = Instant::now();
         loop {
-            let switching = self.jobs.generation() != seen;
+            let switching = io.jobs.generation() != seen;
             while !switching && inflight.len() < 2 {
                 let clen = counter_len(counter);
                 let room =
@@ -337,9 +275,9 @@ impl Ctx {
                 }
             }
             if improved {
-                lock(&self.published).best.clone_from(&best);
+                io.published.improve(&best);
             }
-            self.hashes.fetch_add(l.n as u64, Ordering::Relaxed);
+            io.hashes.fetch_add(l.n as u64, Ordering::Relaxed);
             // Autotune: aim each launch at TARGET_LAUNCH.
             let took = last_finish.elapsed();
             last_finish = Instant::now();

@@ -47,8 +47,18 @@ pub(crate) fn cl_err(what: &str, e: impl std::fmt::Debug) -> Error {
 }
 
 /// Every device of every platform. A platform that fails is skipped with a warning; no OpenCL
-/// library or no platform at all is an error.
+/// library or no platform at all is an error. Discovery runs once per process: ICD loaders are not
+/// safe to initialise from several threads at once.
 pub fn list_devices() -> Result<Vec<DeviceInfo>> {
+    static DEVICES: std::sync::OnceLock<std::result::Result<Vec<DeviceInfo>, String>> =
+        std::sync::OnceLock::new();
+    DEVICES
+        .get_or_init(|| discover().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(Error::Backend)
+}
+
+fn discover() -> Result<Vec<DeviceInfo>> {
     let platforms = opencl3::platform::get_platforms().map_err(|e| {
         Error::Backend(format!(
             "no OpenCL platform found ({e:?}): install a GPU driver with OpenCL (or PoCL), or mine with --backend cpu"
