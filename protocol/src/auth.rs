@@ -1,0 +1,276 @@
+//! Mutual challenge authentication with a shared secret, HMAC over BLAKE2b.
+//!
+//! 1. The coordinator sends a fresh 32-byte challenge `cc` from the OS RNG.
+//! 2. The miner answers with its own fresh challenge `mc`, its identity and coinbase, and
+//!    `HMAC(secret, "miner" ‖ cc ‖ mc ‖ identity ‖ coinbase)`.
+//! 3. The coordinator checks it (constant time) and answers with
+//!    `HMAC(secret, "coordinator" ‖ cc ‖ mc ‖ identity ‖ coinbase)`, so the miner knows it reached a
+//!    holder of the secret, not an impostor.
+//!
+//! Both then derive the session key `HMAC(secret, "session" ‖ cc ‖ mc ‖ identity ‖ coinbase)`, which
+//! authenticates every later frame. The secret never crosses the wire; a recorded exchange is
+//! useless against a new challenge. Every field is length-prefixed so no two transcripts collide.
+
+use crate::error::ProtocolError;
+use crate::frame::{decode_plain, encode_plain};
+use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
+use crate::session::{Role, Session};
+use blake2::Blake2b512;
+use hmac::{Mac, SimpleHmac};
+use rand::RngCore;
+use std::fmt;
+
+type HmacB2 = SimpleHmac<Blake2b512>;
+
+/// The farm's shared secret. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// A secret from its text.
+    pub fn new(text: &str) -> Secret {
+        Secret(text.as_bytes().to_vec())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
+pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
+    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
+    let mut m = <HmacB2 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    m.update(&(label.len() as u32).to_be_bytes());
+    m.update(label.as_bytes());
+    for p in parts {
+        m.update(&(p.len() as u32).to_be_bytes());
+        m.update(p);
+    }
+    m
+}
+
+fn random32() -> [u8; 32] {
+    let mut c = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut c);
+    c
+}
+
+/// What both sides agree on after the handshake.
+#[derive(Debug, Clone)]
+struct Transcript {
+    cc: [u8; 32],
+    mc: [u8; 32],
+    identity: String,
+    coinbase: String,
+}
+
+impl Transcript {
+    fn mac(&self, secret: &Secret, label: &str) -> HmacB2 {
+        keyed(
+            &secret.0,
+            label,
+            &[
+                &self.cc,
+                &self.mc,
+                self.identity.as_bytes(),
+                self.coinbase.as_bytes(),
+            ],
+        )
+    }
+
+    fn proof(&self, secret: &Secret, label: &str) -> Vec<u8> {
+        self.mac(secret, label).finalize().into_bytes().to_vec()
+    }
+
+    fn check(&self, secret: &Secret, label: &str, got: &[u8]) -> Result<(), ProtocolError> {
+        self.mac(secret, label)
+            .verify_slice(got)
+            .map_err(|_| ProtocolError::WrongSecret)
+    }
+
+    fn session(&self, secret: &Secret, role: Role) -> Session {
+        let mut key = [0u8; 64];
+        key.copy_from_slice(&self.proof(secret, "netmine/1/session"));
+        Session::new(key, role)
+    }
+}
+
+/// Who the miner says it is (after it proved the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinerHello {
+    /// Identity for its records.
+    pub identity: String,
+    /// Coinbase for its records.
+    pub coinbase: String,
+}
+
+/// Coordinator side of the handshake.
+#[derive(Debug)]
+pub struct CoordinatorHandshake {
+    secret: Secret,
+    cc: [u8; 32],
+}
+
+impl CoordinatorHandshake {
+    /// A new handshake and the challenge frame to send first.
+    pub fn start(secret: &Secret) -> (CoordinatorHandshake, String) {
+        let cc = random32();
+        let frame = encode_plain(&Message::Challenge {
+            version: PROTOCOL_VERSION,
+            challenge: HexBytes(cc.to_vec()),
+        });
+        (
+            CoordinatorHandshake {
+                secret: secret.clone(),
+                cc,
+            },
+            frame,
+        )
+    }
+
+    /// Checks the miner's auth frame. On success returns the session, who the miner is, and the
+    /// welcome frame to send. The caller decides about identities and bans.
+    pub fn finish(self, frame: &str) -> Result<(Session, MinerHello, String), ProtocolError> {
+        let Message::Auth {
+            version,
+            identity,
+            coinbase,
+            challenge,
+            mac,
+        } = decode_plain(frame)?
+        else {
+            return Err(ProtocolError::Unexpected("before auth"));
+        };
+        if version != PROTOCOL_VERSION {
+            return Err(ProtocolError::Version {
+                got: version,
+                want: PROTOCOL_VERSION,
+            });
+        }
+        let mc: [u8; 32] = challenge
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| ProtocolError::Malformed("miner challenge must be 32 bytes".into()))?;
+        let t = Transcript {
+            cc: self.cc,
+            mc,
+            identity,
+            coinbase,
+        };
+        t.check(&self.secret, "netmine/1/miner", &mac.0)?;
+        let welcome = encode_plain(&Message::Welcome {
+            mac: HexBytes(t.proof(&self.secret, "netmine/1/coordinator")),
+        });
+        let session = t.session(&self.secret, Role::Coordinator);
+        Ok((
+            session,
+            MinerHello {
+                identity: t.identity,
+                coinbase: t.coinbase,
+            },
+            welcome,
+        ))
+    }
+}
+
+/// A rejection the miner received instead of a welcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// The coordinator refused us.
+    #[error("the coordinator refused the connection ({code:?}): {reason}")]
+    Rejected {
+        /// Why.
+        code: RejectCode,
+        /// What to fix.
+        reason: String,
+    },
+    /// A protocol failure (including a coordinator that cannot prove the secret).
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+/// Miner side of the handshake.
+#[derive(Debug)]
+pub struct MinerHandshake {
+    secret: Secret,
+    identity: String,
+    coinbase: String,
+}
+
+/// The miner between sending auth and receiving the welcome.
+#[derive(Debug)]
+pub struct PendingMiner {
+    secret: Secret,
+    t: Transcript,
+}
+
+impl MinerHandshake {
+    /// A handshake for a miner with these names.
+    pub fn new(secret: &Secret, identity: &str, coinbase: &str) -> Self {
+        MinerHandshake {
+            secret: secret.clone(),
+            identity: identity.to_string(),
+            coinbase: coinbase.to_string(),
+        }
+    }
+
+    /// Answers the coordinator's challenge frame.
+    pub fn respond(&self, frame: &str) -> Result<(PendingMiner, String), HandshakeError> {
+        let cc = match decode_plain(frame)? {
+            Message::Challenge { version, challenge } => {
+                if version != PROTOCOL_VERSION {
+                    return Err(ProtocolError::Version {
+                        got: version,
+                        want: PROTOCOL_VERSION,
+                    }
+                    .into());
+                }
+                <[u8; 32]>::try_from(challenge.0.as_slice())
+                    .map_err(|_| ProtocolError::Malformed("challenge must be 32 bytes".into()))?
+            }
+            Message::Rejected { code, reason } => {
+                return Err(HandshakeError::Rejected { code, reason })
+            }
+            _ => return Err(ProtocolError::Unexpected("before the challenge").into()),
+        };
+        let t = Transcript {
+            cc,
+            mc: random32(),
+            identity: self.identity.clone(),
+            coinbase: self.coinbase.clone(),
+        };
+        let auth = encode_plain(&Message::Auth {
+            version: PROTOCOL_VERSION,
+            identity: t.identity.clone(),
+            coinbase: t.coinbase.clone(),
+            challenge: HexBytes(t.mc.to_vec()),
+            mac: HexBytes(t.proof(&self.secret, "netmine/1/miner")),
+        });
+        Ok((
+            PendingMiner {
+                secret: self.secret.clone(),
+                t,
+            },
+            auth,
+        ))
+    }
+}
+
+impl PendingMiner {
+    /// Checks the coordinator's welcome (its proof of the secret) and starts the session.
+    pub fn finish(self, frame: &str) -> Result<Session, HandshakeError> {
+        match decode_plain(frame)? {
+            Message::Welcome { mac } => {
+                self.t
+                    .check(&self.secret, "netmine/1/coordinator", &mac.0)?;
+                Ok(self.t.session(&self.secret, Role::Miner))
+            }
+            Message::Rejected { code, reason } => Err(HandshakeError::Rejected { code, reason }),
+            _ => Err(ProtocolError::Unexpected("before the welcome").into()),
+        }
+    }
+}

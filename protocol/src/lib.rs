@@ -1,0 +1,28 @@
+//! # protocol
+//!
+//! The netmine wire protocol between a netcoordinator and its netminers, independent of the
+//! transport (the roles carry it in WebSocket text frames):
+//!
+//! * [`message`]: versioned, tagged JSON messages (job, minute, stop, submission, stats, …);
+//! * [`auth`]: mutual challenge authentication with the farm's shared secret (HMAC-BLAKE2b);
+//! * [`session`]: after the handshake, every frame is authenticated with a session key and a
+//!   sequence number, so frames cannot be injected, altered, reordered or replayed;
+//! * [`frame`]: framing and the 64 KiB limit.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod frame;
+pub mod message;
+pub mod session;
+
+pub use auth::{
+    CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner, Secret,
+};
+pub use error::ProtocolError;
+pub use frame::{decode_plain, encode_plain, MAX_FRAME};
+pub use message::{
+    Difficulty, HexBytes, Message, OprFields, Record, RejectCode, Stats, PROTOCOL_VERSION,
+};
+pub use session::{Role, Session};
