@@ -1,8 +1,9 @@
 //! `netcoordinator`: the PegNet farm coordinator. For now it grades blocks (`grade`); the daemon
 //! that drives miners arrives with the network protocol.
 
-mod block_file;
 mod grade_cmd;
+
+use coordinator::block_file;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,0 +1,12 @@
+//! # coordinator
+//!
+//! The netcoordinator's logic, separate from its daemon: block files for `grade`, the checks on
+//! miners' submissions ([`verify`]), the durable record of entries to pay for ([`store`]) and
+//! paying for them ([`payer`]).
+
+#![warn(missing_docs)]
+
+pub mod block_file;
+pub mod payer;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,188 @@
+//! The coordinator's durable record of what it pays for (SQLite under the data dir).
+//!
+//! Every accepted record is written with its full entry *before* any money moves, and each step of
+//! paying for it (committed, revealed) is written as soon as factomd confirms it. A coordinator
+//! killed at any point and restarted therefore knows every entry it meant to pay: it finishes the
+//! ones that can still land in their block (a repeated commit is answered `-32011` by factomd and
+//! only the reveal is sent again, so nothing is paid twice) and marks older ones expired.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// How far paying for an entry has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryState {
+    /// Accepted and stored; not yet committed.
+    Accepted,
+    /// Commit confirmed by factomd (or it already held one).
+    Committed,
+    /// Reveal confirmed: done.
+    Revealed,
+    /// Its block is over before it was revealed; it can no longer land.
+    Expired,
+}
+
+impl EntryState {
+    fn as_str(self) -> &'static str {
+        match self {
+            EntryState::Accepted => "accepted",
+            EntryState::Committed => "committed",
+            EntryState::Revealed => "revealed",
+            EntryState::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "accepted" => EntryState::Accepted,
+            "committed" => EntryState::Committed,
+            "revealed" => EntryState::Revealed,
+            "expired" => EntryState::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// An entry the coordinator decided to pay for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Entry hash.
+    pub entry_hash: [u8; 32],
+    /// Block height it is for.
+    pub height: u32,
+    /// The miner identity that mined it.
+    pub miner: String,
+    /// Its difficulty.
+    pub difficulty: u64,
+    /// The marshalled entry (what is revealed).
+    pub entry: Vec<u8>,
+    /// Payment progress.
+    pub state: EntryState,
+}
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+#[error("coordinator store: {0}")]
+pub struct StoreError(String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// The store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
+        // WAL + FULL sync: a write that returned is on disk, whatever happens next.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS entries (
+                entry_hash BLOB PRIMARY KEY,
+                height INTEGER NOT NULL,
+                miner TEXT NOT NULL,
+                difficulty INTEGER NOT NULL,
+                entry BLOB NOT NULL,
+                state TEXT NOT NULL,
+                updated INTEGER NOT NULL DEFAULT (strftime('%s','now'))
+            );
+            CREATE INDEX IF NOT EXISTS entries_by_height ON entries(height, state);",
+        )?;
+        Ok(Store { conn })
+    }
+
+    /// Records an entry to pay for. Returns false if it was already known (nothing changes).
+    pub fn add(
+        &self,
+        entry_hash: &[u8; 32],
+        height: u32,
+        miner: &str,
+        difficulty: u64,
+        entry: &[u8],
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO entries (entry_hash, height, miner, difficulty, entry, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'accepted')",
+            params![&entry_hash[..], height, miner, difficulty as i64, entry],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Moves an entry to `state`.
+    pub fn set_state(&self, entry_hash: &[u8; 32], state: EntryState) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE entries SET state = ?2, updated = strftime('%s','now') WHERE entry_hash = ?1",
+            params![&entry_hash[..], state.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// The state of one entry.
+    pub fn state(&self, entry_hash: &[u8; 32]) -> Result<Option<EntryState>, StoreError> {
+        let s: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM entries WHERE entry_hash = ?1",
+                params![&entry_hash[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(s.as_deref().and_then(EntryState::parse))
+    }
+
+    /// Entries of `height`, best difficulty first.
+    pub fn entries(&self, height: u32) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT entry_hash, height, miner, difficulty, entry, state FROM entries
+             WHERE height = ?1 ORDER BY difficulty DESC, entry_hash",
+        )?;
+        let rows = stmt.query_map(params![height], |r| {
+            let hash: Vec<u8> = r.get(0)?;
+            let state: String = r.get(5)?;
+            Ok((
+                hash,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                state,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, height, miner, difficulty, entry, state) = row?;
+            let entry_hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| StoreError("an entry hash in the store is not 32 bytes".into()))?;
+            let state = EntryState::parse(&state)
+                .ok_or_else(|| StoreError(format!("unknown entry state {state:?}")))?;
+            out.push(StoredEntry {
+                entry_hash,
+                height,
+                miner,
+                difficulty: difficulty as u64,
+                entry,
+                state,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks entries of blocks before `height` that were never revealed as expired (they can no
+    /// longer land: their content names their own block). Returns how many.
+    pub fn expire_before(&self, height: u32) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE entries SET state = 'expired', updated = strftime('%s','now')
+             WHERE height < ?1 AND state IN ('accepted', 'committed')",
+            params![height],
+        )?)
+    }
+}

@@ -1,0 +1,157 @@
+//! Paying for entries against the simulated factomd: each stored entry is paid exactly once, across
+//! crashes between commit and reveal, node outages and restarts; entries of finished blocks expire.
+
+use coordinator::payer::pay;
+use coordinator::store::{EntryState, Store};
+use factom::sim::{SimConfig, SimServer};
+use factom::{compose, EcSecret, Entry, FactomdClient, RpcConfig};
+use pegnet::Network;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn store_path(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("coord-store-{tag}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn record(k: u8) -> Entry {
+    Entry {
+        chain_id: Network::DevNet.opr_chain(),
+        ext_ids: vec![
+            vec![k],
+            (u64::MAX - k as u64).to_be_bytes().to_vec(),
+            vec![5],
+        ],
+        content: format!("record {k}").into_bytes(),
+    }
+}
+
+fn add(store: &Store, e: &Entry, height: u32) -> [u8; 32] {
+    let h = e.hash().unwrap();
+    assert!(store
+        .add(&h, height, "rig", 1, &e.marshal().unwrap())
+        .unwrap());
+    h
+}
+
+async fn setup(credits: i64) -> (SimServer, FactomdClient, EcSecret, u32) {
+    let key = EcSecret::generate();
+    let s = SimServer::start(
+        SimConfig {
+            block_time: Duration::from_millis(800),
+            start_height: 100,
+            funded: vec![(key.public(), credits)],
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut cfg = RpcConfig::new(&s.url());
+    cfg.retry_for = Duration::from_millis(200);
+    let c = FactomdClient::new(cfg).unwrap();
+    let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
+    (s, c, key, height)
+}
+
+async fn landed(c: &FactomdClient, height: u32) -> Vec<[u8; 32]> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (c.heights().await.unwrap().directoryblockheight as u32) < height {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.entries_at(&Network::DevNet.opr_chain(), height)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect()
+}
+
+#[tokio::test]
+async fn each_entry_is_paid_once_even_when_paying_again() {
+    let (s, c, key, height) = setup(50).await;
+    let store = Store::open(&store_path("once")).unwrap();
+    let hashes: Vec<_> = (1..=3).map(|k| add(&store, &record(k), height)).collect();
+    assert!(
+        !store
+            .add(&hashes[0], height, "rig", 1, &record(1).marshal().unwrap())
+            .unwrap(),
+        "known entries are not added twice"
+    );
+    let r = pay(&c, &store, &key, height).await.unwrap();
+    assert_eq!(r.revealed.len(), 3);
+    let again = pay(&c, &store, &key, height).await.unwrap();
+    assert!(again.revealed.is_empty(), "revealed entries are skipped");
+    assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 47);
+    let mut got = landed(&c, height).await;
+    got.sort();
+    let mut want = hashes.clone();
+    want.sort();
+    assert_eq!(got, want);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_reveal_pays_once_after_restart() {
+    let (s, c, key, height) = setup(10).await;
+    let path = store_path("crash");
+    let e = record(9);
+    let h = {
+        let store = Store::open(&path).unwrap();
+        add(&store, &e, height)
+        // The coordinator commits, then dies before recording it: the store still says accepted.
+    };
+    let composed = compose(&e, &key, 1_700_000_000_000).unwrap();
+    c.commit_entry(&composed.commit).await.unwrap();
+    assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 9);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.state(&h).unwrap(), Some(EntryState::Accepted));
+    let r = pay(&c, &store, &key, height).await.unwrap();
+    assert_eq!((r.revealed.len(), r.already_committed), (1, 1));
+    assert_eq!(
+        c.ec_balance(&key.public()).await.unwrap(),
+        9,
+        "not paid twice"
+    );
+    assert_eq!(store.state(&h).unwrap(), Some(EntryState::Revealed));
+    assert_eq!(landed(&c, height).await, vec![h]);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_node_outage_leaves_entries_for_the_next_round() {
+    let (s, c, key, height) = setup(10).await;
+    let store = Store::open(&store_path("outage")).unwrap();
+    let h = add(&store, &record(4), height);
+    s.sim().set_http_500(true);
+    let r = pay(&c, &store, &key, height).await.unwrap();
+    assert_eq!(r.failed.len(), 1);
+    assert!(r.failed[0].1.contains("500"), "{:?}", r.failed);
+    assert_eq!(
+        store.state(&h).unwrap(),
+        Some(EntryState::Accepted),
+        "nothing recorded as paid"
+    );
+    s.sim().set_http_500(false);
+    let r = pay(&c, &store, &key, height).await.unwrap();
+    assert_eq!(r.revealed.len(), 1);
+    assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 9);
+    assert_eq!(landed(&c, height).await, vec![h]);
+    s.shutdown().await;
+}
+
+#[test]
+fn entries_of_finished_blocks_expire_and_survive_reopening() {
+    let path = store_path("expire");
+    let (old, current) = {
+        let store = Store::open(&path).unwrap();
+        (add(&store, &record(1), 10), add(&store, &record(2), 11))
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.entries(10).unwrap().len(), 1, "kept across reopening");
+    assert_eq!(store.expire_before(11).unwrap(), 1);
+    assert_eq!(store.state(&old).unwrap(), Some(EntryState::Expired));
+    assert_eq!(store.state(&current).unwrap(), Some(EntryState::Accepted));
+}
