@@ -1,12 +1,15 @@
 //! # coordinator
 //!
-//! The netcoordinator's logic, separate from its daemon: block files for `grade`, the checks on
+//! The netcoordinator's logic, separate from its daemon: planning a block's job ([`block`]) with
+//! its prices ([`prices`]), block files for `grade`, the checks on
 //! miners' submissions ([`verify`]), the durable record of entries to pay for ([`store`]) and
 //! paying for them ([`payer`]).
 
 #![warn(missing_docs)]
 
+pub mod block;
 pub mod block_file;
 pub mod payer;
+pub mod prices;
 pub mod store;
 pub mod verify;

@@ -1,0 +1,135 @@
+//! Planning a block on the simulated factomd: honest records of the previous block are graded into
+//! the next job's winners and difficulty floor.
+
+use coordinator::block::plan;
+use coordinator::payer::pay;
+use coordinator::prices::FixedPrices;
+use coordinator::store::Store;
+use coordinator::verify::MinerRecord;
+use factom::sim::{SimConfig, SimServer};
+use factom::{EcSecret, FactomdClient, RpcConfig};
+use hashcore::{Nonce, Table};
+use pegnet::{Network, OprTemplate, Pow};
+use std::time::{Duration, Instant};
+
+const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+
+#[tokio::test]
+async fn previous_block_winners_and_floor() {
+    let table = Table::generate(12, &mut |_, _| {}).unwrap();
+    let key = EcSecret::generate();
+    let s = SimServer::start(
+        SimConfig {
+            block_time: Duration::from_millis(1500),
+            start_height: 500,
+            funded: vec![(key.public(), 100)],
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = FactomdClient::new(RpcConfig::new(&s.url())).unwrap();
+    let h = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
+    let prices = FixedPrices::devnet().for_version(5).unwrap();
+
+    // 30 miners each put one honest record into block h.
+    let template = OprTemplate {
+        network: Network::DevNet,
+        height: h,
+        winners: vec![String::new(); 25],
+        prices: prices.clone(),
+    };
+    let store =
+        Store::open(&std::env::temp_dir().join(format!("plan-{}.db", std::process::id()))).unwrap();
+    for k in 0..30 {
+        let m = MinerRecord::new(&template, 1, &format!("rig{k}"), FA).unwrap();
+        let nonce = Nonce::new(0, 1);
+        let d = table.difficulty(&m.opr_hash, nonce.as_bytes());
+        let e = m.entry(nonce.as_bytes(), d);
+        store
+            .add(&e.hash().unwrap(), h, &m.identity, d, &e.marshal().unwrap())
+            .unwrap();
+    }
+    let paid = pay(&c, &store, &key, h).await.unwrap();
+    assert_eq!(paid.revealed.len(), 30, "{:?}", paid.failed);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (c.heights().await.unwrap().directoryblockheight as u32) < h {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let p = plan(&c, &table, Network::DevNet, h + 1, &[], prices.clone(), 200)
+        .await
+        .unwrap();
+    assert_eq!(p.previous.valid, 30);
+    assert!(p.previous.has_winners);
+    assert_eq!(p.template.winners.len(), 25);
+    assert!(p.template.winners.iter().all(|w| w.len() == 16));
+    assert_eq!(p.template.winners, p.previous.winners);
+    assert_eq!(p.template.height, h + 1);
+    assert!(
+        p.template.content("rig0", FA).is_ok(),
+        "the next record is valid"
+    );
+    // 30 records with 200 expected: a floor below the previous block's weakest.
+    let weakest = p.previous.difficulties_desc().last().copied().unwrap();
+    assert!(p.min_difficulty < weakest);
+
+    // Block h+1 is still being built: it cannot be graded yet, and the error says which block.
+    if (c.heights().await.unwrap().directoryblockheight as u32) < h + 1 {
+        let err = plan(
+            &c,
+            &table,
+            Network::DevNet,
+            h + 2,
+            &p.template.winners,
+            prices.clone(),
+            200,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("fetching block {}", h + 1)),
+            "{err}"
+        );
+    }
+    // Once saved, a block with no records carries the winners forward, with no floor.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (c.heights().await.unwrap().directoryblockheight as u32) < h + 1 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let p2 = plan(
+        &c,
+        &table,
+        Network::DevNet,
+        h + 2,
+        &p.template.winners,
+        prices,
+        200,
+    )
+    .await
+    .unwrap();
+    assert_eq!(p2.previous.valid, 0);
+    assert_eq!(p2.template.winners, p.template.winners, "carried forward");
+    assert_eq!(p2.min_difficulty, 0);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_node_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = RpcConfig::new(&format!("127.0.0.1:{port}"));
+    cfg.retry_for = Duration::from_millis(100);
+    let c = FactomdClient::new(cfg).unwrap();
+    let table = Table::generate(8, &mut |_, _| {}).unwrap();
+    let err = plan(&c, &table, Network::DevNet, 10, &[], vec![], 200)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("fetching block 9"), "{err}");
+}
