@@ -38,7 +38,7 @@ pub enum PlanError {
 /// `SubmissionCutOff`, 200 by default; 0 disables the floor).
 pub async fn plan(
     client: &FactomdClient,
-    pow: &dyn Pow,
+    pow: &(dyn Pow + Sync),
     network: Network,
     height: u32,
     prev_winners: &[String],

@@ -9,7 +9,10 @@
 
 pub mod block;
 pub mod block_file;
+pub mod devnet;
+pub mod engine;
 pub mod payer;
 pub mod prices;
+pub mod server;
 pub mod store;
 pub mod verify;

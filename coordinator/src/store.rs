@@ -8,6 +8,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 /// How far paying for an entry has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +72,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// The store.
+/// The store. One connection, used by one task at a time.
 pub struct Store {
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 impl Store {
@@ -96,7 +97,14 @@ impl Store {
             );
             CREATE INDEX IF NOT EXISTS entries_by_height ON entries(height, state);",
         )?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // SQLite keeps its own consistency; a panic elsewhere cannot leave the handle half-used.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records an entry to pay for. Returns false if it was already known (nothing changes).
@@ -108,7 +116,7 @@ impl Store {
         difficulty: u64,
         entry: &[u8],
     ) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
+        let n = self.conn().execute(
             "INSERT OR IGNORE INTO entries (entry_hash, height, miner, difficulty, entry, state)
              VALUES (?1, ?2, ?3, ?4, ?5, 'accepted')",
             params![&entry_hash[..], height, miner, difficulty as i64, entry],
@@ -118,7 +126,7 @@ impl Store {
 
     /// Moves an entry to `state`.
     pub fn set_state(&self, entry_hash: &[u8; 32], state: EntryState) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE entries SET state = ?2, updated = strftime('%s','now') WHERE entry_hash = ?1",
             params![&entry_hash[..], state.as_str()],
         )?;
@@ -128,7 +136,7 @@ impl Store {
     /// The state of one entry.
     pub fn state(&self, entry_hash: &[u8; 32]) -> Result<Option<EntryState>, StoreError> {
         let s: Option<String> = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT state FROM entries WHERE entry_hash = ?1",
                 params![&entry_hash[..]],
@@ -140,7 +148,8 @@ impl Store {
 
     /// Entries of `height`, best difficulty first.
     pub fn entries(&self, height: u32) -> Result<Vec<StoredEntry>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT entry_hash, height, miner, difficulty, entry, state FROM entries
              WHERE height = ?1 ORDER BY difficulty DESC, entry_hash",
         )?;
@@ -179,7 +188,7 @@ impl Store {
     /// Marks entries of blocks before `height` that were never revealed as expired (they can no
     /// longer land: their content names their own block). Returns how many.
     pub fn expire_before(&self, height: u32) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.conn().execute(
             "UPDATE entries SET state = 'expired', updated = strftime('%s','now')
              WHERE height < ?1 AND state IN ('accepted', 'committed')",
             params![height],

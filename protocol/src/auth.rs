@@ -193,6 +193,13 @@ pub enum HandshakeError {
     Protocol(#[from] ProtocolError),
 }
 
+impl HandshakeError {
+    /// A transport failure during the handshake.
+    pub fn from_io(e: String) -> Self {
+        HandshakeError::Protocol(ProtocolError::Malformed(e))
+    }
+}
+
 /// Miner side of the handshake.
 #[derive(Debug)]
 pub struct MinerHandshake {

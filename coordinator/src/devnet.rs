@@ -1,0 +1,237 @@
+//! `netcoordinator devnet`: the whole system in one process on loopback — a simulated factomd with
+//! a funded fresh EC key, the coordinator, and N netminers with their own identities — mining K
+//! blocks, then grading each one to show which of our records won.
+
+use crate::engine::{BlockSummary, Engine, EngineConfig};
+use crate::prices::FixedPrices;
+use crate::server::{serve, Hub, ServerConfig};
+use crate::store::Store;
+use anyhow::{bail, Context, Result};
+use factom::sim::{SimConfig, SimServer};
+use factom::{EcSecret, FactoidSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig};
+use hashcore::{CpuBackend, MiningBackend};
+use pegnet::{Grader, Network};
+use protocol::Secret;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Devnet settings.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Miners to run.
+    pub miners: usize,
+    /// Blocks to mine.
+    pub blocks: usize,
+    /// Seconds per block.
+    pub block_seconds: f64,
+    /// LXRHash table size.
+    pub bits: u32,
+    /// Table cache directory.
+    pub table_dir: Option<std::path::PathBuf>,
+    /// Hashing threads per miner.
+    pub threads: usize,
+}
+
+/// A finished, graded block.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevnetBlock {
+    /// What the coordinator did.
+    #[serde(flatten)]
+    pub summary: BlockSummary,
+    /// Honest records the grader kept.
+    pub graded: usize,
+    /// The block's winners.
+    pub winners: Vec<String>,
+    /// Our paid entries (short hashes) among the winners.
+    pub our_winners: Vec<String>,
+}
+
+/// Runs the devnet; calls `on_block` for every finished and graded block.
+pub async fn run(
+    opts: DevnetOptions,
+    mut on_block: impl FnMut(&DevnetBlock),
+) -> Result<Vec<DevnetBlock>> {
+    if opts.miners == 0 || opts.blocks == 0 || opts.threads == 0 {
+        bail!("--miners, --blocks and --threads must be at least 1");
+    }
+    if !(opts.block_seconds.is_finite() && opts.block_seconds >= 1.0) {
+        bail!("--block-seconds must be at least 1");
+    }
+    let (table, _) = hashcore::cache::open(Some(opts.bits), opts.table_dir.clone())
+        .context("getting the LXRHash table")?;
+    let block = Duration::from_secs_f64(opts.block_seconds);
+    let minute = block / 10;
+
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            block_time: block,
+            start_height: 1000,
+            funded: vec![(key.public(), 1_000_000)],
+        },
+        "127.0.0.1:0".parse()?,
+    )
+    .await
+    .context("starting the simulated factomd")?;
+    let mut rpc = RpcConfig::new(&sim.url());
+    rpc.timeout = Duration::from_secs(5);
+    rpc.retry_for = minute;
+    let client = Arc::new(FactomdClient::new(rpc)?);
+    let monitor = Monitor::spawn(
+        client.clone(),
+        MonitorConfig {
+            poll: (minute / 4).min(Duration::from_secs(1)),
+            down_after: minute * 2,
+            max_backoff: minute,
+        },
+    );
+
+    // Enough records per block for the grader to name 25 winners.
+    let max_entries: usize = 30;
+    let top = max_entries.div_ceil(opts.miners).max(1);
+    let secret = Secret::new(&hex::encode(rand_bytes()));
+    let hub = Hub::new(
+        ServerConfig {
+            secret: Some(secret.clone()),
+            records_per_miner: top,
+            ..ServerConfig::default()
+        },
+        table.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let caddr = listener.local_addr()?.to_string();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
+
+    let data = std::env::temp_dir().join(format!(
+        "netmine-devnet-{}-{}",
+        std::process::id(),
+        hex::encode(&rand_bytes()[..4])
+    ));
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let store = Store::open(&data.join("coordinator.db"))?;
+    let (sum_tx, mut sum_rx) = mpsc::unbounded_channel();
+    let engine = Engine::new(
+        EngineConfig {
+            network: Network::DevNet,
+            max_entries,
+            records_wanted: top as u32,
+            cutoff: 200,
+            submit_window: minute / 2,
+        },
+        hub.clone(),
+        client.clone(),
+        table.clone(),
+        store,
+        key,
+        FixedPrices::devnet(),
+        sum_tx,
+    );
+    tokio::spawn(engine.run(monitor.subscribe()));
+
+    let mut miners = Vec::new();
+    for k in 0..opts.miners {
+        let backend: Arc<dyn MiningBackend> =
+            Arc::new(CpuBackend::start(table.clone(), opts.threads, 0)?);
+        let cfg = netminer::client::MinerConfig {
+            coordinators: vec![caddr.clone()],
+            secret: secret.clone(),
+            identity: format!("devnet{k}"),
+            coinbase: FactoidSecret::generate().public().to_string(),
+            top,
+            stats_every: minute.max(Duration::from_millis(200)),
+        };
+        miners.push(tokio::spawn(netminer::client::run(
+            cfg,
+            backend,
+            stop_rx.clone(),
+        )));
+    }
+
+    let deadline = block * (opts.blocks as u32 + 3);
+    let mut out = Vec::new();
+    let collect = async {
+        while out.len() < opts.blocks {
+            let Some(summary) = sum_rx.recv().await else {
+                break;
+            };
+            let graded = grade(&client, &table, &summary, block).await?;
+            on_block(&graded);
+            out.push(graded);
+        }
+        anyhow::Ok(())
+    };
+    let finished = tokio::time::timeout(deadline, collect).await;
+    let _ = stop_tx.send(true);
+    for m in miners {
+        if let Ok(Err(e)) = m.await {
+            tracing::error!("miner stopped: {e}");
+        }
+    }
+    drop(monitor);
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&data);
+    match finished {
+        Ok(r) => r?,
+        Err(_) => bail!(
+            "the devnet did not finish {} blocks in {:?}",
+            opts.blocks,
+            deadline
+        ),
+    }
+    Ok(out)
+}
+
+/// Grades a finished block once factomd has saved it.
+async fn grade(
+    client: &FactomdClient,
+    table: &hashcore::Table,
+    s: &BlockSummary,
+    block: Duration,
+) -> Result<DevnetBlock> {
+    let deadline = tokio::time::Instant::now() + block * 2;
+    while (client.heights().await?.directoryblockheight as u32) < s.height {
+        if tokio::time::Instant::now() > deadline {
+            bail!("block {} was never saved", s.height);
+        }
+        tokio::time::sleep(block / 50).await;
+    }
+    let entries = client
+        .entries_at(&Network::DevNet.opr_chain(), s.height)
+        .await?;
+    let mut g = Grader::new(5, s.height, &s.winners_in_force)?;
+    for (h, e) in &entries {
+        let _ = g.add(h, &e.ext_ids, &e.content);
+    }
+    // Graded with the devnet's own table (records are honest for the table they were mined with).
+    let graded = g.grade(table);
+    let ours: Vec<String> = s.entry_hashes.iter().map(|h| h[..16].to_string()).collect();
+    let our_winners = if graded.has_winners {
+        graded
+            .winners
+            .iter()
+            .filter(|w| ours.contains(w))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(DevnetBlock {
+        summary: s.clone(),
+        graded: graded.graded.len(),
+        winners: if graded.has_winners {
+            graded.winners.clone()
+        } else {
+            Vec::new()
+        },
+        our_winners,
+    })
+}
+
+fn rand_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    b
+}

@@ -1,0 +1,286 @@
+//! The block engine: driven by factomd's minutes. At minute 1 it plans the block and broadcasts
+//! the job (or why the block is skipped); every minute is relayed; at minute 9 it tells miners to
+//! submit, waits for their records, keeps the best, writes them to the store and pays for them.
+
+use crate::block::plan;
+use crate::payer::pay;
+use crate::prices::FixedPrices;
+use crate::server::{CurrentJob, Hub, JobCounts};
+use crate::store::Store;
+use crate::verify::select_best;
+use factom::{EcSecret, FactomdClient, MonitorEvent};
+use hashcore::Table;
+use pegnet::Network;
+use protocol::Message;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Network mined.
+    pub network: Network,
+    /// Entries paid per block at most.
+    pub max_entries: usize,
+    /// Records each miner submits.
+    pub records_wanted: u32,
+    /// PegNet's submission cut-off for the difficulty floor (0: no floor).
+    pub cutoff: usize,
+    /// How long after minute 9 submissions are collected before paying.
+    pub submit_window: Duration,
+}
+
+/// What happened in one block, as the devnet and the logs report it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BlockSummary {
+    /// Height.
+    pub height: u32,
+    /// Miners connected at minute 9.
+    pub miners: usize,
+    /// Records submitted.
+    pub records_received: usize,
+    /// Records that verified.
+    pub records_verified: usize,
+    /// Refused records by reason.
+    pub records_rejected: BTreeMap<String, usize>,
+    /// Entries revealed.
+    pub entries_paid: usize,
+    /// Their hashes.
+    pub entry_hashes: Vec<String>,
+    /// Entries that could not be paid (still in the store).
+    pub entries_failed: usize,
+    /// Sum of the miners' reported hash rates.
+    pub hash_rate: f64,
+    /// EC balance after paying.
+    pub ec_balance: Option<i64>,
+    /// The previous winners the block's records carry (needed to grade it).
+    #[serde(skip)]
+    pub winners_in_force: Vec<String>,
+}
+
+/// The engine.
+pub struct Engine {
+    /// Settings.
+    pub cfg: EngineConfig,
+    /// The miners' hub.
+    pub hub: Arc<Hub>,
+    /// factomd.
+    pub client: Arc<FactomdClient>,
+    /// Verification and grading table.
+    pub table: Arc<Table>,
+    /// Durable record of entries.
+    pub store: Store,
+    /// Pays for entries.
+    pub key: EcSecret,
+    /// Price source.
+    pub prices: FixedPrices,
+    /// Where block summaries go.
+    pub summaries: mpsc::UnboundedSender<BlockSummary>,
+    winners: BTreeMap<u32, Vec<String>>,
+    job: Option<(u32, u64)>,
+    next_job: u64,
+}
+
+impl Engine {
+    /// An engine; call [`Engine::run`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: EngineConfig,
+        hub: Arc<Hub>,
+        client: Arc<FactomdClient>,
+        table: Arc<Table>,
+        store: Store,
+        key: EcSecret,
+        prices: FixedPrices,
+        summaries: mpsc::UnboundedSender<BlockSummary>,
+    ) -> Engine {
+        Engine {
+            cfg,
+            hub,
+            client,
+            table,
+            store,
+            key,
+            prices,
+            summaries,
+            winners: BTreeMap::new(),
+            job: None,
+            next_job: 1,
+        }
+    }
+
+    /// Follows the monitor until it stops.
+    pub async fn run(mut self, mut events: broadcast::Receiver<MonitorEvent>) {
+        loop {
+            let ev = match events.recv().await {
+                Ok(ev) => ev,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("engine missed {n} monitor events");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            match ev {
+                MonitorEvent::Minute { height, minute } => {
+                    self.hub.broadcast(Message::Minute { height, minute });
+                    match minute {
+                        1 => self.start_block(height).await,
+                        9 => self.finish_block(height).await,
+                        _ => {}
+                    }
+                }
+                MonitorEvent::NodeDown { reason } => tracing::warn!("factomd is down: {reason}"),
+                MonitorEvent::NodeStalled { since_secs } => {
+                    tracing::warn!("factomd's minute has not moved for {since_secs} s")
+                }
+                MonitorEvent::NodeUp => tracing::info!("factomd is back"),
+            }
+        }
+    }
+
+    fn skip(&self, height: u32, reason: String) {
+        tracing::warn!(height, "skipping block: {reason}");
+        self.hub.broadcast(Message::Skip { height, reason });
+    }
+
+    async fn start_block(&mut self, height: u32) {
+        if self.job.map(|(h, _)| h) == Some(height) {
+            return; // minute 1 seen twice
+        }
+        if let Err(e) = self.store.expire_before(height) {
+            return self.skip(height, e.to_string());
+        }
+        let version = self.cfg.network.version(height);
+        let prices = match self.prices.for_version(version) {
+            Ok(p) => p,
+            Err(e) => return self.skip(height, e.to_string()),
+        };
+        match self.client.ec_balance(&self.key.public()).await {
+            Ok(b) if b >= self.cfg.max_entries as i64 => {}
+            Ok(b) => {
+                return self.skip(
+                    height,
+                    format!(
+                        "EC balance {b} does not cover {} entries",
+                        self.cfg.max_entries
+                    ),
+                )
+            }
+            Err(e) => return self.skip(height, format!("factomd: {e}")),
+        }
+        let prev = self.winners.get(&(height - 1)).cloned().unwrap_or_default();
+        let p = match plan(
+            &self.client,
+            self.table.as_ref(),
+            self.cfg.network,
+            height,
+            &prev,
+            prices,
+            self.cfg.cutoff,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => return self.skip(height, e.to_string()),
+        };
+        self.winners.insert(height, p.template.winners.clone());
+        let job_id = self.next_job;
+        self.next_job += 1;
+        self.job = Some((height, job_id));
+        tracing::info!(
+            height,
+            job_id,
+            min_difficulty = format!("{:016x}", p.min_difficulty),
+            "job sent to {} miners",
+            self.hub.miners().len()
+        );
+        self.hub.start_job(CurrentJob {
+            job_id,
+            template: p.template,
+            min_difficulty: p.min_difficulty,
+            records_wanted: self.cfg.records_wanted,
+        });
+    }
+
+    async fn finish_block(&mut self, height: u32) {
+        let Some((h, job_id)) = self.job.take() else {
+            return;
+        };
+        if h != height {
+            return;
+        }
+        self.hub.broadcast(Message::Stop { job_id });
+        tokio::time::sleep(self.cfg.submit_window).await;
+        let miners = self.hub.miners().len();
+        let hash_rate = self.hub.hash_rate();
+        let (work, counts) = self.hub.take_work(job_id);
+        let best = select_best(
+            work.iter()
+                .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a))),
+            self.cfg.max_entries,
+        );
+        for (rec, a) in &best {
+            let entry = rec.entry(&a.nonce, a.difficulty);
+            let stored = entry
+                .hash()
+                .and_then(|h| entry.marshal().map(|m| (h, m)))
+                .map_err(|e| e.to_string())
+                .and_then(|(h, m)| {
+                    self.store
+                        .add(&h, height, &rec.identity, a.difficulty, &m)
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = stored {
+                tracing::error!(height, "cannot record entry, not paying for it: {e}");
+            }
+        }
+        let report = match pay(&self.client, &self.store, &self.key, height).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(height, "paying stopped: {e}");
+                Default::default()
+            }
+        };
+        let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
+        let mut summary = summarize(height, miners, hash_rate, counts, &report, ec_balance);
+        summary.winners_in_force = self.winners.get(&height).cloned().unwrap_or_default();
+        tracing::info!(
+            height,
+            miners,
+            received = summary.records_received,
+            verified = summary.records_verified,
+            rejected = ?summary.records_rejected,
+            paid = summary.entries_paid,
+            failed = summary.entries_failed,
+            ec_balance = ?ec_balance,
+            "block finished"
+        );
+        let _ = self.summaries.send(summary);
+    }
+}
+
+fn summarize(
+    height: u32,
+    miners: usize,
+    hash_rate: f64,
+    counts: JobCounts,
+    report: &crate::payer::PayReport,
+    ec_balance: Option<i64>,
+) -> BlockSummary {
+    BlockSummary {
+        height,
+        miners,
+        records_received: counts.received,
+        records_verified: counts.verified,
+        records_rejected: counts.rejected.into_iter().collect(),
+        entries_paid: report.revealed.len(),
+        entry_hashes: report.revealed.clone(),
+        entries_failed: report.failed.len(),
+        hash_rate,
+        ec_balance,
+        winners_in_force: Vec::new(),
+    }
+}

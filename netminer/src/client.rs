@@ -1,0 +1,353 @@
+//! The miner's side of the protocol: connect, authenticate (and check the coordinator's proof),
+//! mine each job with the miner's own identity and coinbase, submit the top-N at stop, report hash
+//! rates, and reconnect with backoff along the coordinator list. A refusal that only the operator
+//! can fix (wrong secret, bad or duplicate identity) ends the miner with a clear error.
+
+use futures_util::{SinkExt, StreamExt};
+use hashcore::{Job, MiningBackend};
+use pegnet::{opr_hash, Network, OprTemplate};
+use protocol::{
+    HandshakeError, Message, MinerHandshake, Record, Secret, Session, Stats, MAX_FRAME,
+};
+use rand::Rng;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Miner settings.
+#[derive(Debug, Clone)]
+pub struct MinerConfig {
+    /// Coordinators (`host:port`), preferred first.
+    pub coordinators: Vec<String>,
+    /// The farm's shared secret.
+    pub secret: Secret,
+    /// Identity for the records (letters, digits, commas; unique per box).
+    pub identity: String,
+    /// Coinbase FA address for the rewards.
+    pub coinbase: String,
+    /// Records to submit per block.
+    pub top: usize,
+    /// How often hash rates are reported.
+    pub stats_every: Duration,
+}
+
+/// Why the miner stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MinerError {
+    /// The configuration is wrong (checked before connecting).
+    #[error("{0}")]
+    Config(String),
+    /// The coordinator refused this miner for a reason only the operator can fix.
+    #[error("{0}")]
+    Refused(String),
+}
+
+enum End {
+    Shutdown,
+    Fatal(String),
+    Lost(String),
+}
+
+/// Mines for the coordinators until `shutdown` turns true (Ok) or a fatal refusal (Err).
+pub async fn run(
+    cfg: MinerConfig,
+    backend: Arc<dyn MiningBackend>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), MinerError> {
+    if !pegnet::validate::valid_identity(cfg.identity.as_bytes()) {
+        return Err(MinerError::Config(format!(
+            "--identity {:?} is not valid: use ASCII letters, digits and commas only",
+            cfg.identity
+        )));
+    }
+    if !pegnet::validate::valid_coinbase(cfg.coinbase.as_bytes()) {
+        return Err(MinerError::Config(format!(
+            "--coinbase {:?} is not a valid FA address",
+            cfg.coinbase
+        )));
+    }
+    if cfg.coordinators.is_empty() {
+        return Err(MinerError::Config(
+            "no coordinator address (--caddr)".into(),
+        ));
+    }
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        // Always try the preferred coordinator first, then the others in order.
+        let mut end = End::Lost("no coordinator reachable".into());
+        for addr in &cfg.coordinators {
+            end = session(&cfg, addr, &backend, &mut shutdown, &mut backoff).await;
+            match &end {
+                End::Lost(e) => tracing::warn!(coordinator = %addr, "{e}"),
+                _ => break,
+            }
+        }
+        backend.set_job(None);
+        match end {
+            End::Shutdown => return Ok(()),
+            End::Fatal(reason) => return Err(MinerError::Refused(reason)),
+            End::Lost(_) => {}
+        }
+        let wait = backoff.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
+        tracing::info!("reconnecting in {:.1} s", wait.as_secs_f64());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn recv_text(ws: &mut Ws) -> Result<String, String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(WsMessage::Text(t))) => return Ok(t.as_str().to_string()),
+            Some(Ok(WsMessage::Close(_))) | None => {
+                return Err("the coordinator closed the connection".into())
+            }
+            Some(Ok(WsMessage::Binary(_))) => {
+                return Err("binary frame from the coordinator".into())
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
+    let frame = session.seal(msg).map_err(|e| e.to_string())?;
+    ws.send(WsMessage::Text(frame.into()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn session(
+    cfg: &MinerConfig,
+    addr: &str,
+    backend: &Arc<dyn MiningBackend>,
+    shutdown: &mut watch::Receiver<bool>,
+    backoff: &mut Duration,
+) -> End {
+    let url = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("ws://{addr}")
+    };
+    let wscfg = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
+    let mut ws = match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(wscfg), true),
+    )
+    .await
+    {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return End::Lost(format!("cannot connect to {url}: {e}")),
+        Err(_) => return End::Lost(format!("connecting to {url} timed out")),
+    };
+    let hs = MinerHandshake::new(&cfg.secret, &cfg.identity, &cfg.coinbase);
+    let step = async {
+        let challenge = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
+        let (pending, auth) = hs.respond(&challenge)?;
+        ws.send(WsMessage::Text(auth.into()))
+            .await
+            .map_err(|e| HandshakeError::from_io(e.to_string()))?;
+        let welcome = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
+        pending.finish(&welcome)
+    };
+    let mut session = match tokio::time::timeout(Duration::from_secs(15), step).await {
+        Err(_) => return End::Lost("authentication timed out".into()),
+        Ok(Ok(s)) => s,
+        Ok(Err(HandshakeError::Rejected { code, reason })) if code.is_fatal() => {
+            return End::Fatal(format!("coordinator {addr} refused this miner: {reason}"))
+        }
+        Ok(Err(e)) => return End::Lost(format!("handshake with {addr} failed: {e}")),
+    };
+    tracing::info!(coordinator = %addr, identity = %cfg.identity, "connected and authenticated");
+    *backoff = Duration::from_millis(250);
+    let mut stats = RateTracker::new();
+    let mut tick = tokio::time::interval(cfg.stats_every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = ws.close(None).await;
+                return End::Shutdown;
+            }
+            _ = tick.tick() => {
+                let s = stats.sample(&backend.hash_counts());
+                if let Err(e) = send(&mut ws, &mut session, &Message::Stats(s)).await {
+                    return End::Lost(e);
+                }
+            }
+            frame = recv_text(&mut ws) => {
+                let frame = match frame { Ok(f) => f, Err(e) => return End::Lost(e) };
+                let msg = match session.open(&frame) {
+                    Ok(m) => m,
+                    Err(e) => return End::Lost(format!("protocol violation by the coordinator: {e}")),
+                };
+                if let Some(reply) = on_message(cfg, backend, msg) {
+                    if let Err(e) = send(&mut ws, &mut session, &reply).await {
+                        return End::Lost(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn on_message(
+    cfg: &MinerConfig,
+    backend: &Arc<dyn MiningBackend>,
+    msg: Message,
+) -> Option<Message> {
+    match msg {
+        Message::Job {
+            job_id,
+            opr,
+            min_difficulty,
+            records_wanted,
+        } => {
+            let network: Network = match opr.network.parse() {
+                Ok(n) => n,
+                Err(e) => return Some(Message::Error { message: e }),
+            };
+            let template = OprTemplate {
+                network,
+                height: opr.height,
+                winners: opr.winners,
+                prices: opr.prices,
+            };
+            match template.content(&cfg.identity, &cfg.coinbase) {
+                Ok(content) => {
+                    tracing::info!(job_id, height = opr.height, "new job");
+                    backend.set_job(Some(Job {
+                        id: job_id,
+                        prefix: opr_hash(&content).to_vec(),
+                        min_difficulty: min_difficulty.0,
+                        keep: cfg.top.min(records_wanted as usize),
+                    }));
+                    None
+                }
+                Err(e) => {
+                    backend.set_job(None);
+                    Some(Message::Error {
+                        message: format!("cannot build a valid record for job {job_id}: {e}"),
+                    })
+                }
+            }
+        }
+        Message::Stop { job_id } => {
+            backend.set_job(None);
+            let records: Vec<Record> = backend
+                .best(job_id)
+                .into_iter()
+                .map(|f| Record {
+                    nonce: protocol::HexBytes(f.nonce.as_bytes().to_vec()),
+                    difficulty: protocol::Difficulty(f.difficulty),
+                })
+                .collect();
+            tracing::info!(job_id, records = records.len(), "submitting");
+            Some(Message::Submission { job_id, records })
+        }
+        Message::Skip { height, reason } => {
+            backend.set_job(None);
+            tracing::warn!(height, "the coordinator skips this block: {reason}");
+            None
+        }
+        Message::SubmissionResult {
+            job_id,
+            accepted,
+            rejected,
+        } => {
+            tracing::info!(
+                job_id,
+                accepted,
+                rejected = rejected.len(),
+                "submission result"
+            );
+            for r in rejected {
+                tracing::warn!(job_id, "refused: {r}");
+            }
+            None
+        }
+        Message::Minute { height, minute } => {
+            tracing::debug!(height, minute, "minute");
+            None
+        }
+        Message::Ping { nonce } => Some(Message::Pong { nonce }),
+        Message::Error { message } => {
+            tracing::warn!("coordinator reports: {message}");
+            None
+        }
+        other => Some(Message::Error {
+            message: format!("{} is not a message coordinators send", other.kind()),
+        }),
+    }
+}
+
+/// Hash rates over 10 s, 60 s and 15 min from periodic samples of the backend's counters.
+struct RateTracker {
+    samples: VecDeque<(Instant, Vec<u64>)>,
+}
+
+impl RateTracker {
+    fn new() -> Self {
+        RateTracker {
+            samples: VecDeque::new(),
+        }
+    }
+
+    fn sample(&mut self, counts: &[u64]) -> Stats {
+        let now = Instant::now();
+        self.samples.push_back((now, counts.to_vec()));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(16 * 60))
+        {
+            self.samples.pop_front();
+        }
+        let total = |c: &[u64]| c.iter().sum::<u64>();
+        let rate = |window: Duration| -> f64 {
+            let Some((t0, c0)) = self
+                .samples
+                .iter()
+                .find(|(t, _)| now.duration_since(*t) <= window)
+            else {
+                return 0.0;
+            };
+            let dt = now.duration_since(*t0).as_secs_f64();
+            if dt <= 0.0 {
+                0.0
+            } else {
+                total(counts).saturating_sub(total(c0)) as f64 / dt
+            }
+        };
+        let per_worker = match self
+            .samples
+            .iter()
+            .find(|(t, _)| now.duration_since(*t) <= Duration::from_secs(10))
+        {
+            Some((t0, c0)) if now.duration_since(*t0).as_secs_f64() > 0.0 => counts
+                .iter()
+                .zip(c0)
+                .map(|(a, b)| a.saturating_sub(*b) as f64 / now.duration_since(*t0).as_secs_f64())
+                .collect(),
+            _ => vec![0.0; counts.len()],
+        };
+        Stats {
+            rate_10s: rate(Duration::from_secs(10)),
+            rate_60s: rate(Duration::from_secs(60)),
+            rate_15m: rate(Duration::from_secs(15 * 60)),
+            per_worker,
+            total_hashes: total(counts),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! # netminer
+//!
+//! The miner's connection to its coordinator ([`client`]), usable from the `netminer` binary and
+//! in-process (the devnet).
+
+#![warn(missing_docs)]
+
+pub mod client;
