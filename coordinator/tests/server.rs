@@ -1,0 +1,308 @@
+//! The coordinator refuses, with a clear reason and without disturbing other miners: wrong MAC,
+//! replayed auth, slow authentication, oversized or malformed frames, unknown messages, duplicate
+//! identities, stale or dishonest or excess submissions, too many connections, repeated failures.
+
+use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
+use coordinator::verify::MinerRecord;
+use futures_util::{SinkExt, StreamExt};
+use hashcore::{Nonce, Table};
+use pegnet::{Network, OprTemplate, Pow};
+use protocol::{
+    encode_plain, Difficulty, HexBytes, Message, MinerHandshake, Record, RejectCode, Secret,
+    Session,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Setup {
+    hub: Arc<Hub>,
+    addr: String,
+    table: Arc<Table>,
+    _stop: watch::Sender<bool>,
+}
+
+async fn setup(cfg: ServerConfig) -> Setup {
+    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
+    let hub = Hub::new(cfg, table.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(serve(hub.clone(), l, rx));
+    Setup {
+        hub,
+        addr,
+        table,
+        _stop: tx,
+    }
+}
+
+fn cfg() -> ServerConfig {
+    ServerConfig {
+        secret: Some(Secret::new("farm")),
+        records_per_miner: 3,
+        ..ServerConfig::default()
+    }
+}
+
+async fn text(ws: &mut Stream) -> Option<String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .ok()??
+        {
+            Ok(Ws::Text(t)) => return Some(t.as_str().to_string()),
+            Ok(Ws::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn open(addr: &str) -> Stream {
+    tokio_tungstenite::connect_async(format!("ws://{addr}"))
+        .await
+        .unwrap()
+        .0
+}
+
+/// Connects and authenticates; Ok(session) or Err(the rejection).
+async fn login(addr: &str, secret: &str, identity: &str) -> (Stream, Result<Session, Message>) {
+    let mut ws = open(addr).await;
+    let challenge = text(&mut ws).await.unwrap();
+    let (pending, auth) = MinerHandshake::new(&Secret::new(secret), identity, FA)
+        .respond(&challenge)
+        .unwrap();
+    ws.send(Ws::Text(auth.into())).await.unwrap();
+    let reply = text(&mut ws).await.unwrap();
+    match protocol::decode_plain(&reply).unwrap() {
+        m @ Message::Rejected { .. } => (ws, Err(m)),
+        _ => (ws, Ok(pending.finish(&reply).unwrap())),
+    }
+}
+
+fn code(m: &Message) -> RejectCode {
+    match m {
+        Message::Rejected { code, .. } => *code,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+async fn next_msg(ws: &mut Stream, s: &mut Session) -> Message {
+    s.open(&text(ws).await.expect("a frame")).unwrap()
+}
+
+#[tokio::test]
+async fn wrong_secret_replay_duplicate_identity_and_bans() {
+    let mut c = cfg();
+    c.ban_after = 2;
+    let st = setup(c).await;
+    let (_ws, r) = login(&st.addr, "typo", "rig1").await;
+    assert_eq!(code(&r.unwrap_err()), RejectCode::BadSecret);
+
+    let (_keep, ok) = login(&st.addr, "farm", "rig1").await;
+    let _session = ok.unwrap();
+    let (_ws, r) = login(&st.addr, "farm", "rig1").await;
+    assert_eq!(code(&r.unwrap_err()), RejectCode::DuplicateIdentity);
+    let (_ws, r) = login(&st.addr, "farm", "bad-id").await;
+    assert_eq!(code(&r.unwrap_err()), RejectCode::BadIdentity);
+
+    // A recorded auth replayed on a new connection: the challenge differs, so it fails.
+    let mut a = open(&st.addr).await;
+    let ch = text(&mut a).await.unwrap();
+    let (_, auth) = MinerHandshake::new(&Secret::new("farm"), "rig2", FA)
+        .respond(&ch)
+        .unwrap();
+    let mut b = open(&st.addr).await;
+    let _ = text(&mut b).await.unwrap();
+    b.send(Ws::Text(auth.into())).await.unwrap();
+    let reply = protocol::decode_plain(&text(&mut b).await.unwrap()).unwrap();
+    assert_eq!(code(&reply), RejectCode::BadSecret);
+
+    // Two failures from this address: banned, even with the right secret.
+    let (_ws, r) = login_raw(&st.addr).await;
+    assert_eq!(code(&r), RejectCode::Banned);
+}
+
+async fn login_raw(addr: &str) -> (Stream, Message) {
+    let mut ws = open(addr).await;
+    let first = text(&mut ws).await.unwrap();
+    (ws, protocol::decode_plain(&first).unwrap())
+}
+
+#[tokio::test]
+async fn slow_oversized_malformed_and_unknown_are_dropped_others_unaffected() {
+    let mut c = cfg();
+    c.auth_timeout = Duration::from_millis(300);
+    let st = setup(c).await;
+    let (mut good, s) = login(&st.addr, "farm", "good").await;
+    let mut good_s = s.unwrap();
+
+    // Never authenticates.
+    let mut idle = open(&st.addr).await;
+    let _ = text(&mut idle).await;
+    let r = protocol::decode_plain(&text(&mut idle).await.unwrap()).unwrap();
+    match r {
+        Message::Rejected {
+            code: RejectCode::Protocol,
+            reason,
+        } => assert!(reason.contains("not authenticated"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Oversized, malformed, unauthenticated and unknown frames each end only their own connection.
+    for (k, payload) in [
+        "x".repeat(70 * 1024),
+        "{not json".to_string(),
+        encode_plain(&Message::Ping { nonce: 1 }),
+        r#"{"seq":0,"mac":"00","msg":{"type":"nope"}}"#.to_string(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut bad, s) = login(&st.addr, "farm", &format!("bad{k}")).await;
+        let _s = s.unwrap();
+        let _ = bad.send(Ws::Text(payload.into())).await;
+        assert!(
+            text(&mut bad).await.is_none(),
+            "case {k}: connection must close"
+        );
+    }
+    assert_eq!(st.hub.miners(), vec!["good".to_string()]);
+    st.hub.broadcast(Message::Minute {
+        height: 5,
+        minute: 3,
+    });
+    assert_eq!(
+        next_msg(&mut good, &mut good_s).await,
+        Message::Minute {
+            height: 5,
+            minute: 3
+        }
+    );
+}
+
+#[tokio::test]
+async fn submissions_are_verified() {
+    let st = setup(cfg()).await;
+    let template = OprTemplate {
+        network: Network::DevNet,
+        height: 77,
+        winners: vec![String::new(); 25],
+        prices: (1..=62).map(|k| k * 1000).collect(),
+    };
+    let (mut ws, s) = login(&st.addr, "farm", "rig9").await;
+    let mut s = s.unwrap();
+    st.hub.start_job(CurrentJob {
+        job_id: 4,
+        template: template.clone(),
+        min_difficulty: 0,
+        records_wanted: 3,
+    });
+    assert!(matches!(
+        next_msg(&mut ws, &mut s).await,
+        Message::Job { job_id: 4, .. }
+    ));
+
+    let mine = MinerRecord::new(&template, 4, "rig9", FA).unwrap();
+    let rec = |c: u64, lie: bool| {
+        let n = Nonce::new(0, c);
+        let d = st.table.difficulty(&mine.opr_hash, n.as_bytes());
+        Record {
+            nonce: HexBytes(n.as_bytes().to_vec()),
+            difficulty: Difficulty(if lie { d ^ 1 } else { d }),
+        }
+    };
+    let records = vec![
+        rec(1, false),
+        rec(2, true),
+        rec(1, false),
+        rec(3, false),
+        rec(4, false),
+        rec(5, false),
+    ];
+    let frame = s.seal(&Message::Submission { job_id: 4, records }).unwrap();
+    ws.send(Ws::Text(frame.into())).await.unwrap();
+    match next_msg(&mut ws, &mut s).await {
+        Message::SubmissionResult {
+            job_id: 4,
+            accepted,
+            rejected,
+        } => {
+            assert_eq!(accepted, 3, "{rejected:?}");
+            assert_eq!(rejected.len(), 3);
+            assert!(rejected[0].contains("claimed difficulty"), "{rejected:?}");
+            assert!(rejected[1].contains("duplicate"));
+            assert!(rejected[2].contains("over the limit"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let frame = s
+        .seal(&Message::Submission {
+            job_id: 3,
+            records: vec![rec(9, false)],
+        })
+        .unwrap();
+    ws.send(Ws::Text(frame.into())).await.unwrap();
+    match next_msg(&mut ws, &mut s).await {
+        Message::SubmissionResult {
+            accepted: 0,
+            rejected,
+            ..
+        } => assert!(rejected[0].contains("job 3"), "{rejected:?}"),
+        other => panic!("{other:?}"),
+    }
+    let (work, counts) = st.hub.take_work(4);
+    assert_eq!(work.len(), 1);
+    assert_eq!(work[0].accepted.len(), 3);
+    assert_eq!((counts.received, counts.verified), (7, 3));
+}
+
+#[tokio::test]
+async fn too_many_connections() {
+    let mut c = cfg();
+    c.max_connections = 1;
+    let st = setup(c).await;
+    let (_a, s) = login(&st.addr, "farm", "one").await;
+    let _s = s.unwrap();
+    let (_b, r) = login_raw(&st.addr).await;
+    assert_eq!(code(&r), RejectCode::Busy);
+}
+
+#[tokio::test]
+async fn the_miner_client_stops_on_a_wrong_secret_with_a_clear_message() {
+    let st = setup(cfg()).await;
+    let backend: Arc<dyn hashcore::MiningBackend> =
+        Arc::new(hashcore::CpuBackend::start(st.table.clone(), 1, 0).unwrap());
+    let (_tx, rx) = watch::channel(false);
+    let mc = netminer::client::MinerConfig {
+        coordinators: vec![st.addr.clone()],
+        secret: Secret::new("wrong"),
+        identity: "rig5".into(),
+        coinbase: FA.into(),
+        top: 3,
+        stats_every: Duration::from_secs(1),
+    };
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        netminer::client::run(mc.clone(), backend.clone(), rx.clone()),
+    )
+    .await
+    .expect("no retry loop")
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("wrong shared secret"), "{err}");
+    let bad = netminer::client::MinerConfig {
+        identity: "bad_id".into(),
+        ..mc
+    };
+    let err = netminer::client::run(bad, backend, rx)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--identity"), "{err}");
+}
