@@ -2,20 +2,21 @@
 //! a funded fresh EC key, the coordinator, and N netminers with their own identities — mining K
 //! blocks, then grading each one to show which of our records won.
 
-use crate::engine::{BlockSummary, Engine, EngineConfig};
+use crate::daemon::{spawn, Parts};
+use crate::engine::{BlockSummary, EngineConfig};
 use crate::prices::FixedPrices;
-use crate::server::{serve, Hub, ServerConfig};
+use crate::server::ServerConfig;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use factom::sim::{SimConfig, SimServer};
-use factom::{EcSecret, FactoidSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig};
+use factom::{EcSecret, FactoidSecret, FactomdClient, MonitorConfig, RpcConfig};
 use hashcore::{CpuBackend, MiningBackend};
 use pegnet::{Grader, Network};
 use protocol::Secret;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// Devnet settings.
 #[derive(Debug, Clone)]
@@ -79,57 +80,44 @@ pub async fn run(
     rpc.timeout = Duration::from_secs(5);
     rpc.retry_for = minute;
     let client = Arc::new(FactomdClient::new(rpc)?);
-    let monitor = Monitor::spawn(
-        client.clone(),
-        MonitorConfig {
-            poll: (minute / 4).min(Duration::from_secs(1)),
-            down_after: minute * 2,
-            max_backoff: minute,
-        },
-    );
-
     // Enough records per block for the grader to name 25 winners.
     let max_entries: usize = 30;
     let top = max_entries.div_ceil(opts.miners).max(1);
     let secret = Secret::new(&hex::encode(rand_bytes()));
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(secret.clone()),
-            records_per_miner: top,
-            ..ServerConfig::default()
-        },
-        table.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let caddr = listener.local_addr()?.to_string();
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
-
     let data = std::env::temp_dir().join(format!(
         "netmine-devnet-{}-{}",
         std::process::id(),
         hex::encode(&rand_bytes()[..4])
     ));
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let store = Store::open(&data.join("coordinator.db"))?;
-    let (sum_tx, mut sum_rx) = mpsc::unbounded_channel();
-    let engine = Engine::new(
-        EngineConfig {
+    let mut running = spawn(Parts {
+        listen: "127.0.0.1:0".parse()?,
+        client: client.clone(),
+        table: table.clone(),
+        store: Store::open(&data.join("coordinator.db"))?,
+        key,
+        prices: FixedPrices::devnet(),
+        server: ServerConfig {
+            secret: Some(secret.clone()),
+            records_per_miner: top,
+            ..ServerConfig::default()
+        },
+        engine: EngineConfig {
             network: Network::DevNet,
             max_entries,
             records_wanted: top as u32,
             cutoff: 200,
-            submit_window: minute / 2,
+            submit_window: minute / 4,
         },
-        hub.clone(),
-        client.clone(),
-        table.clone(),
-        store,
-        key,
-        FixedPrices::devnet(),
-        sum_tx,
-    );
-    tokio::spawn(engine.run(monitor.subscribe()));
+        monitor: MonitorConfig {
+            poll: (minute / 4).min(Duration::from_secs(1)),
+            down_after: minute * 2,
+            max_backoff: minute,
+        },
+    })
+    .await?;
+    let caddr = running.addr.to_string();
+    let (stop_tx, stop_rx) = watch::channel(false);
 
     let mut miners = Vec::new();
     for k in 0..opts.miners {
@@ -154,7 +142,7 @@ pub async fn run(
     let mut out = Vec::new();
     let collect = async {
         while out.len() < opts.blocks {
-            let Some(summary) = sum_rx.recv().await else {
+            let Some(summary) = running.summaries.recv().await else {
                 break;
             };
             let graded = grade(&client, &table, &summary, block).await?;
@@ -170,7 +158,7 @@ pub async fn run(
             tracing::error!("miner stopped: {e}");
         }
     }
-    drop(monitor);
+    drop(running);
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&data);
     match finished {

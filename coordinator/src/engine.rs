@@ -82,6 +82,7 @@ pub struct Engine {
     winners: BTreeMap<u32, Vec<String>>,
     job: Option<(u32, u64)>,
     next_job: u64,
+    resumed: bool,
 }
 
 impl Engine {
@@ -109,6 +110,32 @@ impl Engine {
             winners: BTreeMap::new(),
             job: None,
             next_job: 1,
+            resumed: false,
+        }
+    }
+
+    /// After a restart: entries recorded for the block being built but not yet revealed can still
+    /// land, so pay for them now; older ones can not, so mark them expired.
+    async fn resume(&mut self, height: u32) {
+        self.resumed = true;
+        match self.store.expire_before(height) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                height,
+                "{n} entries of earlier blocks were never revealed: marked expired"
+            ),
+            Err(e) => tracing::error!("{e}"),
+        }
+        match pay(&self.client, &self.store, &self.key, height).await {
+            Ok(r) if !r.revealed.is_empty() || !r.failed.is_empty() => tracing::info!(
+                height,
+                revealed = r.revealed.len(),
+                already_committed = r.already_committed,
+                failed = r.failed.len(),
+                "resumed paying entries recorded before the restart"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(height, "resuming payments: {e}"),
         }
     }
 
@@ -125,6 +152,9 @@ impl Engine {
             };
             match ev {
                 MonitorEvent::Minute { height, minute } => {
+                    if !self.resumed {
+                        self.resume(height).await;
+                    }
                     self.hub.broadcast(Message::Minute { height, minute });
                     match minute {
                         1 => self.start_block(height).await,
@@ -255,6 +285,7 @@ impl Engine {
             rejected = ?summary.records_rejected,
             paid = summary.entries_paid,
             failed = summary.entries_failed,
+            expired = report.expired,
             ec_balance = ?ec_balance,
             "block finished"
         );

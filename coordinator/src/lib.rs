@@ -9,6 +9,8 @@
 
 pub mod block;
 pub mod block_file;
+pub mod config;
+pub mod daemon;
 pub mod devnet;
 pub mod engine;
 pub mod payer;

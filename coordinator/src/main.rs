@@ -1,5 +1,5 @@
-//! `netcoordinator`: the PegNet farm coordinator. For now it grades blocks (`grade`); the daemon
-//! that drives miners arrives with the network protocol.
+//! `netcoordinator`: the PegNet farm coordinator daemon, plus `devnet` (everything in one process)
+//! and `grade` (grade a block file).
 
 mod grade_cmd;
 
@@ -8,15 +8,107 @@ use coordinator::block_file;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// The PegNet farm coordinator.
+/// The PegNet farm coordinator. Without a subcommand it runs the coordinator daemon.
 #[derive(Debug, Parser)]
-#[command(name = "netcoordinator", version, about)]
+#[command(
+    name = "netcoordinator",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// The daemon's flags; each overrides the config file.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// TOML config (see config/netcoordinator.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address for miners (`:1234` = every interface).
+    #[arg(long, value_name = "ADDR")]
+    caddr: Option<String>,
+    /// factomd address (host:port or URL).
+    #[arg(long, value_name = "URL")]
+    factomd: Option<String>,
+    /// The farm's shared secret (also NETMINE_SECRET).
+    #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Run without miner authentication (logged as a warning).
+    #[arg(long)]
+    no_auth: bool,
+    /// mainnet, testnet or devnet.
+    #[arg(long)]
+    network: Option<String>,
+    /// Fixed-price file.
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+    /// Store directory (default ~/.netmine).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// LXRHash table size.
+    #[arg(long, value_name = "N")]
+    bits: Option<u32>,
+    /// LXRHash table cache directory.
+    #[arg(long, value_name = "DIR")]
+    table_dir: Option<PathBuf>,
+    /// Entries paid per block at most.
+    #[arg(long, value_name = "N")]
+    max_entries: Option<usize>,
+    /// Records each miner may submit per block.
+    #[arg(long, value_name = "N")]
+    records_per_miner: Option<usize>,
+    /// Miners connected at once.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Seconds after minute 9 to collect submissions.
+    #[arg(long, value_name = "S")]
+    submit_window: Option<f64>,
+}
+
+fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
+    let mut c = match &a.config {
+        Some(p) => coordinator::config::CoordinatorConfig::load(p)?,
+        None => coordinator::config::CoordinatorConfig::default(),
+    };
+    macro_rules! over {
+        ($($f:ident),*) => { $( if let Some(v) = a.$f { c.$f = v; } )* };
+    }
+    over!(
+        caddr,
+        factomd,
+        network,
+        max_entries,
+        records_per_miner,
+        max_connections
+    );
+    if a.secret.is_some() {
+        c.secret = a.secret;
+    }
+    c.no_auth |= a.no_auth;
+    if a.prices.is_some() {
+        c.prices = a.prices;
+    }
+    if a.data_dir.is_some() {
+        c.data_dir = a.data_dir;
+    }
+    if a.bits.is_some() {
+        c.bits = a.bits;
+    }
+    if a.table_dir.is_some() {
+        c.table_dir = a.table_dir;
+    }
+    if let Some(w) = a.submit_window {
+        c.submit_window_secs = w;
+    }
+    tokio::runtime::Runtime::new()?.block_on(coordinator::daemon::run(c))
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,8 +219,9 @@ fn main() -> std::process::ExitCode {
         .with_target(false)
         .init();
     let result = match cli.command {
-        Command::Grade(args) => grade_cmd::run(&args),
-        Command::Devnet(args) => devnet(&args),
+        Some(Command::Grade(args)) => grade_cmd::run(&args),
+        Some(Command::Devnet(args)) => devnet(&args),
+        None => run_daemon(cli.run),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

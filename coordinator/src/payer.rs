@@ -14,6 +14,8 @@ pub struct PayReport {
     pub already_committed: usize,
     /// Entries that could not be paid now, with the error (they stay in the store).
     pub failed: Vec<(String, String)>,
+    /// Entries not paid because their block was already over (they could never land).
+    pub expired: usize,
 }
 
 /// Payment failures that stop the round.
@@ -58,6 +60,14 @@ pub async fn pay(
                 }
             };
         if e.state == EntryState::Accepted {
+            // Never pay for an entry that can no longer land: its content names its block.
+            if let Ok(cm) = client.current_minute_once().await {
+                if cm.directoryblockheight + 1 != height as i64 {
+                    store.set_state(&e.entry_hash, EntryState::Expired)?;
+                    report.expired += 1;
+                    continue;
+                }
+            }
             match client.commit_entry(&composed.commit).await {
                 Ok(outcome) => {
                     if outcome == CommitOutcome::AlreadyCommitted {

@@ -142,6 +142,22 @@ async fn a_node_outage_leaves_entries_for_the_next_round() {
     s.shutdown().await;
 }
 
+#[tokio::test]
+async fn entries_whose_block_is_over_are_not_paid() {
+    let (s, c, key, height) = setup(10).await;
+    let store = Store::open(&store_path("late")).unwrap();
+    let h = add(&store, &record(5), height - 1); // meant for a block that is already saved
+    let r = pay(&c, &store, &key, height - 1).await.unwrap();
+    assert_eq!((r.revealed.len(), r.expired), (0, 1));
+    assert_eq!(store.state(&h).unwrap(), Some(EntryState::Expired));
+    assert_eq!(
+        c.ec_balance(&key.public()).await.unwrap(),
+        10,
+        "nothing spent"
+    );
+    s.shutdown().await;
+}
+
 #[test]
 fn entries_of_finished_blocks_expire_and_survive_reopening() {
     let path = store_path("expire");

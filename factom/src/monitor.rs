@@ -100,11 +100,12 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
     let mut health = Health::Healthy;
     let mut failing_since: Option<Instant> = None;
     let mut backoff = cfg.poll;
+    let mut poll = cfg.poll;
     loop {
         match client.current_minute_once().await {
             Ok(cm) => {
                 failing_since = None;
-                backoff = cfg.poll;
+                backoff = poll;
                 if health == Health::Down {
                     health = Health::Healthy;
                     last_change = Instant::now();
@@ -124,6 +125,11 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                         None => true,
                         Some((h, m)) => height > h || (height == h && minute != m),
                     };
+                let minute_len =
+                    Duration::from_secs_f64((cm.directoryblockinseconds.max(1) as f64) / 10.0);
+                // Fast local networks (factomd LOCAL, the simulator) have short minutes: poll at
+                // least four times per minute so none is missed.
+                poll = cfg.poll.min(minute_len / 4);
                 if changed {
                     last = Some((height, minute));
                     last_change = Instant::now();
@@ -133,9 +139,7 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                     }
                     emit(MonitorEvent::Minute { height, minute });
                 } else {
-                    let minute_len =
-                        Duration::from_secs_f64((cm.directoryblockinseconds.max(1) as f64) / 10.0);
-                    let limit = minute_len.mul_f64(1.5) + cfg.poll;
+                    let limit = minute_len.mul_f64(1.5) + poll;
                     if health == Health::Healthy
                         && (last_change.elapsed() > limit || cm.stalldetected)
                     {
@@ -145,7 +149,7 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                         });
                     }
                 }
-                tokio::time::sleep(cfg.poll).await;
+                tokio::time::sleep(poll).await;
             }
             Err(e) => {
                 let since = *failing_since.get_or_insert_with(Instant::now);

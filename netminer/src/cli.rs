@@ -3,9 +3,15 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Headless PegNet network miner.
+/// Headless PegNet network miner. Without a subcommand it mines for a coordinator.
 #[derive(Debug, Parser)]
-#[command(name = "netminer", version, about, arg_required_else_help = true)]
+#[command(
+    name = "netminer",
+    version,
+    about,
+    arg_required_else_help = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -18,6 +24,47 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub mine: MineArgs,
+}
+
+/// Mining for a coordinator (no subcommand).
+#[derive(Debug, Args)]
+pub struct MineArgs {
+    /// TOML config (see config/netminer.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Coordinators, preferred first: host:1234[,host2:1234…].
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub caddr: Vec<String>,
+
+    /// The farm's shared secret (also NETMINE_SECRET).
+    #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// CPU hashing threads (default: one per logical CPU).
+    #[arg(long, value_name = "N")]
+    pub miners: Option<usize>,
+
+    /// Records to submit per block.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// This box's identity in its records (letters, digits, commas; unique per box).
+    #[arg(long)]
+    pub identity: Option<String>,
+
+    /// FA address receiving this box's rewards.
+    #[arg(long)]
+    pub coinbase: Option<String>,
+
+    #[command(flatten)]
+    pub table: TableFlags,
+
+    #[command(flatten)]
+    pub backend: BackendFlags,
 }
 
 /// Which hashing backend to use.

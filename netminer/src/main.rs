@@ -8,6 +8,7 @@ mod backends;
 mod bench_cmd;
 mod cli;
 mod hash_cmd;
+mod mine_cmd;
 mod table_cmd;
 mod table_setup;
 
@@ -21,9 +22,7 @@ fn main() -> std::process::ExitCode {
         (false, Some(cli::Command::Table(args))) => table_cmd::run(&args),
         (false, Some(cli::Command::Hash(args))) => hash_cmd::run(&args),
         (false, Some(cli::Command::Bench(args))) => bench_cmd::run(&args),
-        (false, None) => Err(anyhow::anyhow!(
-            "nothing to do: give a command (see --help)"
-        )),
+        (false, None) => mine_cmd::mine(cli.mine),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,138 @@
+//! The coordinator's configuration: a TOML file (every key documented in
+//! `config/netcoordinator.toml`), overridden by command-line flags. The EC secret is never a flag
+//! (`ps` would show it): it comes from the file, the `NETMINE_EC_SECRET` environment variable, or
+//! factom-walletd.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Every option, with its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoordinatorConfig {
+    /// Listen address for miners (`:1234` means every interface, port 1234).
+    pub caddr: String,
+    /// factomd's address.
+    pub factomd: String,
+    /// Network: mainnet, testnet or devnet.
+    pub network: String,
+    /// The farm's shared secret (also `NETMINE_SECRET`).
+    pub secret: Option<String>,
+    /// Turn miner authentication off (logged as a warning at every start).
+    pub no_auth: bool,
+    /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`).
+    pub ec_secret: Option<String>,
+    /// EC address whose secret is fetched from factom-walletd (with `walletd`).
+    pub ec_address: Option<String>,
+    /// factom-walletd's address.
+    pub walletd: Option<String>,
+    /// Fixed-price file (TOML, `[prices]`); the devnet has built-in prices.
+    pub prices: Option<PathBuf>,
+    /// Directory of the store and state.
+    pub data_dir: Option<PathBuf>,
+    /// LXRHash table size (30 on the real networks).
+    pub bits: Option<u32>,
+    /// LXRHash table cache directory.
+    pub table_dir: Option<PathBuf>,
+    /// Entries paid per block at most.
+    pub max_entries: usize,
+    /// Records each miner may submit per block.
+    pub records_per_miner: usize,
+    /// Miners connected at once.
+    pub max_connections: usize,
+    /// PegNet's submission cut-off for the difficulty floor (0 disables the floor).
+    pub cutoff: usize,
+    /// Seconds after minute 9 to collect submissions before paying.
+    pub submit_window_secs: f64,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        CoordinatorConfig {
+            caddr: ":1234".into(),
+            factomd: "localhost:8088".into(),
+            network: "mainnet".into(),
+            secret: None,
+            no_auth: false,
+            ec_secret: None,
+            ec_address: None,
+            walletd: None,
+            prices: None,
+            data_dir: None,
+            bits: None,
+            table_dir: None,
+            max_entries: 10,
+            records_per_miner: 3,
+            max_connections: 256,
+            cutoff: 200,
+            submit_window_secs: 20.0,
+        }
+    }
+}
+
+impl CoordinatorConfig {
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<CoordinatorConfig> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid coordinator config", path.display()))
+    }
+
+    /// The listen address as a socket address (`:1234` → `0.0.0.0:1234`).
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
+        let a = if self.caddr.starts_with(':') {
+            format!("0.0.0.0{}", self.caddr)
+        } else {
+            self.caddr.clone()
+        };
+        a.parse()
+            .with_context(|| format!("caddr {:?} is not HOST:PORT or :PORT", self.caddr))
+    }
+
+    /// Checks what can be checked before starting.
+    pub fn validate(&self) -> Result<()> {
+        self.listen_addr()?;
+        self.network
+            .parse::<pegnet::Network>()
+            .map_err(anyhow::Error::msg)?;
+        if self.secret.as_deref().is_none_or(str::is_empty) && !self.no_auth {
+            bail!("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)");
+        }
+        if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
+            bail!("max_entries, records_per_miner and max_connections must be at least 1");
+        }
+        if !(self.submit_window_secs.is_finite() && self.submit_window_secs >= 0.0) {
+            bail!("submit_window_secs must be a number of seconds >= 0");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses_and_defaults_apply() {
+        let text = include_str!("../../config/netcoordinator.toml");
+        let c: CoordinatorConfig = toml::from_str(text).unwrap();
+        assert_eq!(c.caddr, ":1234");
+        assert_eq!(c.listen_addr().unwrap().port(), 1234);
+        let d: CoordinatorConfig = toml::from_str("").unwrap();
+        assert_eq!(d.max_entries, 10);
+        assert!(toml::from_str::<CoordinatorConfig>("no_such_key = 1").is_err());
+        assert!(d
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("no shared secret"));
+        let bad = CoordinatorConfig {
+            secret: Some("s".into()),
+            caddr: "nowhere".into(),
+            ..d
+        };
+        assert!(bad.validate().is_err());
+    }
+}

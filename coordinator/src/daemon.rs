@@ -1,0 +1,194 @@
+//! Starting the coordinator: the miners' listener, the minute monitor and the block engine, wired
+//! together. Used by the daemon (`netcoordinator`) and by the devnet.
+
+use crate::config::CoordinatorConfig;
+use crate::engine::{BlockSummary, Engine, EngineConfig};
+use crate::prices::FixedPrices;
+use crate::server::{serve, Hub, ServerConfig};
+use crate::store::Store;
+use anyhow::{bail, Context, Result};
+use factom::{EcSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig, WalletdClient};
+use hashcore::Table;
+use pegnet::Network;
+use protocol::Secret;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Everything a coordinator runs with.
+pub struct Parts {
+    /// Where miners connect.
+    pub listen: SocketAddr,
+    /// factomd.
+    pub client: Arc<FactomdClient>,
+    /// LXRHash table.
+    pub table: Arc<Table>,
+    /// Durable store.
+    pub store: Store,
+    /// EC key.
+    pub key: EcSecret,
+    /// Prices.
+    pub prices: FixedPrices,
+    /// Listener settings.
+    pub server: ServerConfig,
+    /// Engine settings.
+    pub engine: EngineConfig,
+    /// Monitor settings.
+    pub monitor: MonitorConfig,
+}
+
+/// A running coordinator; stops when dropped.
+pub struct Running {
+    /// The bound miners' address.
+    pub addr: SocketAddr,
+    /// Finished blocks.
+    pub summaries: mpsc::UnboundedReceiver<BlockSummary>,
+    /// The miners' hub.
+    pub hub: Arc<Hub>,
+    stop: watch::Sender<bool>,
+    _monitor: Monitor,
+}
+
+impl Running {
+    /// Stops accepting miners.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Binds the listener and starts everything.
+pub async fn spawn(p: Parts) -> Result<Running> {
+    let listener = tokio::net::TcpListener::bind(p.listen)
+        .await
+        .with_context(|| format!("listening for miners on {}", p.listen))?;
+    let addr = listener.local_addr()?;
+    let hub = Hub::new(p.server, p.table.clone());
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(serve(hub.clone(), listener, stop_rx));
+    let monitor = Monitor::spawn(p.client.clone(), p.monitor);
+    let (tx, summaries) = mpsc::unbounded_channel();
+    let engine = Engine::new(
+        p.engine,
+        hub.clone(),
+        p.client,
+        p.table,
+        p.store,
+        p.key,
+        p.prices,
+        tx,
+    );
+    tokio::spawn(engine.run(monitor.subscribe()));
+    Ok(Running {
+        addr,
+        summaries,
+        hub,
+        stop,
+        _monitor: monitor,
+    })
+}
+
+/// The EC key: config, then `NETMINE_EC_SECRET`, then walletd.
+async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
+    let from_env = std::env::var("NETMINE_EC_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some(s) = cfg.ec_secret.clone().or(from_env) {
+        return s
+            .parse()
+            .context("the EC secret (config ec_secret or NETMINE_EC_SECRET)");
+    }
+    if let (Some(addr), Some(w)) = (&cfg.ec_address, &cfg.walletd) {
+        let ec = addr.parse().context("config ec_address")?;
+        return WalletdClient::new(RpcConfig::new(w))?
+            .ec_secret(&ec)
+            .await
+            .with_context(|| format!("fetching the secret of {addr} from walletd at {w}"));
+    }
+    bail!("no EC key to pay for entries: set ec_secret in the config, NETMINE_EC_SECRET, or ec_address + walletd")
+}
+
+/// Runs the coordinator daemon until Ctrl-C.
+pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
+    cfg.validate()?;
+    let network: Network = cfg.network.parse().map_err(anyhow::Error::msg)?;
+    let key = ec_key(&cfg).await?;
+    let prices = match (&cfg.prices, network) {
+        (Some(path), _) => FixedPrices::load(path)?,
+        (None, Network::DevNet) => FixedPrices::devnet(),
+        (None, _) => {
+            bail!("set `prices` to a price file: live price sources are not implemented yet")
+        }
+    };
+    let data_dir = cfg
+        .data_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".netmine")))
+        .context("no data_dir and no HOME")?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let store = Store::open(&data_dir.join("coordinator.db"))?;
+    let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
+        .context("getting the LXRHash table")?;
+    let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
+    let secret = if cfg.no_auth {
+        None
+    } else {
+        cfg.secret.as_deref().map(Secret::new)
+    };
+    let mut running = spawn(Parts {
+        listen: cfg.listen_addr()?,
+        client: client.clone(),
+        table,
+        store,
+        key: key.clone(),
+        prices,
+        server: ServerConfig {
+            secret,
+            max_connections: cfg.max_connections,
+            records_per_miner: cfg.records_per_miner,
+            ..ServerConfig::default()
+        },
+        engine: EngineConfig {
+            network,
+            max_entries: cfg.max_entries,
+            records_wanted: cfg.records_per_miner as u32,
+            cutoff: cfg.cutoff,
+            submit_window: Duration::from_secs_f64(cfg.submit_window_secs),
+        },
+        monitor: MonitorConfig::default(),
+    })
+    .await?;
+    tracing::info!(
+        miners = %running.addr,
+        factomd = %client.url(),
+        network = %network,
+        ec = %key.public(),
+        "netcoordinator running"
+    );
+    loop {
+        tokio::select! {
+            s = running.summaries.recv() => match s {
+                Some(s) => tracing::info!(
+                    height = s.height,
+                    entries = ?s.entry_hashes,
+                    "block {}: {} entries paid",
+                    s.height,
+                    s.entries_paid
+                ),
+                None => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("stopping");
+                running.stop();
+                return Ok(());
+            }
+        }
+    }
+}
