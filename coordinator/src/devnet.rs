@@ -130,6 +130,7 @@ pub async fn run(
             coinbase: FactoidSecret::generate().public().to_string(),
             top,
             stats_every: minute.max(Duration::from_millis(200)),
+            failback_every: Duration::from_secs(30),
         };
         miners.push(tokio::spawn(netminer::client::run(
             cfg,

@@ -123,6 +123,11 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Receives every broadcast (for logs and tests).
+    pub fn subscribe(&self) -> broadcast::Receiver<Message> {
+        self.events.subscribe()
+    }
+
     /// Sends a message to every authenticated miner.
     pub fn broadcast(&self, msg: Message) {
         let _ = self.events.send(msg);
@@ -151,6 +156,11 @@ impl Hub {
             st.work.drain().map(|(_, w)| w).collect(),
             std::mem::take(&mut st.counts),
         )
+    }
+
+    /// How many miners have verified records for the current job.
+    pub fn miners_with_work(&self) -> usize {
+        self.lock().work.len()
     }
 
     /// Identities connected now.
@@ -221,9 +231,10 @@ pub async fn serve(hub: Arc<Hub>, listener: TcpListener, mut shutdown: watch::Re
         };
         let hub = hub.clone();
         let open = open.clone();
+        let stop = shutdown.clone();
         let n = open.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         tokio::spawn(async move {
-            if let Err(e) = connection(&hub, stream, addr, n).await {
+            if let Err(e) = connection(&hub, stream, addr, n, stop).await {
                 tracing::info!(%addr, "miner connection closed: {e}");
             }
             open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -271,6 +282,7 @@ async fn connection(
     stream: TcpStream,
     addr: SocketAddr,
     open: usize,
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let cfg = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
@@ -320,6 +332,10 @@ async fn connection(
         }
         loop {
             tokio::select! {
+                _ = stop.changed() => {
+                    let _ = ws.close(None).await;
+                    return Ok(());
+                }
                 ev = events.recv() => match ev {
                     Ok(msg) => send_text(&mut ws, session.seal(&msg).map_err(|e| e.to_string())?).await?,
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %id, "slow miner missed {n} events"),

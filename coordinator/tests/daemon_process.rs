@@ -110,6 +110,7 @@ async fn separate_coordinator_process_survives_a_kill() {
             coinbase: FA.into(),
             top: 3,
             stats_every: Duration::from_millis(500),
+            failback_every: Duration::from_secs(30),
         };
         miners.push(tokio::spawn(netminer::client::run(
             cfg,

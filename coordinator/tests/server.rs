@@ -286,6 +286,7 @@ async fn the_miner_client_stops_on_a_wrong_secret_with_a_clear_message() {
         coinbase: FA.into(),
         top: 3,
         stats_every: Duration::from_secs(1),
+        failback_every: Duration::from_secs(30),
     };
     let err = tokio::time::timeout(
         Duration::from_secs(10),

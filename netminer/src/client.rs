@@ -32,6 +32,8 @@ pub struct MinerConfig {
     pub top: usize,
     /// How often hash rates are reported.
     pub stats_every: Duration,
+    /// While on a backup coordinator, how often to check whether the preferred one is back.
+    pub failback_every: Duration,
 }
 
 /// Why the miner stopped.
@@ -49,6 +51,8 @@ enum End {
     Shutdown,
     Fatal(String),
     Lost(String),
+    /// The preferred coordinator is reachable again: go back to it at once.
+    Failback,
 }
 
 /// Mines for the coordinators until `shutdown` turns true (Ok) or a fatal refusal (Err).
@@ -78,8 +82,8 @@ pub async fn run(
     loop {
         // Always try the preferred coordinator first, then the others in order.
         let mut end = End::Lost("no coordinator reachable".into());
-        for addr in &cfg.coordinators {
-            end = session(&cfg, addr, &backend, &mut shutdown, &mut backoff).await;
+        for (k, addr) in cfg.coordinators.iter().enumerate() {
+            end = session(&cfg, addr, k > 0, &backend, &mut shutdown, &mut backoff).await;
             match &end {
                 End::Lost(e) => tracing::warn!(coordinator = %addr, "{e}"),
                 _ => break,
@@ -89,6 +93,10 @@ pub async fn run(
         match end {
             End::Shutdown => return Ok(()),
             End::Fatal(reason) => return Err(MinerError::Refused(reason)),
+            End::Failback => {
+                tracing::info!(coordinator = %cfg.coordinators[0], "the preferred coordinator is back");
+                continue;
+            }
             End::Lost(_) => {}
         }
         let wait = backoff.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
@@ -130,6 +138,7 @@ async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), S
 async fn session(
     cfg: &MinerConfig,
     addr: &str,
+    on_backup: bool,
     backend: &Arc<dyn MiningBackend>,
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Duration,
@@ -174,11 +183,21 @@ async fn session(
     *backoff = Duration::from_millis(250);
     let mut stats = RateTracker::new();
     let mut tick = tokio::time::interval(cfg.stats_every);
+    let mut failback = tokio::time::interval(cfg.failback_every);
+    failback.tick().await;
+    let preferred = cfg.coordinators[0].trim_start_matches("ws://").to_string();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
                 let _ = ws.close(None).await;
                 return End::Shutdown;
+            }
+            _ = failback.tick(), if on_backup => {
+                let probe = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(preferred.as_str())).await;
+                if matches!(probe, Ok(Ok(_))) {
+                    let _ = ws.close(None).await;
+                    return End::Failback;
+                }
             }
             _ = tick.tick() => {
                 let s = stats.sample(&backend.hash_counts());

@@ -76,6 +76,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
         coinbase,
         top,
         stats_every: Duration::from_secs(10),
+        failback_every: Duration::from_secs(30),
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {

@@ -1,0 +1,239 @@
+//! Failover between coordinators, blocks skipped with a reason, miners dropping mid-block.
+
+use coordinator::engine::{Engine, EngineConfig};
+use coordinator::prices::FixedPrices;
+use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
+use coordinator::store::Store;
+use factom::sim::{SimConfig, SimServer};
+use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
+use hashcore::{CpuBackend, MiningBackend, Table};
+use pegnet::{Network, OprTemplate};
+use protocol::{Message, Secret};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+
+fn table() -> Arc<Table> {
+    Arc::new(Table::generate(10, &mut |_, _| {}).unwrap())
+}
+
+fn server_cfg() -> ServerConfig {
+    ServerConfig {
+        secret: Some(Secret::new("farm")),
+        ..ServerConfig::default()
+    }
+}
+
+/// A coordinator's listener on `addr` (port 0 = any); returns its hub, address and stop switch.
+async fn listener(addr: &str, table: &Arc<Table>) -> (Arc<Hub>, String, watch::Sender<bool>) {
+    let hub = Hub::new(server_cfg(), table.clone());
+    let l = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let a = l.local_addr().unwrap().to_string();
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(serve(hub.clone(), l, rx));
+    (hub, a, tx)
+}
+
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
+    let t = table();
+    let (a, a_addr, a_stop) = listener("127.0.0.1:0", &t).await;
+    let (b, b_addr, _b_stop) = listener("127.0.0.1:0", &t).await;
+    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
+    let (_tx, rx) = watch::channel(false);
+    let cfg = netminer::client::MinerConfig {
+        coordinators: vec![a_addr.clone(), b_addr],
+        secret: Secret::new("farm"),
+        identity: "rover".into(),
+        coinbase: FA.into(),
+        top: 3,
+        stats_every: Duration::from_secs(5),
+        failback_every: Duration::from_millis(200),
+    };
+    tokio::spawn(netminer::client::run(cfg, backend, rx));
+    until("the miner on A", || a.miners() == ["rover"]).await;
+
+    // A goes away: the miner moves to B.
+    a_stop.send(true).unwrap();
+    until("the miner on B", || b.miners() == ["rover"]).await;
+    assert!(a.miners().is_empty());
+
+    // A is back on the same address: the miner returns to it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (a2, _, _a2_stop) = listener(&a_addr, &t).await;
+    until("the miner back on A", || a2.miners() == ["rover"]).await;
+    until("the miner gone from B", || b.miners().is_empty()).await;
+}
+
+async fn engine_with(
+    sim: &SimServer,
+    prices: FixedPrices,
+    key: EcSecret,
+) -> (Arc<Hub>, broadcast::Sender<MonitorEvent>) {
+    let t = table();
+    let hub = Hub::new(server_cfg(), t.clone());
+    let mut rpc = RpcConfig::new(&sim.url());
+    rpc.retry_for = Duration::from_millis(100);
+    let client = Arc::new(FactomdClient::new(rpc).unwrap());
+    let store = Store::open(&std::env::temp_dir().join(format!(
+        "net-{}-{}.db",
+        std::process::id(),
+        key.public()
+    )))
+    .unwrap();
+    let (sum, _) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::new(
+        EngineConfig {
+            network: Network::DevNet,
+            max_entries: 5,
+            records_wanted: 3,
+            cutoff: 200,
+            submit_window: Duration::ZERO,
+        },
+        hub.clone(),
+        client,
+        t,
+        store,
+        key,
+        prices,
+        sum,
+    );
+    let (tx, rx) = broadcast::channel(16);
+    tokio::spawn(engine.run(rx));
+    (hub, tx)
+}
+
+async fn skip_reason(hub: &Arc<Hub>, tx: &broadcast::Sender<MonitorEvent>, height: u32) -> String {
+    let mut seen = hub.subscribe();
+    tx.send(MonitorEvent::Minute { height, minute: 1 }).unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Message::Skip { height: h, reason } => {
+                assert_eq!(h, height);
+                return reason;
+            }
+            Message::Job { .. } => panic!("a job was sent"),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            funded: vec![(key.public(), 100)],
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let (hub, tx) = engine_with(&sim, FixedPrices::devnet(), key).await;
+    sim.sim().set_http_500(true);
+    let reason = skip_reason(&hub, &tx, 300_000).await;
+    assert!(reason.contains("factomd"), "{reason}");
+}
+
+#[tokio::test]
+async fn incomplete_prices_or_no_credits_skip_the_block_with_the_reason() {
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            funded: vec![(key.public(), 100)],
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let partial = FixedPrices::parse("[prices]\nUSD = 1.0\n", "test").unwrap();
+    let (hub, tx) = engine_with(&sim, partial, key).await;
+    let reason = skip_reason(&hub, &tx, 300_000).await;
+    assert!(
+        reason.contains("PEG has no price") && reason.contains("NGN has no price"),
+        "{reason}"
+    );
+
+    let poor = EcSecret::generate();
+    let (hub, tx) = engine_with(&sim, FixedPrices::devnet(), poor).await;
+    let reason = skip_reason(&hub, &tx, 300_000).await;
+    assert!(reason.contains("EC balance 0"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
+    let t = table();
+    let (hub, addr, _stop) = listener("127.0.0.1:0", &t).await;
+    let template = OprTemplate {
+        network: Network::DevNet,
+        height: 9,
+        winners: vec![String::new(); 25],
+        prices: FixedPrices::devnet().for_version(5).unwrap(),
+    };
+    hub.start_job(CurrentJob {
+        job_id: 1,
+        template,
+        min_difficulty: 0,
+        records_wanted: 3,
+    });
+    let mut tasks = Vec::new();
+    let mut stops = Vec::new();
+    for id in ["stay", "drop"] {
+        let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
+        let (tx, rx) = watch::channel(false);
+        let cfg = netminer::client::MinerConfig {
+            coordinators: vec![addr.clone()],
+            secret: Secret::new("farm"),
+            identity: id.into(),
+            coinbase: FA.into(),
+            top: 3,
+            stats_every: Duration::from_secs(5),
+            failback_every: Duration::from_secs(30),
+        };
+        tasks.push(tokio::spawn(netminer::client::run(cfg, backend, rx)));
+        stops.push(tx);
+    }
+    until("both miners", || hub.miners().len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stops[1].send(true).unwrap();
+    until("the dropped miner gone", || hub.miners() == ["stay"]).await;
+    hub.broadcast(Message::Stop { job_id: 1 });
+    until("the remaining miner's submission", || {
+        hub.miners_with_work() == 1
+    })
+    .await;
+    let (work, _) = hub.take_work(1);
+    assert_eq!(work.len(), 1);
+    assert_eq!(work[0].record.identity, "stay");
+    assert_eq!(work[0].accepted.len(), 3);
+    // The identity of the dropped miner is free again.
+    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
+    let (_tx, rx) = watch::channel(false);
+    let cfg = netminer::client::MinerConfig {
+        coordinators: vec![addr.clone()],
+        secret: Secret::new("farm"),
+        identity: "drop".into(),
+        coinbase: FA.into(),
+        top: 3,
+        stats_every: Duration::from_secs(5),
+        failback_every: Duration::from_secs(30),
+    };
+    tokio::spawn(netminer::client::run(cfg, backend, rx));
+    until("the identity reused", || hub.miners() == ["drop", "stay"]).await;
+}
