@@ -4,7 +4,7 @@
 use crate::assets;
 use crate::proto::V2Content;
 use crate::v1::V1Content;
-use crate::validate::{valid_coinbase, valid_identity, winners_format_ok, Reject};
+use crate::validate::{check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, Reject};
 use sha2::{Digest, Sha256};
 
 /// Records kept for grading.
@@ -261,21 +261,7 @@ impl Grader {
         let v = self.version;
         let c = V2Content::parse(content).map_err(Reject::Decode)?;
         self.check_height(c.height as i64)?;
-        let names = assets::for_version(v);
-        if c.assets.len() != names.len() {
-            return Err(Reject::AssetCount {
-                got: c.assets.len(),
-                want: names.len(),
-                version: v,
-            });
-        }
-        // V2 still allows PEG (index 0) to be unpriced.
-        let first_checked = if v == 2 { 1 } else { 0 };
-        for (k, p) in c.assets.iter().enumerate().skip(first_checked) {
-            if *p == 0 {
-                return Err(Reject::ZeroPrice(names[k]));
-            }
-        }
+        check_v2_prices(v, &c.assets)?;
         let n = c.winners.len();
         let counts_ok = if v == 2 { n == 10 || n == 25 } else { n == 25 };
         if !counts_ok {

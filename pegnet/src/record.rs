@@ -1,10 +1,9 @@
 //! Building a record to mine: the coordinator's template plus a miner's identity and coinbase, and
 //! the entry that carries it (spec §2.1, §3.2).
 
-use crate::assets;
 use crate::network::Network;
 use crate::proto::V2Content;
-use crate::validate::{valid_coinbase, valid_identity, winners_format_ok, Reject};
+use crate::validate::{check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, Reject};
 use sha2::{Digest, Sha256};
 
 /// Everything in a V2+ record except the miner's identity and coinbase.
@@ -42,18 +41,7 @@ impl OprTemplate {
         if !valid_coinbase(coinbase.as_bytes()) {
             return Err(Reject::Coinbase(coinbase.to_string()));
         }
-        let names = assets::for_version(v);
-        if self.prices.len() != names.len() {
-            return Err(Reject::AssetCount {
-                got: self.prices.len(),
-                want: names.len(),
-                version: v,
-            });
-        }
-        let first_checked = if v == 2 { 1 } else { 0 };
-        if let Some(k) = (first_checked..names.len()).find(|&k| self.prices[k] == 0) {
-            return Err(Reject::ZeroPrice(names[k]));
-        }
+        check_v2_prices(v, &self.prices)?;
         let winners_fit = winners_format_ok(&self.winners, 25)
             || (v == 2 && winners_format_ok(&self.winners, 10));
         if !winners_fit {
@@ -117,6 +105,7 @@ pub fn price_to_u64(usd: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assets;
 
     fn template(network: Network, height: u32) -> OprTemplate {
         let n = assets::for_version(network.version(height)).len();

@@ -73,6 +73,23 @@ pub enum Reject {
     Identity(String),
 }
 
+/// The V2+ price rules: exactly the version's assets, none zero (except PEG, index 0, in V2).
+pub fn check_v2_prices(version: u8, prices: &[u64]) -> Result<(), Reject> {
+    let names = crate::assets::for_version(version);
+    if prices.len() != names.len() {
+        return Err(Reject::AssetCount {
+            got: prices.len(),
+            want: names.len(),
+            version,
+        });
+    }
+    let first_checked = if version == 2 { 1 } else { 0 };
+    match (first_checked..names.len()).find(|&k| prices[k] == 0) {
+        Some(k) => Err(Reject::ZeroPrice(names[k])),
+        None => Ok(()),
+    }
+}
+
 /// V2+ identity rule: `^[a-zA-Z0-9,]+$`.
 pub fn valid_identity(id: &[u8]) -> bool {
     !id.is_empty() && id.iter().all(|&c| c.is_ascii_alphanumeric() || c == b',')
