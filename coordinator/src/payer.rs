@@ -1,9 +1,10 @@
 //! Paying for stored entries: commit, then reveal, recording each confirmed step. Safe to run again
 //! at any time (after a crash, a node outage, or for the rest of a block): entries already revealed
-//! are skipped, and a commit factomd already holds comes back as "reveal only".
+//! are skipped, and a commit factomd already holds comes back as "reveal only". Entries are paid
+//! concurrently, so a block's payments take a few round trips whatever their number.
 
-use crate::store::{EntryState, Store, StoreError};
-use factom::{compose, ClientError, CommitOutcome, EcSecret, Entry, FactomdClient};
+use crate::store::{EntryState, Store, StoreError, StoredEntry};
+use factom::{compose, CommitOutcome, EcSecret, Entry, FactomdClient};
 
 /// What one payment round did.
 #[derive(Debug, Default)]
@@ -32,6 +33,11 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+enum Outcome {
+    Revealed { already_committed: bool },
+    Failed(String),
+}
+
 /// Pays for every unfinished entry of `height`.
 pub async fn pay(
     client: &FactomdClient,
@@ -40,58 +46,73 @@ pub async fn pay(
     height: u32,
 ) -> Result<PayReport, PayError> {
     let mut report = PayReport::default();
-    for e in store.entries(height)? {
+    let todo: Vec<StoredEntry> = store
+        .entries(height)?
+        .into_iter()
+        .filter(|e| matches!(e.state, EntryState::Accepted | EntryState::Committed))
+        .collect();
+    if todo.is_empty() {
+        return Ok(report);
+    }
+    // Never pay for entries that can no longer land: their content names their block.
+    if let Ok(cm) = client.current_minute_once().await {
+        if cm.directoryblockheight + 1 != height as i64 {
+            for e in todo.iter().filter(|e| e.state == EntryState::Accepted) {
+                store.set_state(&e.entry_hash, EntryState::Expired)?;
+                report.expired += 1;
+            }
+        }
+    }
+    let todo: Vec<&StoredEntry> = todo
+        .iter()
+        .filter(|e| e.state == EntryState::Committed || report.expired == 0)
+        .collect();
+    let outcomes =
+        futures_util::future::join_all(todo.iter().map(|e| pay_one(client, store, key, e))).await;
+    for (e, outcome) in todo.iter().zip(outcomes) {
         let hex_hash = hex::encode(e.entry_hash);
-        if matches!(e.state, EntryState::Revealed | EntryState::Expired) {
-            continue;
-        }
-        let composed =
-            match Entry::unmarshal(&e.entry).and_then(|entry| compose(&entry, key, now_ms())) {
-                Ok(c) if c.entry_hash == e.entry_hash => c,
-                Ok(_) => {
-                    report
-                        .failed
-                        .push((hex_hash, "stored entry does not match its hash".into()));
-                    continue;
-                }
-                Err(err) => {
-                    report.failed.push((hex_hash, err.to_string()));
-                    continue;
-                }
-            };
-        if e.state == EntryState::Accepted {
-            // Never pay for an entry that can no longer land: its content names its block.
-            if let Ok(cm) = client.current_minute_once().await {
-                if cm.directoryblockheight + 1 != height as i64 {
-                    store.set_state(&e.entry_hash, EntryState::Expired)?;
-                    report.expired += 1;
-                    continue;
-                }
-            }
-            match client.commit_entry(&composed.commit).await {
-                Ok(outcome) => {
-                    if outcome == CommitOutcome::AlreadyCommitted {
-                        report.already_committed += 1;
-                    }
-                    store.set_state(&e.entry_hash, EntryState::Committed)?;
-                }
-                Err(err) => {
-                    report.failed.push((hex_hash, describe(&err)));
-                    continue;
-                }
-            }
-        }
-        match client.reveal_entry(&composed.reveal).await {
-            Ok(_) => {
-                store.set_state(&e.entry_hash, EntryState::Revealed)?;
+        match outcome? {
+            Outcome::Revealed { already_committed } => {
+                report.already_committed += already_committed as usize;
                 report.revealed.push(hex_hash);
             }
-            Err(err) => report.failed.push((hex_hash, describe(&err))),
+            Outcome::Failed(why) => report.failed.push((hex_hash, why)),
         }
     }
     Ok(report)
 }
 
-fn describe(e: &ClientError) -> String {
-    e.to_string()
+async fn pay_one(
+    client: &FactomdClient,
+    store: &Store,
+    key: &EcSecret,
+    e: &StoredEntry,
+) -> Result<Outcome, StoreError> {
+    let composed = match Entry::unmarshal(&e.entry).and_then(|entry| compose(&entry, key, now_ms()))
+    {
+        Ok(c) if c.entry_hash == e.entry_hash => c,
+        Ok(_) => {
+            return Ok(Outcome::Failed(
+                "stored entry does not match its hash".into(),
+            ))
+        }
+        Err(err) => return Ok(Outcome::Failed(err.to_string())),
+    };
+    let mut already_committed = false;
+    if e.state == EntryState::Accepted {
+        match client.commit_entry(&composed.commit).await {
+            Ok(outcome) => {
+                already_committed = outcome == CommitOutcome::AlreadyCommitted;
+                store.set_state(&e.entry_hash, EntryState::Committed)?;
+            }
+            Err(err) => return Ok(Outcome::Failed(err.to_string())),
+        }
+    }
+    match client.reveal_entry(&composed.reveal).await {
+        Ok(_) => {
+            store.set_state(&e.entry_hash, EntryState::Revealed)?;
+            Ok(Outcome::Revealed { already_committed })
+        }
+        Err(err) => Ok(Outcome::Failed(err.to_string())),
+    }
 }

@@ -79,6 +79,16 @@ impl MiningBackend for CpuBackend {
     }
 }
 
+/// Hashing threads run at nice 10, as serious miners do: they still take every idle cycle, but the
+/// box, and the miner's own networking (job switches, submissions at minute 9), stay responsive.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: on Linux, PRIO_PROCESS with id 0 changes only the calling thread's nice value.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// LXRHash of `prefix ‖ nonce` for each nonce, batching runs of equal-length nonces.
 pub fn hash_nonces(table: &Arc<Table>, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
     let mut hasher: BatchHasher = BatchHasher::new(table.clone(), prefix);
@@ -96,6 +106,7 @@ pub fn hash_nonces(table: &Arc<Table>, prefix: &[u8], nonces: &[Nonce]) -> Vec<[
 
 /// One miner thread: hash consecutive nonces of the current job in batches until the job changes.
 fn mine(io: WorkerIo, id: u8, table: Arc<Table>) {
+    lower_priority();
     let mut hasher: BatchHasher = BatchHasher::new(table, &[]);
     let mut suffixes = [0u8; BATCH * 9];
     let mut out = [[0u8; HASH_SIZE]; BATCH];
