@@ -54,19 +54,22 @@ pub async fn pay(
     if todo.is_empty() {
         return Ok(report);
     }
-    // Never pay for entries that can no longer land: their content names their block.
-    if let Ok(cm) = client.current_minute_once().await {
-        if cm.directoryblockheight + 1 != height as i64 {
-            for e in todo.iter().filter(|e| e.state == EntryState::Accepted) {
-                store.set_state(&e.entry_hash, EntryState::Expired)?;
-                report.expired += 1;
-            }
+    // Never pay for entries that can no longer land: their content names their block. Entries
+    // already committed are revealed anyway (their credits are spent either way).
+    let block_over = match client.current_minute_once().await {
+        Ok(cm) => cm.directoryblockheight + 1 != height as i64,
+        Err(_) => false, // the commits below will report the node's trouble
+    };
+    let mut payable = Vec::with_capacity(todo.len());
+    for e in &todo {
+        if block_over && e.state == EntryState::Accepted {
+            store.set_state(&e.entry_hash, EntryState::Expired)?;
+            report.expired += 1;
+        } else {
+            payable.push(e);
         }
     }
-    let todo: Vec<&StoredEntry> = todo
-        .iter()
-        .filter(|e| e.state == EntryState::Committed || report.expired == 0)
-        .collect();
+    let todo = payable;
     let outcomes =
         futures_util::future::join_all(todo.iter().map(|e| pay_one(client, store, key, e))).await;
     for (e, outcome) in todo.iter().zip(outcomes) {

@@ -36,6 +36,22 @@ async fn listener(addr: &str, table: &Arc<Table>) -> (Arc<Hub>, String, watch::S
     (hub, a, tx)
 }
 
+fn miner(
+    coordinators: Vec<String>,
+    identity: &str,
+    failback_every: Duration,
+) -> netminer::client::MinerConfig {
+    netminer::client::MinerConfig {
+        coordinators,
+        secret: Secret::new("farm"),
+        identity: identity.into(),
+        coinbase: FA.into(),
+        top: 3,
+        stats_every: Duration::from_secs(5),
+        failback_every,
+    }
+}
+
 async fn until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !f() {
@@ -51,15 +67,11 @@ async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
     let (b, b_addr, _b_stop) = listener("127.0.0.1:0", &t).await;
     let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
     let (_tx, rx) = watch::channel(false);
-    let cfg = netminer::client::MinerConfig {
-        coordinators: vec![a_addr.clone(), b_addr],
-        secret: Secret::new("farm"),
-        identity: "rover".into(),
-        coinbase: FA.into(),
-        top: 3,
-        stats_every: Duration::from_secs(5),
-        failback_every: Duration::from_millis(200),
-    };
+    let cfg = miner(
+        vec![a_addr.clone(), b_addr],
+        "rover",
+        Duration::from_millis(200),
+    );
     tokio::spawn(netminer::client::run(cfg, backend, rx));
     until("the miner on A", || a.miners() == ["rover"]).await;
 
@@ -197,15 +209,7 @@ async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
     for id in ["stay", "drop"] {
         let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
         let (tx, rx) = watch::channel(false);
-        let cfg = netminer::client::MinerConfig {
-            coordinators: vec![addr.clone()],
-            secret: Secret::new("farm"),
-            identity: id.into(),
-            coinbase: FA.into(),
-            top: 3,
-            stats_every: Duration::from_secs(5),
-            failback_every: Duration::from_secs(30),
-        };
+        let cfg = miner(vec![addr.clone()], id, Duration::from_secs(30));
         tasks.push(tokio::spawn(netminer::client::run(cfg, backend, rx)));
         stops.push(tx);
     }
@@ -225,15 +229,7 @@ async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
     // The identity of the dropped miner is free again.
     let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
     let (_tx, rx) = watch::channel(false);
-    let cfg = netminer::client::MinerConfig {
-        coordinators: vec![addr.clone()],
-        secret: Secret::new("farm"),
-        identity: "drop".into(),
-        coinbase: FA.into(),
-        top: 3,
-        stats_every: Duration::from_secs(5),
-        failback_every: Duration::from_secs(30),
-    };
+    let cfg = miner(vec![addr.clone()], "drop", Duration::from_secs(30));
     tokio::spawn(netminer::client::run(cfg, backend, rx));
     until("the identity reused", || hub.miners() == ["drop", "stay"]).await;
 }
