@@ -4,6 +4,7 @@
 //! factom-walletd.
 
 use anyhow::{bail, Context, Result};
+use prices::PricesConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -27,8 +28,8 @@ pub struct CoordinatorConfig {
     pub ec_address: Option<String>,
     /// factom-walletd's address.
     pub walletd: Option<String>,
-    /// Fixed-price file (TOML, `[prices]`); the devnet has built-in prices.
-    pub prices: Option<PathBuf>,
+    /// Price sources (`[prices]`, see the `prices` crate).
+    pub prices: PricesConfig,
     /// Directory of the store and state.
     pub data_dir: Option<PathBuf>,
     /// LXRHash table size (30 on the real networks).
@@ -58,7 +59,7 @@ impl Default for CoordinatorConfig {
             ec_secret: None,
             ec_address: None,
             walletd: None,
-            prices: None,
+            prices: PricesConfig::default(),
             data_dir: None,
             bits: None,
             table_dir: None,
@@ -94,7 +95,8 @@ impl CoordinatorConfig {
     /// Checks what can be checked before starting.
     pub fn validate(&self) -> Result<()> {
         self.listen_addr()?;
-        self.network
+        let network = self
+            .network
             .parse::<pegnet::Network>()
             .map_err(anyhow::Error::msg)?;
         if self.secret.as_deref().is_none_or(str::is_empty) && !self.no_auth {
@@ -106,6 +108,7 @@ impl CoordinatorConfig {
         if !(self.submit_window_secs.is_finite() && self.submit_window_secs >= 0.0) {
             bail!("submit_window_secs must be a number of seconds >= 0");
         }
+        self.prices.plan(network)?;
         Ok(())
     }
 }
@@ -134,5 +137,50 @@ mod tests {
             ..d
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn the_documented_price_section_needs_only_a_key() {
+        let text = include_str!("../../config/netcoordinator.toml");
+        let c = CoordinatorConfig {
+            secret: Some("s".into()),
+            ..toml::from_str(text).unwrap()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("OpenExchangeRates is enabled (priority 9) but has no key"),
+            "{e}"
+        );
+        let keyed = text.replace(
+            "# OpenExchangeRates = { priority = 9, key = \"your app id\", refresh_secs = 3600.0 }",
+            "OpenExchangeRates = { priority = 9, key = \"your app id\", refresh_secs = 3600.0 }",
+        );
+        let c: CoordinatorConfig = toml::from_str(&keyed).unwrap();
+        let plan = c.prices.plan(pegnet::Network::MainNet).unwrap();
+        assert_eq!(plan.sources.len(), 5);
+        assert_eq!(c.prices.breaker.failure_threshold, 3);
+        // Every commented-out source line is valid once uncommented (keys filled in).
+        let all = keyed
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains("priority =") || r.starts_with("Coin"))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace(
+                "/etc/netmine/prices.toml",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../config/devnet-prices.toml"),
+            );
+        let c: CoordinatorConfig = toml::from_str(&all).unwrap();
+        assert_eq!(
+            c.prices
+                .plan(pegnet::Network::MainNet)
+                .unwrap()
+                .sources
+                .len(),
+            11
+        );
     }
 }

@@ -3,13 +3,13 @@
 
 use crate::config::CoordinatorConfig;
 use crate::engine::{BlockSummary, Engine, EngineConfig};
-use crate::prices::FixedPrices;
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use factom::{EcSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig, WalletdClient};
 use hashcore::Table;
 use pegnet::Network;
+use prices::Oracle;
 use protocol::Secret;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,8 +28,8 @@ pub struct Parts {
     pub store: Store,
     /// EC key.
     pub key: EcSecret,
-    /// Prices.
-    pub prices: FixedPrices,
+    /// Price sources.
+    pub prices: Arc<Oracle>,
     /// Listener settings.
     pub server: ServerConfig,
     /// Engine settings.
@@ -119,13 +119,12 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     cfg.validate()?;
     let network: Network = cfg.network.parse().map_err(anyhow::Error::msg)?;
     let key = ec_key(&cfg).await?;
-    let prices = match (&cfg.prices, network) {
-        (Some(path), _) => FixedPrices::load(path)?,
-        (None, Network::DevNet) => FixedPrices::devnet(),
-        (None, _) => {
-            bail!("set `prices` to a price file: live price sources are not implemented yet")
-        }
-    };
+    let plan = cfg.prices.plan(network)?;
+    tracing::info!(
+        sources = ?plan.sources.iter().map(|s| s.source.name()).collect::<Vec<_>>(),
+        "price sources"
+    );
+    let prices = Arc::new(Oracle::new(plan).context("starting the price oracle")?);
     let data_dir = cfg
         .data_dir
         .clone()

@@ -4,7 +4,6 @@
 
 use crate::daemon::{spawn, Parts};
 use crate::engine::{BlockSummary, EngineConfig};
-use crate::prices::FixedPrices;
 use crate::server::ServerConfig;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
@@ -96,7 +95,7 @@ pub async fn run(
         table: table.clone(),
         store: Store::open(&data.join("coordinator.db"))?,
         key,
-        prices: FixedPrices::devnet(),
+        prices: Arc::new(prices::Oracle::devnet()?),
         server: ServerConfig {
             secret: Some(secret.clone()),
             records_per_miner: top,

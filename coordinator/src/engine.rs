@@ -4,13 +4,13 @@
 
 use crate::block::plan;
 use crate::payer::pay;
-use crate::prices::FixedPrices;
 use crate::server::{CurrentJob, Hub, JobCounts};
 use crate::store::Store;
 use crate::verify::select_best;
 use factom::{EcSecret, FactomdClient, MonitorEvent};
 use hashcore::Table;
 use pegnet::Network;
+use prices::Oracle;
 use protocol::Message;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -75,8 +75,8 @@ pub struct Engine {
     pub store: Store,
     /// Pays for entries.
     pub key: EcSecret,
-    /// Price source.
-    pub prices: FixedPrices,
+    /// Price sources.
+    pub prices: Arc<Oracle>,
     /// Where block summaries go.
     pub summaries: mpsc::UnboundedSender<BlockSummary>,
     winners: BTreeMap<u32, Vec<String>>,
@@ -95,7 +95,7 @@ impl Engine {
         table: Arc<Table>,
         store: Store,
         key: EcSecret,
-        prices: FixedPrices,
+        prices: Arc<Oracle>,
         summaries: mpsc::UnboundedSender<BlockSummary>,
     ) -> Engine {
         Engine {
@@ -184,7 +184,7 @@ impl Engine {
             return self.skip(height, e.to_string());
         }
         let version = self.cfg.network.version(height);
-        let prices = match self.prices.for_version(version) {
+        let prices = match self.prices.record_prices(version).await {
             Ok(p) => p,
             Err(e) => return self.skip(height, e.to_string()),
         };

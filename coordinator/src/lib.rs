@@ -1,7 +1,7 @@
 //! # coordinator
 //!
 //! The netcoordinator's logic, separate from its daemon: planning a block's job ([`block`]) with
-//! its prices ([`prices`]), block files for `grade`, the checks on
+//! its prices (from the `prices` crate's oracle), block files for `grade`, the checks on
 //! miners' submissions ([`verify`]), the durable record of entries to pay for ([`store`]) and
 //! paying for them ([`payer`]).
 
@@ -14,7 +14,6 @@ pub mod daemon;
 pub mod devnet;
 pub mod engine;
 pub mod payer;
-pub mod prices;
 pub mod server;
 pub mod store;
 pub mod verify;

@@ -1,7 +1,8 @@
-//! `netcoordinator`: the PegNet farm coordinator daemon, plus `devnet` (everything in one process)
-//! and `grade` (grade a block file).
+//! `netcoordinator`: the PegNet farm coordinator daemon, plus `devnet` (everything in one process),
+//! `grade` (grade a block file) and `prices` (poll the price sources once).
 
 mod grade_cmd;
+mod prices_cmd;
 
 use coordinator::block_file;
 
@@ -47,7 +48,8 @@ struct RunArgs {
     /// mainnet, testnet or devnet.
     #[arg(long)]
     network: Option<String>,
-    /// Fixed-price file.
+    /// Take prices only from this file (TOML `[prices]` TICKER = USD), instead of the
+    /// `[prices]` sources of the config.
     #[arg(long, value_name = "FILE")]
     prices: Option<PathBuf>,
     /// Store directory (default ~/.netmine).
@@ -93,8 +95,8 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         c.secret = a.secret;
     }
     c.no_auth |= a.no_auth;
-    if a.prices.is_some() {
-        c.prices = a.prices;
+    if let Some(file) = a.prices {
+        c.prices = prices::PricesConfig::fixed_only(file);
     }
     if a.data_dir.is_some() {
         c.data_dir = a.data_dir;
@@ -118,6 +120,9 @@ enum Command {
     /// Run everything in one process on loopback: a simulated factomd, the coordinator and N
     /// netminers; mine K blocks, print a summary per block, grade them.
     Devnet(DevnetArgs),
+    /// Poll the configured price sources once and print every asset: value, source used, age,
+    /// and which sources failed and why. Exits non-zero if the record could not be built.
+    Prices(prices_cmd::PricesArgs),
 }
 
 /// Arguments of `devnet`.
@@ -221,6 +226,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::Grade(args)) => grade_cmd::run(&args),
         Some(Command::Devnet(args)) => devnet(&args),
+        Some(Command::Prices(args)) => prices_cmd::run(&args),
         None => run_daemon(cli.run),
     };
     match result {

@@ -3,7 +3,6 @@
 
 use coordinator::block::plan;
 use coordinator::payer::pay;
-use coordinator::prices::FixedPrices;
 use coordinator::store::Store;
 use coordinator::verify::MinerRecord;
 use factom::sim::{SimConfig, SimServer};
@@ -30,7 +29,11 @@ async fn previous_block_winners_and_floor() {
     .unwrap();
     let c = FactomdClient::new(RpcConfig::new(&s.url())).unwrap();
     let h = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
-    let prices = FixedPrices::devnet().for_version(5).unwrap();
+    let prices = prices::Oracle::devnet()
+        .unwrap()
+        .record_prices(5)
+        .await
+        .unwrap();
 
     // 30 miners each put one honest record into block h.
     let template = OprTemplate {

@@ -1,13 +1,14 @@
 //! Failover between coordinators, blocks skipped with a reason, miners dropping mid-block.
 
 use coordinator::engine::{Engine, EngineConfig};
-use coordinator::prices::FixedPrices;
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
 use coordinator::store::Store;
 use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
 use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::{Network, OprTemplate};
+use prices::fixture::{Fault, FixtureServer};
+use prices::{Oracle, PricesConfig};
 use protocol::{Message, Secret};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,9 +88,22 @@ async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
     until("the miner gone from B", || b.miners().is_empty()).await;
 }
 
+fn devnet_oracle() -> Oracle {
+    Oracle::devnet().unwrap()
+}
+
 async fn engine_with(
     sim: &SimServer,
-    prices: FixedPrices,
+    prices: Oracle,
+    key: EcSecret,
+) -> (Arc<Hub>, broadcast::Sender<MonitorEvent>) {
+    engine_on(sim, Network::DevNet, prices, key).await
+}
+
+async fn engine_on(
+    sim: &SimServer,
+    network: Network,
+    prices: Oracle,
     key: EcSecret,
 ) -> (Arc<Hub>, broadcast::Sender<MonitorEvent>) {
     let t = table();
@@ -106,7 +120,7 @@ async fn engine_with(
     let (sum, _) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::new(
         EngineConfig {
-            network: Network::DevNet,
+            network,
             max_entries: 5,
             records_wanted: 3,
             cutoff: 200,
@@ -117,7 +131,7 @@ async fn engine_with(
         t,
         store,
         key,
-        prices,
+        Arc::new(prices),
         sum,
     );
     let (tx, rx) = broadcast::channel(16);
@@ -156,7 +170,7 @@ async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
     )
     .await
     .unwrap();
-    let (hub, tx) = engine_with(&sim, FixedPrices::devnet(), key).await;
+    let (hub, tx) = engine_with(&sim, devnet_oracle(), key).await;
     sim.sim().set_http_500(true);
     let reason = skip_reason(&hub, &tx, 300_000).await;
     assert!(reason.contains("factomd"), "{reason}");
@@ -174,18 +188,93 @@ async fn incomplete_prices_or_no_credits_skip_the_block_with_the_reason() {
     )
     .await
     .unwrap();
-    let partial = FixedPrices::parse("[prices]\nUSD = 1.0\n", "test").unwrap();
-    let (hub, tx) = engine_with(&sim, partial, key).await;
+    let file = std::env::temp_dir().join(format!("partial-prices-{}.toml", std::process::id()));
+    std::fs::write(&file, "[prices]\nUSD = 1.0\nEUR = 0.0\n").unwrap();
+    let partial = PricesConfig::fixed_only(file.clone())
+        .plan(Network::DevNet)
+        .unwrap();
+    let (hub, tx) = engine_with(&sim, Oracle::new(partial).unwrap(), key).await;
     let reason = skip_reason(&hub, &tx, 300_000).await;
+    let _ = std::fs::remove_file(file);
     assert!(
-        reason.contains("PEG has no price") && reason.contains("NGN has no price"),
+        reason.starts_with("cannot build the record: no price for PEG, EUR, JPY")
+            && reason.contains("NGN"),
         "{reason}"
     );
 
     let poor = EcSecret::generate();
-    let (hub, tx) = engine_with(&sim, FixedPrices::devnet(), poor).await;
+    let (hub, tx) = engine_with(&sim, devnet_oracle(), poor).await;
     let reason = skip_reason(&hub, &tx, 300_000).await;
     assert!(reason.contains("EC balance 0"), "{reason}");
+}
+
+/// A fixture-backed oracle: FixedUSD, CoinGecko for the cryptos, OpenExchangeRates for the rest.
+async fn live_oracle() -> (FixtureServer, Oracle) {
+    let fx = FixtureServer::devnet().await.unwrap();
+    let toml_text = format!(
+        "timeout_secs = 1.0\n\
+         [sources]\nPegnetMarketCap = -1\nAlternativeMe = -1\nFreeForexAPI = -1\n\
+         CoinGecko = {{ priority = 1, url = \"{}\" }}\n\
+         OpenExchangeRates = {{ priority = 2, url = \"{}\", key = \"{}\" }}\n",
+        fx.url("CoinGecko"),
+        fx.url("OpenExchangeRates"),
+        prices::fixture::FIXTURE_KEY
+    );
+    let cfg: PricesConfig = toml::from_str(&toml_text).unwrap();
+    let oracle = Oracle::new(cfg.plan(Network::TestNet).unwrap()).unwrap();
+    (fx, oracle)
+}
+
+#[tokio::test]
+async fn testnet_jobs_carry_the_live_sources_prices_or_skip_naming_the_failure() {
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            funded: vec![(key.public(), 100)],
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let (fx, oracle) = live_oracle().await;
+    fx.fixture.set_price("XBT", 101_234.5);
+    let (hub, tx) = engine_on(&sim, Network::TestNet, oracle, key.clone()).await;
+    let mut seen = hub.subscribe();
+    tx.send(MonitorEvent::Minute {
+        height: 300_000,
+        minute: 1,
+    })
+    .unwrap();
+    let opr = loop {
+        match tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Message::Job { opr, .. } => break opr,
+            Message::Skip { reason, .. } => panic!("skipped: {reason}"),
+            _ => continue,
+        }
+    };
+    let assets = pegnet::assets::for_version(5);
+    let xbt = assets.iter().position(|a| *a == "XBT").unwrap();
+    assert_eq!(opr.prices.len(), assets.len());
+    assert_eq!(opr.prices[xbt], 10_123_450_000_000);
+    assert_eq!(opr.prices[1], 100_000_000, "USD");
+    assert_eq!(fx.fixture.hits("CoinGecko"), 1);
+
+    // CoinGecko goes down on a fresh coordinator: no quotes to fall back on, so the block is
+    // skipped, and the reason names the assets and the failure.
+    let (fx, oracle) = live_oracle().await;
+    fx.fixture.set_fault("CoinGecko", Some(Fault::Status(500)));
+    let (hub, tx) = engine_on(&sim, Network::TestNet, oracle, key).await;
+    let reason = skip_reason(&hub, &tx, 300_001).await;
+    assert!(
+        reason.starts_with("cannot build the record: no price for PEG, ETH, LTC")
+            && reason.contains("(failed sources: CoinGecko: HTTP 500"),
+        "{reason}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +285,7 @@ async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
         network: Network::DevNet,
         height: 9,
         winners: vec![String::new(); 25],
-        prices: FixedPrices::devnet().for_version(5).unwrap(),
+        prices: devnet_oracle().record_prices(5).await.unwrap(),
     };
     hub.start_job(CurrentJob {
         job_id: 1,

@@ -1,0 +1,69 @@
+//! CoinGecko's simple price: `{"bitcoin": {"usd": p, "last_updated_at": t}}`.
+
+use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
+use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::symbols::{crypto, CRYPTOS};
+use serde_json::Value;
+
+/// The real endpoint.
+pub const URL: &str = "https://api.coingecko.com/api/v3/simple/price";
+
+/// The source.
+#[derive(Debug)]
+pub struct CoinGecko {
+    /// Endpoint.
+    pub url: String,
+}
+
+impl PriceSource for CoinGecko {
+    fn name(&self) -> &'static str {
+        "CoinGecko"
+    }
+    fn supports(&self, asset: &str) -> bool {
+        crypto(asset).is_some()
+    }
+    fn fetch(&self, assets: &[&str]) -> Fetch {
+        let ids: Vec<&str> = assets
+            .iter()
+            .filter_map(|a| crypto(a))
+            .map(|c| c.coingecko)
+            .collect();
+        Fetch::Http(HttpRequest {
+            url: with_query(
+                &self.url,
+                &[
+                    ("ids", &ids.join(",")),
+                    ("vs_currencies", "usd"),
+                    ("include_last_updated_at", "true"),
+                ],
+            ),
+            headers: vec![],
+            secret: None,
+        })
+    }
+    fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
+        let v: Value = json(body)?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| SourceError::Malformed("expected an object of coins".into()))?;
+        if let Some(e) = obj.get("error").or(obj.get("status")) {
+            return Err(SourceError::Api(e.to_string()));
+        }
+        let mut out = Quotes::new();
+        for c in &CRYPTOS {
+            let Some(row) = obj.get(c.coingecko) else {
+                continue;
+            };
+            if let Some(value) = row.get("usd").and_then(number) {
+                out.insert(
+                    c.asset.into(),
+                    Quote {
+                        value,
+                        source_time: row.get("last_updated_at").and_then(unix_seconds),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,75 @@
+//! 1Forge: an array of `{"s": "EUR/USD", "p": price, "b", "a", "t"}`; `p` is already USD per
+//! unit. Needs an API key.
+
+use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
+use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use serde_json::Value;
+
+/// The real endpoint.
+pub const URL: &str = "https://api.1forge.com/quotes";
+
+/// The assets 1Forge quotes against the dollar.
+pub const ASSETS: [&str; 17] = [
+    "EUR", "JPY", "GBP", "CAD", "CHF", "SGD", "HKD", "MXN", "AUD", "NZD", "SEK", "NOK", "RUB",
+    "ZAR", "TRY", "XAU", "XAG",
+];
+
+/// The source.
+#[derive(Debug)]
+pub struct OneForge {
+    /// Endpoint.
+    pub url: String,
+    /// API key.
+    pub key: String,
+}
+
+impl PriceSource for OneForge {
+    fn name(&self) -> &'static str {
+        "1Forge"
+    }
+    fn supports(&self, asset: &str) -> bool {
+        ASSETS.contains(&asset)
+    }
+    fn fetch(&self, assets: &[&str]) -> Fetch {
+        let pairs: Vec<String> = assets.iter().map(|a| format!("{a}/USD")).collect();
+        Fetch::Http(HttpRequest {
+            url: with_query(
+                &self.url,
+                &[("pairs", &pairs.join(",")), ("api_key", &self.key)],
+            ),
+            headers: vec![],
+            secret: Some(self.key.clone()),
+        })
+    }
+    fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
+        let v: Value = json(body)?;
+        if v.get("error").and_then(Value::as_bool) == Some(true) {
+            let msg = v.get("message").and_then(Value::as_str).unwrap_or("error");
+            return Err(SourceError::Api(msg.into()));
+        }
+        let rows = v
+            .as_array()
+            .ok_or_else(|| SourceError::Malformed("expected an array of quotes".into()))?;
+        let mut out = Quotes::new();
+        for row in rows {
+            let Some(asset) = row
+                .get("s")
+                .and_then(Value::as_str)
+                .and_then(|s| s.strip_suffix("/USD"))
+                .filter(|a| self.supports(a))
+            else {
+                continue;
+            };
+            if let Some(value) = row.get("p").and_then(number) {
+                out.insert(
+                    asset.into(),
+                    Quote {
+                        value,
+                        source_time: row.get("t").and_then(unix_seconds),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
