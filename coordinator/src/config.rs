@@ -77,8 +77,12 @@ impl CoordinatorConfig {
     pub fn load(path: &Path) -> Result<CoordinatorConfig> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid coordinator config", path.display()))
+        let mut c: CoordinatorConfig = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid coordinator config", path.display()))?;
+        if let Some(dir) = path.parent() {
+            c.prices.resolve_files(dir);
+        }
+        Ok(c)
     }
 
     /// The listen address as a socket address (`:1234` → `0.0.0.0:1234`).

@@ -98,6 +98,21 @@ async fn fixed_files_and_bad_configs() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("mainnet: an OPR version 5 record can be built"));
 
+    // A relative `file` is relative to the config file.
+    let dir = std::env::temp_dir().join(format!("prices-cli-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.toml"), prices::sources::fixed::DEVNET_PRICES).unwrap();
+    std::fs::write(
+        dir.join("nc.toml"),
+        "[prices.sources]\nFixedUSD = -1\nPegnetMarketCap = -1\nAlternativeMe = -1\n\
+         FreeForexAPI = -1\nOpenExchangeRates = -1\nFixed = { priority = 7, file = \"p.toml\" }\n",
+    )
+    .unwrap();
+    let o = run(&["prices", "--config", dir.join("nc.toml").to_str().unwrap()]).await;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("  7  Fixed              ok"));
+    let _ = std::fs::remove_dir_all(&dir);
+
     // The devnet needs no config at all.
     let o = run(&["prices", "--network", "devnet"]).await;
     assert!(o.status.success(), "{}", text(&o.stderr));

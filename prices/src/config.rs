@@ -187,6 +187,18 @@ impl PricesConfig {
         c
     }
 
+    /// Makes relative price-file paths relative to `dir` (the config file's folder), as a user
+    /// writing `file = "prices.toml"` next to the config means.
+    pub fn resolve_files(&mut self, dir: &std::path::Path) {
+        for entry in self.sources.values_mut() {
+            if let SourceEntry::Settings(SourceSettings { file: Some(f), .. }) = entry {
+                if f.is_relative() {
+                    *f = dir.join(&*f);
+                }
+            }
+        }
+    }
+
     /// Checks everything and builds the sources.
     pub fn plan(&self, network: Network) -> Result<Plan, PriceConfigError> {
         let timeout = secs("timeout_secs", self.timeout_secs, true)?;

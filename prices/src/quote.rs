@@ -23,12 +23,15 @@ impl Quote {
         }
     }
 
-    /// A quote with the source's timestamp.
-    pub fn at(value: f64, source_time: i64) -> Quote {
-        Quote {
-            value,
-            source_time: Some(source_time),
-        }
+    /// A quote with the source's timestamp, when it gave one.
+    pub fn at(value: f64, source_time: Option<i64>) -> Quote {
+        Quote { value, source_time }
+    }
+
+    /// A quote from a forex-style rate: units of the asset per US dollar, so the USD price is
+    /// its inverse (a rate of 0 gives an infinite price, which the oracle refuses).
+    pub fn per_dollar(rate: f64, source_time: Option<i64>) -> Quote {
+        Quote::at(1.0 / rate, source_time)
     }
 }
 

@@ -15,6 +15,17 @@ pub struct HttpRequest {
     pub secret: Option<String>,
 }
 
+impl HttpRequest {
+    /// A GET of `url` needing no key.
+    pub fn get(url: String) -> HttpRequest {
+        HttpRequest {
+            url,
+            headers: Vec::new(),
+            secret: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for HttpRequest {
     // The URL and headers may hold the key: never print them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

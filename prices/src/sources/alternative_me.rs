@@ -24,11 +24,10 @@ impl PriceSource for AlternativeMe {
         CRYPTOS.iter().any(|c| c.asset == asset && c.alternative_me)
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("convert", "USD"), ("limit", "300")]),
-            headers: vec![],
-            secret: None,
-        })
+        Fetch::Http(HttpRequest::get(with_query(
+            &self.url,
+            &[("convert", "USD"), ("limit", "300")],
+        )))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
@@ -45,13 +44,7 @@ impl PriceSource for AlternativeMe {
                 continue;
             };
             let time = row.get("last_updated").and_then(unix_seconds);
-            out.insert(
-                c.asset.into(),
-                Quote {
-                    value,
-                    source_time: time,
-                },
-            );
+            out.insert(c.asset.into(), Quote::at(value, time));
         }
         Ok(out)
     }

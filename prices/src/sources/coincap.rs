@@ -25,11 +25,10 @@ impl PriceSource for CoinCap {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let ids: Vec<&str> = assets.iter().filter_map(|a| crypto(a)?.coincap).collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("ids", &ids.join(","))]),
-            headers: vec![],
-            secret: None,
-        })
+        Fetch::Http(HttpRequest::get(with_query(
+            &self.url,
+            &[("ids", &ids.join(","))],
+        )))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
@@ -48,13 +47,7 @@ impl PriceSource for CoinCap {
                 continue;
             };
             if let Some(value) = row.get("priceUsd").and_then(number) {
-                out.insert(
-                    c.asset.into(),
-                    Quote {
-                        value,
-                        source_time: time,
-                    },
-                );
+                out.insert(c.asset.into(), Quote::at(value, time));
             }
         }
         Ok(out)

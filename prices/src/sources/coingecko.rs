@@ -28,18 +28,14 @@ impl PriceSource for CoinGecko {
             .filter_map(|a| crypto(a))
             .map(|c| c.coingecko)
             .collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(
-                &self.url,
-                &[
-                    ("ids", &ids.join(",")),
-                    ("vs_currencies", "usd"),
-                    ("include_last_updated_at", "true"),
-                ],
-            ),
-            headers: vec![],
-            secret: None,
-        })
+        Fetch::Http(HttpRequest::get(with_query(
+            &self.url,
+            &[
+                ("ids", &ids.join(",")),
+                ("vs_currencies", "usd"),
+                ("include_last_updated_at", "true"),
+            ],
+        )))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
@@ -57,10 +53,7 @@ impl PriceSource for CoinGecko {
             if let Some(value) = row.get("usd").and_then(number) {
                 out.insert(
                     c.asset.into(),
-                    Quote {
-                        value,
-                        source_time: row.get("last_updated_at").and_then(unix_seconds),
-                    },
+                    Quote::at(value, row.get("last_updated_at").and_then(unix_seconds)),
                 );
             }
         }

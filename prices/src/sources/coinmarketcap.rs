@@ -66,13 +66,7 @@ impl PriceSource for CoinMarketCap {
                 .get("last_updated")
                 .and_then(Value::as_str)
                 .and_then(unix_from_rfc3339);
-            out.insert(
-                c.asset.into(),
-                Quote {
-                    value,
-                    source_time: time,
-                },
-            );
+            out.insert(c.asset.into(), Quote::at(value, time));
         }
         Ok(out)
     }

@@ -24,11 +24,10 @@ impl PriceSource for FreeForexApi {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let pairs: Vec<String> = assets.iter().map(|a| format!("USD{a}")).collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("pairs", &pairs.join(","))]),
-            headers: vec![],
-            secret: None,
-        })
+        Fetch::Http(HttpRequest::get(with_query(
+            &self.url,
+            &[("pairs", &pairs.join(","))],
+        )))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
@@ -50,10 +49,7 @@ impl PriceSource for FreeForexApi {
             };
             out.insert(
                 asset.into(),
-                Quote {
-                    value: 1.0 / rate,
-                    source_time: r.get("timestamp").and_then(unix_seconds),
-                },
+                Quote::per_dollar(rate, r.get("timestamp").and_then(unix_seconds)),
             );
         }
         Ok(out)

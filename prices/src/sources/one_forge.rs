@@ -63,10 +63,7 @@ impl PriceSource for OneForge {
             if let Some(value) = row.get("p").and_then(number) {
                 out.insert(
                     asset.into(),
-                    Quote {
-                        value,
-                        source_time: row.get("t").and_then(unix_seconds),
-                    },
+                    Quote::at(value, row.get("t").and_then(unix_seconds)),
                 );
             }
         }

@@ -59,13 +59,7 @@ impl PriceSource for OpenExchangeRates {
                 continue;
             }
             if let Some(rate) = number(r) {
-                out.insert(
-                    asset.into(),
-                    Quote {
-                        value: 1.0 / rate,
-                        source_time: time,
-                    },
-                );
+                out.insert(asset.into(), Quote::per_dollar(rate, time));
             }
         }
         Ok(out)

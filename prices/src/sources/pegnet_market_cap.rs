@@ -24,17 +24,13 @@ impl PriceSource for PegnetMarketCap {
         asset == "PEG"
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(
-                &self.url,
-                &[(
-                    "columns",
-                    "ticker_symbol,exchange_price,exchange_price_dateline",
-                )],
-            ),
-            headers: vec![],
-            secret: None,
-        })
+        Fetch::Http(HttpRequest::get(with_query(
+            &self.url,
+            &[(
+                "columns",
+                "ticker_symbol,exchange_price,exchange_price_dateline",
+            )],
+        )))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
@@ -56,13 +52,7 @@ impl PriceSource for PegnetMarketCap {
                 SourceError::Malformed("PEG record without exchange_price".into())
             })?;
             let time = r.get("exchange_price_dateline").and_then(unix_seconds);
-            out.insert(
-                "PEG".into(),
-                Quote {
-                    value,
-                    source_time: time,
-                },
-            );
+            out.insert("PEG".into(), Quote::at(value, time));
         }
         Ok(out)
     }
