@@ -158,10 +158,9 @@ async fn skip_reason(hub: &Arc<Hub>, tx: &broadcast::Sender<MonitorEvent>, heigh
     }
 }
 
-#[tokio::test]
-async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
-    let key = EcSecret::generate();
-    let sim = SimServer::start(
+/// A simulated factomd where `key` holds 100 EC.
+async fn funded_sim(key: &EcSecret) -> SimServer {
+    SimServer::start(
         SimConfig {
             funded: vec![(key.public(), 100)],
             ..SimConfig::default()
@@ -169,7 +168,13 @@ async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
         "127.0.0.1:0".parse().unwrap(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
+    let key = EcSecret::generate();
+    let sim = funded_sim(&key).await;
     let (hub, tx) = engine_with(&sim, devnet_oracle(), key).await;
     sim.sim().set_http_500(true);
     let reason = skip_reason(&hub, &tx, 300_000).await;
@@ -179,15 +184,7 @@ async fn node_down_at_minute_1_skips_the_block_with_the_reason() {
 #[tokio::test]
 async fn incomplete_prices_or_no_credits_skip_the_block_with_the_reason() {
     let key = EcSecret::generate();
-    let sim = SimServer::start(
-        SimConfig {
-            funded: vec![(key.public(), 100)],
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = funded_sim(&key).await;
     let file = std::env::temp_dir().join(format!("partial-prices-{}.toml", std::process::id()));
     std::fs::write(&file, "[prices]\nUSD = 1.0\nEUR = 0.0\n").unwrap();
     let partial = PricesConfig::fixed_only(file.clone())
@@ -228,15 +225,7 @@ async fn live_oracle() -> (FixtureServer, Oracle) {
 #[tokio::test]
 async fn testnet_jobs_carry_the_live_sources_prices_or_skip_naming_the_failure() {
     let key = EcSecret::generate();
-    let sim = SimServer::start(
-        SimConfig {
-            funded: vec![(key.public(), 100)],
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = funded_sim(&key).await;
     let (fx, oracle) = live_oracle().await;
     fx.fixture.set_price("XBT", 101_234.5);
     let (hub, tx) = engine_on(&sim, Network::TestNet, oracle, key.clone()).await;
