@@ -4,6 +4,7 @@
 //! factom-walletd.
 
 use anyhow::{bail, Context, Result};
+use prices::config::Plan;
 use prices::PricesConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -96,8 +97,9 @@ impl CoordinatorConfig {
             .with_context(|| format!("caddr {:?} is not HOST:PORT or :PORT", self.caddr))
     }
 
-    /// Checks what can be checked before starting.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks what can be checked before starting, and returns the checked price plan (building
+    /// it reads the price file, so the daemon uses this one instead of building another).
+    pub fn validate(&self) -> Result<Plan> {
         self.listen_addr()?;
         let network = self
             .network
@@ -112,8 +114,7 @@ impl CoordinatorConfig {
         if !(self.submit_window_secs.is_finite() && self.submit_window_secs >= 0.0) {
             bail!("submit_window_secs must be a number of seconds >= 0");
         }
-        self.prices.plan(network)?;
-        Ok(())
+        Ok(self.prices.plan(network)?)
     }
 }
 

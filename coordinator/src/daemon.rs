@@ -116,10 +116,9 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
 
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
-    cfg.validate()?;
+    let plan = cfg.validate()?;
     let network: Network = cfg.network.parse().map_err(anyhow::Error::msg)?;
     let key = ec_key(&cfg).await?;
-    let plan = cfg.prices.plan(network)?;
     tracing::info!(
         sources = ?plan.sources.iter().map(|s| s.source.name()).collect::<Vec<_>>(),
         "price sources"

@@ -129,7 +129,19 @@ pub struct PlannedSource {
     pub refresh: Duration,
 }
 
+impl std::fmt::Debug for PlannedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedSource")
+            .field("source", &self.source.name())
+            .field("priority", &self.priority)
+            .field("timeout", &self.timeout)
+            .field("refresh", &self.refresh)
+            .finish()
+    }
+}
+
 /// A checked configuration.
+#[derive(Debug)]
 pub struct Plan {
     /// Enabled sources, in priority order.
     pub sources: Vec<PlannedSource>,

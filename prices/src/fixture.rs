@@ -222,7 +222,6 @@ async fn answer(
             .map(str::to_string)
             .collect()
     };
-    let bad_key = |body: Value, status: StatusCode| Some((status, body));
     let (status, body): (StatusCode, Value) = match source.as_str() {
         "PegnetMarketCap" => {
             let mut m = Map::new();
@@ -260,13 +259,14 @@ async fn answer(
             }
             (StatusCode::OK, json!({"rates": rates, "code": 200}))
         }
-        "OpenExchangeRates" => match check(param("app_id"), || {
-            bad_key(
+        "OpenExchangeRates" => match check(
+            param("app_id"),
+            (
+                StatusCode::UNAUTHORIZED,
                 json!({"error": true, "status": 401, "message": "invalid_app_id",
                        "description": "Invalid App ID provided - please sign up at https://openexchangerates.org/signup, or contact support@openexchangerates.org."}),
-                StatusCode::UNAUTHORIZED,
-            )
-        }) {
+            ),
+        ) {
             Err(e) => e,
             Ok(()) => {
                 let mut rates = Map::new();
@@ -286,13 +286,14 @@ async fn answer(
                 )
             }
         },
-        "APILayer" => match check(param("access_key"), || {
-            bad_key(
+        "APILayer" => match check(
+            param("access_key"),
+            (
+                StatusCode::OK,
                 json!({"success": false, "error": {"code": 101, "type": "invalid_access_key",
                        "info": "You have not supplied a valid API Access Key."}}),
-                StatusCode::OK,
-            )
-        }) {
+            ),
+        ) {
             Err(e) => e,
             Ok(()) => {
                 let mut quotes = Map::new();
@@ -313,12 +314,10 @@ async fn answer(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string(),
-            || {
-                bad_key(
-                    json!({"status": {"error_code": 1001, "error_message": "This API Key is invalid."}}),
-                    StatusCode::UNAUTHORIZED,
-                )
-            },
+            (
+                StatusCode::UNAUTHORIZED,
+                json!({"status": {"error_code": 1001, "error_message": "This API Key is invalid."}}),
+            ),
         ) {
             Err(e) => e,
             Ok(()) => {
@@ -365,12 +364,13 @@ async fn answer(
             }
             (StatusCode::OK, Value::Object(m))
         }
-        "1Forge" => match check(param("api_key"), || {
-            bad_key(
-                json!({"error": true, "message": "API Key Not Valid. Please go to 1forge.com to get an API key."}),
+        "1Forge" => match check(
+            param("api_key"),
+            (
                 StatusCode::OK,
-            )
-        }) {
+                json!({"error": true, "message": "API Key Not Valid. Please go to 1forge.com to get an API key."}),
+            ),
+        ) {
             Err(e) => e,
             Ok(()) => {
                 let mut rows = Vec::new();
@@ -397,12 +397,10 @@ async fn answer(
 }
 
 /// `Ok` when `key` is the fixture's key, else the source's own "bad key" answer.
-fn check(
-    key: String,
-    refusal: impl FnOnce() -> Option<(StatusCode, Value)>,
-) -> Result<(), (StatusCode, Value)> {
+fn check(key: String, refusal: (StatusCode, Value)) -> Result<(), (StatusCode, Value)> {
     if key == FIXTURE_KEY {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(refusal)
     }
-    Err(refusal().unwrap_or((StatusCode::UNAUTHORIZED, Value::Null)))
 }

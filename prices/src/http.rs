@@ -25,28 +25,24 @@ pub async fn get(
     let secret = req.secret.as_deref();
     // One deadline covers connecting, the headers and the whole body: a server that trickles
     // bytes cannot hold a poll longer than the timeout.
-    match tokio::time::timeout(timeout, get_inner(client, req, timeout)).await {
+    match tokio::time::timeout(timeout, get_inner(client, req)).await {
         Ok(r) => r.map_err(|e| e.redact(secret)),
         Err(_) => Err(SourceError::Timeout(timeout)),
     }
 }
 
-async fn get_inner(
-    client: &reqwest::Client,
-    req: &HttpRequest,
-    timeout: Duration,
-) -> Result<Vec<u8>, SourceError> {
-    let mut builder = client.get(&req.url).timeout(timeout);
+async fn get_inner(client: &reqwest::Client, req: &HttpRequest) -> Result<Vec<u8>, SourceError> {
+    let mut builder = client.get(&req.url);
     for (k, v) in &req.headers {
         builder = builder.header(*k, v);
     }
-    let mut resp = builder.send().await.map_err(|e| transport(e, timeout))?;
+    let mut resp = builder.send().await.map_err(transport)?;
     let status = resp.status();
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(SourceError::TooLarge(MAX_BODY));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(e, timeout))? {
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(SourceError::TooLarge(MAX_BODY));
         }
@@ -64,12 +60,8 @@ async fn get_inner(
     Ok(body)
 }
 
-fn transport(e: reqwest::Error, timeout: Duration) -> SourceError {
-    if e.is_timeout() {
-        SourceError::Timeout(timeout)
-    } else {
-        SourceError::Connect(e.without_url().to_string())
-    }
+fn transport(e: reqwest::Error) -> SourceError {
+    SourceError::Connect(e.without_url().to_string())
 }
 
 /// The body as one line of text, when it is short printable text (an API's error message).

@@ -76,11 +76,6 @@ impl Oracle {
         self.states[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The names of the enabled sources, in priority order.
-    pub fn source_names(&self) -> Vec<&'static str> {
-        self.plan.sources.iter().map(|s| s.source.name()).collect()
-    }
-
     /// Polls for OPR `version` and reports.
     pub async fn poll(&self, version: u8) -> Report {
         // V1 calls PEG `PNT`; the sources know it as PEG.
