@@ -8,10 +8,8 @@
 #![warn(missing_docs)]
 
 pub mod block;
-pub mod block_file;
 pub mod config;
 pub mod daemon;
-pub mod devnet;
 pub mod engine;
 pub mod payer;
 pub mod server;

@@ -5,12 +5,10 @@
 //! bounded channel whose slow receivers lag and are told so, never the sender).
 
 use crate::verify::{verify, Accepted, Limits, MinerRecord};
-use futures_util::{SinkExt, StreamExt};
 use hashcore::Table;
 use pegnet::OprTemplate;
 use protocol::{
     CoordinatorHandshake, Message, MinerHello, ProtocolError, RejectCode, Secret, Session, Stats,
-    MAX_FRAME,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -18,8 +16,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, watch};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
 /// Limits and timings of the listener.
@@ -244,24 +240,17 @@ pub async fn serve(hub: Arc<Hub>, listener: TcpListener, mut shutdown: watch::Re
 
 type Ws = WebSocketStream<TcpStream>;
 
+// The link helpers are protocol::ws's; these only turn their errors into this file's strings.
 async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
-    ws.send(WsMessage::Text(text.into()))
+    protocol::ws::send_text(ws, text)
         .await
         .map_err(|e| e.to_string())
 }
 
 async fn recv_text(ws: &mut Ws) -> Result<String, String> {
-    loop {
-        match ws.next().await {
-            Some(Ok(WsMessage::Text(t))) => return Ok(t.as_str().to_string()),
-            Some(Ok(WsMessage::Binary(_))) => {
-                return Err("binary frames are not part of the protocol".into())
-            }
-            Some(Ok(WsMessage::Close(_))) | None => return Err("closed by the miner".into()),
-            Some(Ok(_)) => continue, // ping/pong frames of the WebSocket layer
-            Some(Err(e)) => return Err(e.to_string()),
-        }
-    }
+    protocol::ws::recv_text(ws, "miner")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn reject(ws: &mut Ws, code: RejectCode, reason: String) -> String {
@@ -284,9 +273,7 @@ async fn connection(
     open: usize,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let cfg = WebSocketConfig::default()
-        .max_message_size(Some(MAX_FRAME))
-        .max_frame_size(Some(MAX_FRAME));
+    let cfg = protocol::ws::config();
     let mut ws = tokio::time::timeout(
         hub.cfg.auth_timeout,
         tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),

@@ -3,12 +3,12 @@
 use coordinator::engine::{Engine, EngineConfig};
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
 use coordinator::store::Store;
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::{Network, OprTemplate};
-use prices::fixture::{Fault, FixtureServer};
 use prices::{Oracle, PricesConfig};
+use prices_fixture::{Fault, FixtureServer};
 use protocol::{Message, Secret};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -215,7 +215,7 @@ async fn live_oracle() -> (FixtureServer, Oracle) {
          OpenExchangeRates = {{ priority = 2, url = \"{}\", key = \"{}\" }}\n",
         fx.url("CoinGecko"),
         fx.url("OpenExchangeRates"),
-        prices::fixture::FIXTURE_KEY
+        prices_fixture::FIXTURE_KEY
     );
     let cfg: PricesConfig = toml::from_str(&toml_text).unwrap();
     let oracle = Oracle::new(cfg.plan(Network::TestNet).unwrap()).unwrap();

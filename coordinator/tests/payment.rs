@@ -3,8 +3,8 @@
 
 use coordinator::payer::pay;
 use coordinator::store::{EntryState, Store};
-use factom::sim::{SimConfig, SimServer};
 use factom::{compose, EcSecret, Entry, FactomdClient, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use pegnet::Network;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

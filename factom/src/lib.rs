@@ -7,7 +7,9 @@
 //! * [`commit`]: the signed commit-entry message and the reveal payload;
 //! * [`client`]: a factomd JSON-RPC client ([`FactomdClient`]) and [`walletd`]'s `address` call;
 //! * [`monitor`]: block/minute events from `current-minute`, never exiting on node trouble;
-//! * [`sim`]: a simulated factomd (also the `factomd-sim` binary) for tests and the devnet.
+//!
+//! The simulated factomd used by the tests and the devnet lives in its own crate, `factomd-sim`,
+//! so this library builds no HTTP server.
 
 #![warn(missing_docs)]
 
@@ -18,7 +20,6 @@ pub mod entry;
 pub mod error;
 pub mod monitor;
 pub mod rpc;
-pub mod sim;
 pub mod transport;
 pub mod types;
 pub mod walletd;

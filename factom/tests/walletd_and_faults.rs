@@ -1,13 +1,11 @@
-//! walletd's `address` call against a stand-in walletd, the latency fault, and the factomd-sim binary.
+//! walletd's `address` call against a stand-in walletd, and the latency fault of the simulator.
 
 use axum::body::Bytes;
 use axum::routing::post;
 use axum::Router;
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, FactomdClient, RpcConfig, WalletdClient};
+use factomd_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 async fn fake_walletd(answer_with: EcSecret) -> String {
@@ -55,60 +53,4 @@ async fn latency_beyond_the_timeout_is_a_transport_error() {
     assert!(e.is_transport(), "{e}");
     s.sim().set_latency(Duration::ZERO);
     assert_eq!(c.heights().await.unwrap().directoryblockheight, 299_999);
-}
-
-#[tokio::test]
-async fn factomd_sim_binary_serves_and_funds() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let key = EcSecret::generate();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factomd-sim"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--block-seconds",
-            "60",
-            "--start-height",
-            "777",
-            "--fund-ec",
-            &format!("{}=25", key.public()),
-            "--fund-new",
-            "9",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut new_secret = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(s) = line.strip_prefix("its secret (give it to the coordinator): ") {
-            new_secret = Some(s.to_string());
-        }
-        if line.contains("listening on") {
-            break;
-        }
-    }
-    let c = FactomdClient::new(RpcConfig::new(&format!("127.0.0.1:{port}"))).unwrap();
-    let cm = c.current_minute().await.unwrap();
-    assert_eq!(
-        (cm.directoryblockheight, cm.directoryblockinseconds),
-        (776, 60)
-    );
-    assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 25);
-    let fresh: EcSecret = new_secret.expect("secret printed").parse().unwrap();
-    assert_eq!(c.ec_balance(&fresh.public()).await.unwrap(), 9);
-    child.kill().unwrap();
-    let _ = child.wait();
-
-    let bad = Command::new(env!("CARGO_BIN_EXE_factomd-sim"))
-        .args(["--fund-ec", "ECnope=5"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--fund-ec"));
 }

@@ -10,7 +10,7 @@
 //! * mining arithmetic: [`difficulty()`](difficulty::difficulty), PegNet's nonce layout
 //!   ([`Nonce`]), the top-N ranking ([`TopN`]) and the minimum-difficulty estimate;
 //! * mining backends behind one trait ([`MiningBackend`]): the CPU backend ([`CpuBackend`]) and the
-//!   OpenCL backend ([`opencl::OpenClBackend`]), bit-identical to it.
+//!   OpenCL backend (`opencl::OpenClBackend`, with the `opencl` feature), bit-identical to it.
 //!
 //! The spec these follow is `pegnet-opr.md` (§1 LXRHash, §2 mining).
 
@@ -27,6 +27,7 @@ mod hash;
 pub mod job;
 pub mod memory;
 pub mod nonce;
+#[cfg(feature = "opencl")]
 pub mod opencl;
 pub mod params;
 pub mod table;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 use clap::{Args, Parser, Subcommand};
+pub use netmine_cli::TableFlags;
 use std::path::PathBuf;
 
 /// Headless PegNet network miner. Without a subcommand it mines for a coordinator.
@@ -107,19 +108,6 @@ pub enum Command {
     Hash(HashArgs),
     /// Measure the hash rate and print a checksum that must match on every box and backend.
     Bench(BenchArgs),
-}
-
-/// Which table to use; shared by every subcommand.
-#[derive(Debug, Args, Clone)]
-pub struct TableFlags {
-    /// Table size in bits, 8..=30. Default: LXRBITSIZE if set, else 30 (the only size the
-    /// network accepts).
-    #[arg(long, value_name = "N")]
-    pub bits: Option<u32>,
-
-    /// Directory of the table cache. Default: ~/.lxrhash (shared with PegNet's Go tools).
-    #[arg(long, value_name = "DIR")]
-    pub table_dir: Option<PathBuf>,
 }
 
 /// `netminer table`.

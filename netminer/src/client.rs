@@ -3,19 +3,14 @@
 //! rates, and reconnect with backoff along the coordinator list. A refusal that only the operator
 //! can fix (wrong secret, bad or duplicate identity) ends the miner with a clear error.
 
-use futures_util::{SinkExt, StreamExt};
 use hashcore::{Job, MiningBackend};
 use pegnet::{opr_hash, Network, OprTemplate};
-use protocol::{
-    HandshakeError, Message, MinerHandshake, Record, Secret, Session, Stats, MAX_FRAME,
-};
+use protocol::{HandshakeError, Message, MinerHandshake, Record, Secret, Session, Stats};
 use rand::Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// Miner settings.
 #[derive(Debug, Clone)]
@@ -113,24 +108,14 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn recv_text(ws: &mut Ws) -> Result<String, String> {
-    loop {
-        match ws.next().await {
-            Some(Ok(WsMessage::Text(t))) => return Ok(t.as_str().to_string()),
-            Some(Ok(WsMessage::Close(_))) | None => {
-                return Err("the coordinator closed the connection".into())
-            }
-            Some(Ok(WsMessage::Binary(_))) => {
-                return Err("binary frame from the coordinator".into())
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.to_string()),
-        }
-    }
+    protocol::ws::recv_text(ws, "coordinator")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
     let frame = session.seal(msg).map_err(|e| e.to_string())?;
-    ws.send(WsMessage::Text(frame.into()))
+    protocol::ws::send_text(ws, frame)
         .await
         .map_err(|e| e.to_string())
 }
@@ -148,9 +133,7 @@ async fn session(
     } else {
         format!("ws://{addr}")
     };
-    let wscfg = WebSocketConfig::default()
-        .max_message_size(Some(MAX_FRAME))
-        .max_frame_size(Some(MAX_FRAME));
+    let wscfg = protocol::ws::config();
     let mut ws = match tokio::time::timeout(
         Duration::from_secs(10),
         tokio_tungstenite::connect_async_with_config(url.as_str(), Some(wscfg), true),
@@ -165,7 +148,7 @@ async fn session(
     let step = async {
         let challenge = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
         let (pending, auth) = hs.respond(&challenge)?;
-        ws.send(WsMessage::Text(auth.into()))
+        protocol::ws::send_text(&mut ws, auth)
             .await
             .map_err(|e| HandshakeError::from_io(e.to_string()))?;
         let welcome = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;

@@ -1,13 +1,13 @@
 //! Getting the table for a subcommand.
 
-use crate::cli::TableFlags;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hashcore::{Table, TableReport};
+use netmine_cli::TableFlags;
 use std::sync::Arc;
 
 /// Loads (or builds) the table chosen by the flags.
 pub fn load(flags: &TableFlags) -> Result<(Arc<Table>, TableReport)> {
-    hashcore::cache::open(flags.bits, flags.table_dir.clone()).context("getting the LXRHash table")
+    flags.open()
 }
 
 /// The huge-page share of the table as a percentage, if known.

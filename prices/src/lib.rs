@@ -10,14 +10,14 @@
 //! * [`select`]: PegNet's choice among the prices (V5 trimmed mean and band) and truncation.
 //! * [`oracle`]: polls, remembers each source's last good quotes with their age, and
 //!   [`report`]s, refusing to produce a record with any asset missing or insane.
-//! * [`fixture`]: a local HTTP server speaking every source's JSON, for tests and for trying
-//!   `netcoordinator prices` offline (`prices-fixture`).
+//!
+//! The local HTTP server speaking every source's JSON (for tests and for trying
+//! `netcoordinator prices` offline) is the `prices-fixture` crate, so this library builds no server.
 
 #![warn(missing_docs)]
 
 pub mod breaker;
 pub mod config;
-pub mod fixture;
 pub mod http;
 pub mod oracle;
 pub mod quote;

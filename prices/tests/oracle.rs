@@ -7,9 +7,9 @@ mod common;
 use common::*;
 use pegnet::Network;
 use prices::breaker::{BreakerState, ManualClock};
-use prices::fixture::{Fault, FixtureServer};
 use prices::report::Outcome;
 use prices::PricesConfig;
+use prices_fixture::{Fault, FixtureServer};
 use std::sync::Arc;
 use std::time::Duration;
 

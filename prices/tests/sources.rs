@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use prices::fixture::{Fault, FixtureServer};
 use prices::report::Outcome;
+use prices_fixture::{Fault, FixtureServer};
 use serde_json::json;
 use std::time::Duration;
 

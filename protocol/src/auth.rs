@@ -13,14 +13,12 @@
 
 use crate::error::ProtocolError;
 use crate::frame::{decode_plain, encode_plain};
+use crate::mac::{keyed, HmacB2};
 use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
 use crate::session::{Role, Session};
-use blake2::Blake2b512;
-use hmac::{Mac, SimpleHmac};
+use hmac::Mac;
 use rand::RngCore;
 use std::fmt;
-
-type HmacB2 = SimpleHmac<Blake2b512>;
 
 /// The farm's shared secret. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -37,19 +35,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(hidden)")
     }
-}
-
-pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-    let mut m = <HmacB2 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    m.update(&(label.len() as u32).to_be_bytes());
-    m.update(label.as_bytes());
-    for p in parts {
-        m.update(&(p.len() as u32).to_be_bytes());
-        m.update(p);
-    }
-    m
 }
 
 fn random32() -> [u8; 32] {

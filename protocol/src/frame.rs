@@ -20,23 +20,6 @@ pub(crate) struct Envelope<'a> {
     pub msg: &'a RawValue,
 }
 
-const KNOWN: [&str; 14] = [
-    "challenge",
-    "auth",
-    "welcome",
-    "rejected",
-    "job",
-    "skip",
-    "minute",
-    "stop",
-    "submission",
-    "submission_result",
-    "stats",
-    "error",
-    "ping",
-    "pong",
-];
-
 /// Splits a frame into its envelope, refusing oversized or malformed ones.
 pub(crate) fn envelope(frame: &str) -> Result<Envelope<'_>, ProtocolError> {
     if frame.len() > MAX_FRAME {
@@ -54,7 +37,9 @@ pub(crate) fn parse_message(raw: &str) -> Result<Message, ProtocolError> {
             kind: String,
         }
         match serde_json::from_str::<Tag>(raw) {
-            Ok(t) if !KNOWN.contains(&t.kind.as_str()) => ProtocolError::UnknownType(t.kind),
+            Ok(t) if !Message::KINDS.contains(&t.kind.as_str()) => {
+                ProtocolError::UnknownType(t.kind)
+            }
             _ => ProtocolError::Malformed(e.to_string()),
         }
     })
@@ -78,7 +63,8 @@ mod tests {
 
     #[test]
     fn known_types_match_the_enum() {
-        for kind in KNOWN {
+        assert_eq!(Message::KINDS.len(), 14);
+        for kind in Message::KINDS {
             let err =
                 parse_message(&format!("{{\"type\":\"{kind}\",\"bogus_field\":1}}")).unwrap_err();
             assert!(matches!(err, ProtocolError::Malformed(_)), "{kind}: {err}");

@@ -7,15 +7,19 @@
 //! * [`auth`]: mutual challenge authentication with the farm's shared secret (HMAC-BLAKE2b);
 //! * [`session`]: after the handshake, every frame is authenticated with a session key and a
 //!   sequence number, so frames cannot be injected, altered, reordered or replayed;
-//! * [`frame`]: framing and the 64 KiB limit.
+//! * [`frame`]: framing and the 64 KiB limit;
+//! * `ws` (feature `ws`): carrying frames over WebSocket, shared by both roles.
 
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod error;
 pub mod frame;
+mod mac;
 pub mod message;
 pub mod session;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use auth::{
     CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner, Secret,

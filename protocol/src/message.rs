@@ -122,8 +122,15 @@ pub struct Stats {
 }
 
 /// Every message of protocol version 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The variant names are the one source of the type names on the wire: serde writes them in
+/// `snake_case` as the `"type"` tag, and strum derives [`Message::kind`] and [`Message::KINDS`]
+/// from the same names with the same rule (a unit test checks they agree).
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[strum(serialize_all = "snake_case")]
 pub enum Message {
     /// Coordinator → miner, first frame: a fresh random challenge.
     Challenge {
@@ -224,23 +231,86 @@ pub enum Message {
 }
 
 impl Message {
-    /// The message's type name (for logs and errors).
+    /// Every type name of this protocol version, as written in the `"type"` tag.
+    pub const KINDS: &'static [&'static str] = <Message as strum::VariantNames>::VARIANTS;
+
+    /// The message's type name as written in its `"type"` tag (for logs and errors).
     pub fn kind(&self) -> &'static str {
-        match self {
-            Message::Challenge { .. } => "challenge",
-            Message::Auth { .. } => "auth",
-            Message::Welcome { .. } => "welcome",
-            Message::Rejected { .. } => "rejected",
-            Message::Job { .. } => "job",
-            Message::Skip { .. } => "skip",
-            Message::Minute { .. } => "minute",
-            Message::Stop { .. } => "stop",
-            Message::Submission { .. } => "submission",
-            Message::SubmissionResult { .. } => "submission_result",
-            Message::Stats(_) => "stats",
-            Message::Error { .. } => "error",
-            Message::Ping { .. } => "ping",
-            Message::Pong { .. } => "pong",
+        self.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One message of every type.
+    fn one_of_each() -> Vec<Message> {
+        let hex = || HexBytes(vec![1, 2]);
+        vec![
+            Message::Challenge {
+                version: 1,
+                challenge: hex(),
+            },
+            Message::Auth {
+                version: 1,
+                identity: "a".into(),
+                coinbase: "b".into(),
+                challenge: hex(),
+                mac: hex(),
+            },
+            Message::Welcome { mac: hex() },
+            Message::Rejected {
+                code: RejectCode::Busy,
+                reason: "r".into(),
+            },
+            Message::Job {
+                job_id: 1,
+                opr: OprFields {
+                    network: "devnet".into(),
+                    height: 1,
+                    version: 5,
+                    winners: vec![],
+                    prices: vec![],
+                },
+                min_difficulty: Difficulty(0),
+                records_wanted: 1,
+            },
+            Message::Skip {
+                height: 1,
+                reason: "r".into(),
+            },
+            Message::Minute {
+                height: 1,
+                minute: 1,
+            },
+            Message::Stop { job_id: 1 },
+            Message::Submission {
+                job_id: 1,
+                records: vec![],
+            },
+            Message::SubmissionResult {
+                job_id: 1,
+                accepted: 0,
+                rejected: vec![],
+            },
+            Message::Stats(Stats::default()),
+            Message::Error {
+                message: "e".into(),
+            },
+            Message::Ping { nonce: 1 },
+            Message::Pong { nonce: 1 },
+        ]
+    }
+
+    #[test]
+    fn kind_and_kinds_are_the_serde_tags() {
+        let all = one_of_each();
+        assert_eq!(all.len(), Message::KINDS.len());
+        for (m, kind) in all.iter().zip(Message::KINDS) {
+            let v = serde_json::to_value(m).unwrap();
+            assert_eq!(v["type"], *kind);
+            assert_eq!(m.kind(), *kind);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! An authenticated session: every frame carries a sequence number and a MAC under the session key.
 
-use crate::auth::keyed;
 use crate::error::ProtocolError;
 use crate::frame::{envelope, parse_message, Envelope, MAX_FRAME};
+use crate::mac::keyed;
 use crate::message::Message;
 use hmac::Mac;
 use serde_json::value::RawValue;

@@ -5,9 +5,9 @@
 
 use pegnet::Network;
 use prices::breaker::Clock;
-use prices::fixture::{FixtureServer, FIXTURE_KEY};
 use prices::sources::{fixed, kind};
 use prices::{Oracle, PricesConfig};
+use prices_fixture::{FixtureServer, FIXTURE_KEY};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

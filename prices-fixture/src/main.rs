@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use prices::fixture::{Fault, FixtureServer};
 use prices::sources::fixed;
+use prices_fixture::{Fault, FixtureServer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcAddress, EcSecret};
+use factomd_sim::{SimConfig, SimServer};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -49,18 +49,7 @@ fn parse_funding(s: &str) -> Result<(EcAddress, i64)> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let level = match args.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    netmine_cli::init_logging(args.verbose);
     if !(args.block_seconds.is_finite() && args.block_seconds >= 0.1) {
         bail!("--block-seconds must be at least 0.1");
     }
@@ -87,7 +76,7 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     println!("factomd-sim listening on {}/v2", server.url());
-    for names in factom::sim::PREMADE_CHAINS {
+    for names in factomd_sim::PREMADE_CHAINS {
         println!(
             "chain {} = {}",
             names.join("/"),

@@ -1,12 +1,12 @@
 //! The client against the simulator over real HTTP on loopback.
 
 use factom::rpc::{self, RpcError};
-use factom::sim::{SimConfig, SimServer};
 use factom::transport::JsonRpc;
 use factom::{
     compose, opr_chain_id, ClientError, CommitOutcome, EcSecret, Entry, FactomdClient, Monitor,
     MonitorConfig, MonitorEvent, RpcConfig,
 };
+use factomd_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -7,13 +7,13 @@
 //! Used by the tests, and by `prices-fixture` so that `netcoordinator prices` can be tried
 //! without internet access.
 
-use crate::sources::{fixed, KINDS};
-use crate::symbols::{crypto, CRYPTOS};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use prices::sources::{fixed, KINDS};
+use prices::symbols::{crypto, CRYPTOS};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -270,9 +270,9 @@ async fn answer(
             Err(e) => e,
             Ok(()) => {
                 let mut rates = Map::new();
-                for a in crate::symbols::FIATS
+                for a in prices::symbols::FIATS
                     .iter()
-                    .chain(&crate::symbols::METALS)
+                    .chain(&prices::symbols::METALS)
                     .chain(&["XBT"])
                 {
                     if let Some(v) = value(a, &inverse) {
@@ -297,7 +297,7 @@ async fn answer(
             Err(e) => e,
             Ok(()) => {
                 let mut quotes = Map::new();
-                for a in crate::symbols::FIATS {
+                for a in prices::symbols::FIATS {
                     if let Some(v) = value(a, &inverse) {
                         quotes.insert(format!("USD{a}"), v);
                     }

@@ -2,13 +2,13 @@
 //! a funded fresh EC key, the coordinator, and N netminers with their own identities — mining K
 //! blocks, then grading each one to show which of our records won.
 
-use crate::daemon::{spawn, Parts};
-use crate::engine::{BlockSummary, EngineConfig};
-use crate::server::ServerConfig;
-use crate::store::Store;
 use anyhow::{bail, Context, Result};
-use factom::sim::{SimConfig, SimServer};
+use coordinator::daemon::{spawn, Parts};
+use coordinator::engine::{BlockSummary, EngineConfig};
+use coordinator::server::ServerConfig;
+use coordinator::store::Store;
 use factom::{EcSecret, FactoidSecret, FactomdClient, MonitorConfig, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use hashcore::{CpuBackend, MiningBackend};
 use pegnet::{Grader, Network};
 use protocol::Secret;

@@ -1,8 +1,8 @@
 //! `netcoordinator grade`: grade a block file and print the result as JSON.
 
 use crate::block_file;
-use crate::TableFlags;
 use anyhow::{Context, Result};
+use netmine_cli::TableFlags;
 use pegnet::{Grader, Network};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -47,8 +47,7 @@ pub fn run(args: &GradeArgs) -> Result<()> {
     if let Some(v) = args.version {
         grader = grader.with_algorithm(v)?;
     }
-    let (table, _) = hashcore::cache::open(args.table.bits, args.table.table_dir.clone())
-        .context("getting the LXRHash table")?;
+    let (table, _) = args.table.open()?;
     let started = Instant::now();
     for (k, e) in block.entries.iter().enumerate() {
         if let Err(why) = grader.add(&e.hash, &e.ext_ids, &e.content) {

@@ -1,10 +1,9 @@
 //! `netcoordinator`: the PegNet farm coordinator daemon, plus `devnet` (everything in one process),
 //! `grade` (grade a block file) and `prices` (poll the price sources once).
 
+mod block_file;
 mod grade_cmd;
 mod prices_cmd;
-
-use coordinator::block_file;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -154,7 +153,7 @@ struct DevnetArgs {
 fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let json = args.json;
-    let opts = coordinator::devnet::DevnetOptions {
+    let opts = netcoordinator::devnet::DevnetOptions {
         miners: args.miners,
         blocks: args.blocks,
         block_seconds: args.block_seconds,
@@ -168,7 +167,7 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
             args.miners, args.blocks, args.block_seconds, args.bits
         );
     }
-    rt.block_on(coordinator::devnet::run(opts, |b| {
+    rt.block_on(netcoordinator::devnet::run(opts, |b| {
         if json {
             println!("{}", serde_json::to_string(b).unwrap_or_default());
         } else {
@@ -197,32 +196,9 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Flags choosing the LXRHash table.
-#[derive(Debug, clap::Args, Clone)]
-pub struct TableFlags {
-    /// Table size in bits (default: LXRBITSIZE, else 30; only 30 grades real blocks correctly).
-    #[arg(long, value_name = "N")]
-    pub bits: Option<u32>,
-    /// Table cache directory (default ~/.lxrhash).
-    #[arg(long, value_name = "DIR")]
-    pub table_dir: Option<PathBuf>,
-}
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let default = match cli.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    netmine_cli::init_logging(cli.verbose);
     let result = match cli.command {
         Some(Command::Grade(args)) => grade_cmd::run(&args),
         Some(Command::Devnet(args)) => devnet(&args),

@@ -1,14 +1,14 @@
 //! The simulator's JSON-RPC endpoint (axum), speaking factomd's shapes and error codes.
 
-use super::state::SimState;
-use crate::address::{self, AddressKind};
-use crate::rpc::{self, Request, Response, RpcError};
+use crate::state::SimState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
+use factom::address::{self, AddressKind};
+use factom::rpc::{self, Request, Response, RpcError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -73,7 +73,7 @@ impl Sim {
     }
 
     /// Adds entry credits to an EC key.
-    pub fn fund(&self, key: &crate::address::EcAddress, credits: i64) {
+    pub fn fund(&self, key: &factom::address::EcAddress, credits: i64) {
         self.state().fund(key, credits, Instant::now());
     }
 }

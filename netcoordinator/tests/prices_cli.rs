@@ -1,6 +1,6 @@
 //! `netcoordinator prices`, run as a user would, against the fixture server.
 
-use prices::fixture::{Fault, FixtureServer};
+use prices_fixture::{Fault, FixtureServer};
 use std::process::Output;
 
 async fn run(args: &[&str]) -> Output {

@@ -3,11 +3,11 @@
 //! Time is passed in explicitly (`now`), so the logic is testable without waiting. Blocks are closed
 //! lazily: every call first catches up with the clock, saving each finished block's entry blocks.
 
-use crate::address::EcAddress;
-use crate::commit::Commit;
-use crate::entry::{chain_id, hash_marshalled, ksize, Entry, Hash32};
-use crate::rpc::{self, RpcError};
-use crate::types::*;
+use factom::address::EcAddress;
+use factom::commit::Commit;
+use factom::entry::{chain_id, hash_marshalled, ksize, Entry, Hash32};
+use factom::rpc::{self, RpcError};
+use factom::types::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -381,7 +381,7 @@ impl SimState {
         };
         let c = Commit::parse(msg).map_err(|_| invalid())?;
         c.verify().map_err(|_| invalid())?;
-        let bytes = msg[..crate::commit::COMMIT_LEN].to_vec();
+        let bytes = msg[..factom::commit::COMMIT_LEN].to_vec();
         let result = CommitResult {
             message: "Entry Commit Success".into(),
             txid: hex::encode(c.txid()),

@@ -2,8 +2,8 @@
 //! connecting over TCP: entries land; the coordinator is killed and restarted on the same data dir
 //! and mining goes on, with every entry paid exactly once (the EC balance matches what landed).
 
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, FactomdClient, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::Network;
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! The devnet end to end on loopback: two miners mine two blocks; their entries land on the
 //! simulated chain, their difficulties recompute and they grade as valid winners.
 
-use coordinator::devnet::{run, DevnetOptions};
+use netcoordinator::devnet::{run, DevnetOptions};
 use std::process::Command;
 
 /// The two devnets must not run at once: on a 2-core CI box their miners would starve the

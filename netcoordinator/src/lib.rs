@@ -1,0 +1,10 @@
+//! # netcoordinator
+//!
+//! The `netcoordinator` binary's own library: the pieces that tie the coordinator (the
+//! `coordinator` crate) to things a farm's daemon never needs, kept out of that library so it
+//! builds without the miner, OpenCL or a simulated node.
+//!
+//! * [`devnet`]: the whole system in one process on loopback (a simulated factomd, the
+//!   coordinator and in-process netminers), behind `netcoordinator devnet`.
+
+pub mod devnet;
