@@ -2,6 +2,8 @@
 //! codes and block/minute timing, for tests and the devnet. See `SimState` for the rules it follows
 //! and the crate README section "Simulator differences" for where it knowingly departs from factomd.
 
+mod blocks;
+mod entries;
 mod server;
 mod state;
 

@@ -80,6 +80,7 @@ impl State {
 
 /// The state after pass 1 over `prefix`, flattened as `[a, s1, s2, s3, hs[0..32]]` (what the
 /// OpenCL kernel takes).
+#[cfg(feature = "opencl")]
 pub(crate) fn prefix_state_words(t: &Table, prefix: &[u8]) -> [u64; 4 + HASH_SIZE] {
     let mut st = State::new();
     for (p, &c) in prefix.iter().enumerate() {

@@ -1,0 +1,264 @@
+//! The simulated node's blocks: closing a block (entry blocks per chain with factomd's minute
+//! markers, key MRs and the directory block listing them) and the calls that read them back
+//! (`chain-head`, `entry-block`, `dblock-by-height`, `directory-block-head`, `directory-block`).
+
+use crate::state::{SimState, LOCAL_NETWORK_ID};
+use factom::entry::Hash32;
+use factom::rpc::{self, RpcError};
+use factom::types::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+/// A chain's position: the key MR of its last entry block, that block's sequence number + 1, and
+/// its full hash (the next block links to both).
+pub(crate) struct Chain {
+    pub(crate) head: Option<Hash32>,
+    pub(crate) seq: u32,
+    pub(crate) prev_full: Hash32,
+}
+
+/// A saved entry block.
+pub(crate) struct EBlockData {
+    pub(crate) chain: Hash32,
+    pub(crate) seq: u32,
+    pub(crate) prev: Hash32,
+    pub(crate) dbheight: u32,
+    pub(crate) timestamp: i64,
+    pub(crate) items: Vec<(Hash32, i64)>,
+}
+
+/// A saved directory block.
+pub(crate) struct DBlockData {
+    pub(crate) height: u32,
+    pub(crate) keymr: Hash32,
+    pub(crate) prev: Hash32,
+    pub(crate) timestamp_min: i64,
+    pub(crate) entries: Vec<(Hash32, Hash32)>,
+}
+
+pub(crate) fn sha(parts: &[&[u8]]) -> Hash32 {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Merkle root as factomd computes it: pairs hashed, an odd last node paired with itself.
+fn merkle_root(leaves: &[Hash32]) -> Hash32 {
+    if leaves.is_empty() {
+        return [0; 32];
+    }
+    let mut level = leaves.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| sha(&[&p[0], p.get(1).unwrap_or(&p[0])]))
+            .collect();
+    }
+    level[0]
+}
+
+fn minute_marker(m: u8) -> Hash32 {
+    let mut h = [0u8; 32];
+    h[31] = m;
+    h
+}
+
+fn chain_const(last: u8) -> Hash32 {
+    let mut h = [0u8; 32];
+    h[31] = last;
+    h
+}
+
+impl SimState {
+    pub(crate) fn close_block(&mut self) {
+        let height = self.building;
+        let ts = self.block_unix_secs(height);
+        let mut dentries = vec![
+            (chain_const(0x0a), sha(&[b"admin", &height.to_be_bytes()])),
+            (chain_const(0x0c), sha(&[b"ec", &height.to_be_bytes()])),
+            (chain_const(0x0f), sha(&[b"factoid", &height.to_be_bytes()])),
+        ];
+        for (chain, items) in std::mem::take(&mut self.pending) {
+            let Some(c) = self.chains.get_mut(&chain) else {
+                continue;
+            };
+            let mut body = Vec::new();
+            let mut listed = Vec::new();
+            let mut minute = 0u8;
+            for (h, m) in &items {
+                while minute < *m {
+                    minute += 1;
+                    body.push(minute_marker(minute));
+                }
+                body.push(*h);
+                listed.push((*h, ts + 60 * (*m as i64 + 1)));
+            }
+            body.push(minute_marker(minute + 1));
+            let body_mr = merkle_root(&body);
+            let prev = c.head.unwrap_or([0; 32]);
+            let mut header = Vec::with_capacity(140);
+            header.extend_from_slice(&chain);
+            header.extend_from_slice(&body_mr);
+            header.extend_from_slice(&prev);
+            header.extend_from_slice(&c.prev_full);
+            header.extend_from_slice(&c.seq.to_be_bytes());
+            header.extend_from_slice(&height.to_be_bytes());
+            header.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            let keymr = sha(&[&sha(&[&header]), &body_mr]);
+            let full: Vec<u8> = header
+                .iter()
+                .copied()
+                .chain(body.iter().flatten().copied())
+                .collect();
+            self.eblocks.insert(
+                keymr,
+                EBlockData {
+                    chain,
+                    seq: c.seq,
+                    prev,
+                    dbheight: height,
+                    timestamp: ts,
+                    items: listed,
+                },
+            );
+            c.head = Some(keymr);
+            c.seq += 1;
+            c.prev_full = sha(&[&full]);
+            dentries.push((chain, keymr));
+        }
+        let prev = self.dblocks.last().map_or([0; 32], |d| d.keymr);
+        let mut parts: Vec<u8> = height.to_be_bytes().to_vec();
+        parts.extend_from_slice(&prev);
+        for (c, k) in &dentries {
+            parts.extend_from_slice(c);
+            parts.extend_from_slice(k);
+        }
+        self.dblocks.push(DBlockData {
+            height,
+            keymr: sha(&[&parts]),
+            prev,
+            timestamp_min: ts / 60,
+            entries: dentries,
+        });
+        self.building += 1;
+    }
+
+    /// `chain-head`.
+    pub fn chain_head(&mut self, chain: &Hash32, now: Instant) -> Result<ChainHead, RpcError> {
+        self.advance(now);
+        let c = self
+            .chains
+            .get(chain)
+            .ok_or_else(|| RpcError::new(rpc::MISSING_CHAIN_HEAD, "Missing Chain Head"))?;
+        Ok(ChainHead {
+            chainhead: c.head.map(hex::encode).unwrap_or_default(),
+            chaininprocesslist: self.pending.contains_key(chain),
+        })
+    }
+
+    /// `entry-block`.
+    pub fn entry_block(&mut self, keymr: &Hash32, now: Instant) -> Result<EntryBlock, RpcError> {
+        self.advance(now);
+        let b = self
+            .eblocks
+            .get(keymr)
+            .ok_or_else(|| RpcError::new(rpc::NOT_FOUND, "Block not found"))?;
+        Ok(EntryBlock {
+            header: EntryBlockHeader {
+                blocksequencenumber: b.seq as i64,
+                chainid: hex::encode(b.chain),
+                prevkeymr: hex::encode(b.prev),
+                timestamp: b.timestamp,
+                dbheight: b.dbheight as i64,
+            },
+            entrylist: b
+                .items
+                .iter()
+                .map(|(h, t)| EntryBlockItem {
+                    entryhash: hex::encode(h),
+                    timestamp: *t,
+                })
+                .collect(),
+        })
+    }
+
+    fn dblock(&self, d: &DBlockData) -> DBlock {
+        let entries: Vec<DBlockEntry> = d
+            .entries
+            .iter()
+            .map(|(c, k)| DBlockEntry {
+                chainid: hex::encode(c),
+                keymr: hex::encode(k),
+            })
+            .collect();
+        let leaves: Vec<Hash32> = d.entries.iter().map(|(_, k)| *k).collect();
+        DBlock {
+            dbhash: hex::encode(sha(&[&d.keymr, b"full"])),
+            keymr: hex::encode(d.keymr),
+            headerhash: Some(hex::encode(sha(&[&d.keymr, b"header"]))),
+            header: DBlockHeader {
+                version: 0,
+                networkid: LOCAL_NETWORK_ID,
+                bodymr: hex::encode(merkle_root(&leaves)),
+                prevkeymr: hex::encode(d.prev),
+                prevfullhash: hex::encode(sha(&[&d.prev, b"full"])),
+                timestamp: d.timestamp_min,
+                dbheight: d.height as i64,
+                blockcount: entries.len() as i64,
+                chainid: hex::encode(chain_const(0x0d)),
+            },
+            dbentries: entries,
+        }
+    }
+
+    /// `dblock-by-height`.
+    pub fn dblock_by_height(
+        &mut self,
+        height: u32,
+        now: Instant,
+    ) -> Result<DBlockByHeight, RpcError> {
+        self.advance(now);
+        let first = self.dblocks.first().map_or(0, |d| d.height);
+        let d = height
+            .checked_sub(first)
+            .and_then(|k| self.dblocks.get(k as usize))
+            .ok_or_else(|| RpcError::new(rpc::NOT_FOUND, "Block not found"))?;
+        Ok(DBlockByHeight {
+            dblock: self.dblock(d),
+            rawdata: None,
+        })
+    }
+
+    /// `directory-block-head` (key MR of the highest saved block).
+    pub fn directory_block_head(&mut self, now: Instant) -> Hash32 {
+        self.advance(now);
+        self.dblocks.last().map_or([0; 32], |d| d.keymr)
+    }
+
+    /// `directory-block` by key MR.
+    pub fn directory_block(
+        &mut self,
+        keymr: &Hash32,
+        now: Instant,
+    ) -> Result<serde_json::Value, RpcError> {
+        self.advance(now);
+        let d = self
+            .dblocks
+            .iter()
+            .find(|d| d.keymr == *keymr)
+            .ok_or_else(|| RpcError::new(rpc::NOT_FOUND, "Block not found"))?;
+        Ok(json!({
+            "header": {
+                "prevblockkeymr": hex::encode(d.prev),
+                "sequencenumber": d.height,
+                "timestamp": d.timestamp_min * 60,
+            },
+            "entryblocklist": d.entries.iter().map(|(c, k)| json!({
+                "chainid": hex::encode(c), "keymr": hex::encode(k)
+            })).collect::<Vec<_>>(),
+        }))
+    }
+}
