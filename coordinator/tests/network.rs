@@ -61,15 +61,16 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
+/// The miner moves to the backup when the preferred coordinator goes away and returns once it is
+/// back, with the preferred coordinator written as `preferred(host:port)`.
+async fn fails_over_and_back(preferred: impl Fn(&str) -> String) {
     let t = table();
     let (a, a_addr, a_stop) = listener("127.0.0.1:0", &t).await;
     let (b, b_addr, _b_stop) = listener("127.0.0.1:0", &t).await;
     let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
     let (_tx, rx) = watch::channel(false);
     let cfg = miner(
-        vec![a_addr.clone(), b_addr],
+        vec![preferred(&a_addr), b_addr],
         "rover",
         Duration::from_millis(200),
     );
@@ -86,6 +87,16 @@ async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
     let (a2, _, _a2_stop) = listener(&a_addr, &t).await;
     until("the miner back on A", || a2.miners() == ["rover"]).await;
     until("the miner gone from B", || b.miners().is_empty()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_over_to_the_backup_and_returns_to_the_preferred() {
+    fails_over_and_back(|a| a.to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_back_to_a_preferred_coordinator_given_as_a_ws_url() {
+    fails_over_and_back(|a| format!("ws://{a}/")).await;
 }
 
 fn devnet_oracle() -> Oracle {

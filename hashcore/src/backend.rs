@@ -87,3 +87,95 @@ impl MiningBackend for CombinedBackend {
         self.parts.iter().map(|p| p.random_read_ceiling(each)).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A backend that reports fixed results and records the jobs it is given.
+    struct Fixed {
+        found: Vec<Found>,
+        jobs: Mutex<Vec<Option<u64>>>,
+    }
+
+    impl Fixed {
+        fn boxed(id: u8, difficulties: &[u64]) -> Box<dyn MiningBackend> {
+            let found = difficulties
+                .iter()
+                .enumerate()
+                .map(|(k, d)| Found {
+                    nonce: Nonce::new(id, k as u64 + 1),
+                    difficulty: *d,
+                })
+                .collect();
+            Box::new(Fixed {
+                found,
+                jobs: Mutex::new(Vec::new()),
+            })
+        }
+    }
+
+    impl MiningBackend for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn worker_labels(&self) -> Vec<String> {
+            vec![format!("fixed{}", self.found.len())]
+        }
+        fn set_job(&self, job: Option<Job>) {
+            self.jobs.lock().unwrap().push(job.map(|j| j.id));
+        }
+        fn best(&self, job_id: u64) -> Vec<Found> {
+            if job_id == 7 {
+                self.found.clone()
+            } else {
+                Vec::new()
+            }
+        }
+        fn hash_counts(&self) -> Vec<u64> {
+            vec![self.found.len() as u64]
+        }
+        fn hash_nonces(&self, _: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
+            vec![[self.found.len() as u8; HASH_SIZE]; nonces.len()]
+        }
+        fn random_read_ceiling(&self, _: f64) -> Option<f64> {
+            Some(10.0)
+        }
+    }
+
+    #[test]
+    fn combined_best_merges_the_parts_best_first_keeping_the_longest_list() {
+        let all = CombinedBackend::new(vec![
+            Fixed::boxed(0, &[50, 30, 10]),
+            Fixed::boxed(1, &[40, 20]),
+        ]);
+        let got: Vec<(u8, u64)> = all
+            .best(7)
+            .iter()
+            .map(|f| (f.nonce.as_bytes()[0], f.difficulty))
+            .collect();
+        // Three kept (the longest part's list), best of both parts, in order.
+        assert_eq!(got, vec![(0, 50), (1, 40), (0, 30)]);
+        assert!(
+            all.best(8).is_empty(),
+            "no part has results for another job"
+        );
+    }
+
+    #[test]
+    fn combined_forwards_jobs_and_concatenates_counters() {
+        let all = CombinedBackend::new(vec![Fixed::boxed(0, &[1, 2, 3]), Fixed::boxed(1, &[4])]);
+        all.set_job(Some(Job {
+            id: 7,
+            prefix: vec![],
+            min_difficulty: 0,
+            keep: 2,
+        }));
+        all.set_job(None);
+        assert_eq!(all.hash_counts(), vec![3, 1]);
+        assert_eq!(all.worker_labels(), vec!["fixed3", "fixed1"]);
+        assert_eq!(all.hash_nonces(&[], &[Nonce::new(0, 1)])[0][0], 3);
+        assert_eq!(all.random_read_ceiling(1.0), Some(20.0));
+    }
+}

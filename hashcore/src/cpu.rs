@@ -47,6 +47,12 @@ impl CpuBackend {
     pub fn table(&self) -> &Arc<Table> {
         &self.table
     }
+
+    /// How many hashing threads are parked waiting for a job: all of them once a pause
+    /// (`set_job(None)`) has taken effect, so their counters no longer move.
+    pub fn parked_threads(&self) -> usize {
+        self.workers.parked()
+    }
 }
 
 impl MiningBackend for CpuBackend {

@@ -4,7 +4,7 @@
 //! atomic load per batch) and block on a condition variable only while there is no job. Only the
 //! newest job matters, so publishing replaces whatever was there.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Work for a backend: find nonces such that LXRHash(`prefix ‖ nonce`) has a high difficulty.
@@ -28,6 +28,8 @@ struct Slot {
 /// A single-slot channel holding the latest job (or none, meaning "pause").
 pub struct LatestJob {
     generation: AtomicU64,
+    /// Threads blocked in [`LatestJob::wait_newer`] right now.
+    parked: AtomicUsize,
     slot: Mutex<Slot>,
     changed: Condvar,
 }
@@ -43,6 +45,7 @@ impl LatestJob {
     pub fn new() -> Self {
         LatestJob {
             generation: AtomicU64::new(0),
+            parked: AtomicUsize::new(0),
             slot: Mutex::new(Slot {
                 job: None,
                 closed: false,
@@ -91,8 +94,16 @@ impl LatestJob {
             if let (true, Some(job)) = (generation != seen, &slot.job) {
                 return Some((generation, job.clone()));
             }
+            self.parked.fetch_add(1, Ordering::AcqRel);
             slot = self.changed.wait(slot).unwrap_or_else(|e| e.into_inner());
+            self.parked.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+
+    /// How many threads are blocked waiting for a job right now. After a pause (`publish(None)`)
+    /// it reaches the number of workers once every one of them has stopped hashing.
+    pub fn parked(&self) -> usize {
+        self.parked.load(Ordering::Acquire)
     }
 
     /// True once closed.
@@ -132,6 +143,28 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         ch.publish(Some(job(3)));
         assert_eq!(waiter.join().unwrap(), Some(3));
+    }
+
+    #[test]
+    fn parked_counts_the_waiting_threads() {
+        let ch = Arc::new(LatestJob::new());
+        assert_eq!(ch.parked(), 0);
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let ch = ch.clone();
+                std::thread::spawn(move || ch.wait_newer(0).map(|(_, j)| j.id))
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while ch.parked() < 2 {
+            assert!(std::time::Instant::now() < deadline, "waiters never parked");
+            std::thread::yield_now();
+        }
+        ch.publish(Some(job(4)));
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), Some(4));
+        }
+        assert_eq!(ch.parked(), 0);
     }
 
     #[test]

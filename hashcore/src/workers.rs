@@ -125,6 +125,11 @@ impl WorkerSet {
         TopN::merge(keep, [all.as_slice()]).sorted()
     }
 
+    /// Workers blocked waiting for a job (all of them once a pause has taken effect).
+    pub(crate) fn parked(&self) -> usize {
+        self.jobs.parked()
+    }
+
     pub(crate) fn hash_counts(&self) -> Vec<u64> {
         self.workers
             .iter()

@@ -60,10 +60,11 @@ fn results_recompute_and_jobs_replace_each_other() {
 
     // Pause: counters stop, results stay readable.
     backend.set_job(None);
-    std::thread::sleep(Duration::from_millis(50));
+    wait_for(|| backend.parked_threads() == 3);
     let a = backend.hash_counts();
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(a, backend.hash_counts());
+    let again = backend.hash_nonces(&[0; 32], &[Nonce::new(9, 1)]); // some time passes
+    assert_eq!(again.len(), 1);
+    assert_eq!(a, backend.hash_counts(), "parked threads do not hash");
     assert_eq!(backend.best(2).len(), 2);
 }
 
@@ -75,7 +76,7 @@ fn top_n_equals_brute_force_over_the_hashed_range() {
     backend.set_job(Some(job(7, 0x11, 5, 0)));
     wait_for(|| backend.hash_counts()[0] > 3000);
     backend.set_job(None);
-    std::thread::sleep(Duration::from_millis(50));
+    wait_for(|| backend.parked_threads() == 1);
     let count = backend.hash_counts()[0];
     let nonces: Vec<Nonce> = (1..=count).map(|c| Nonce::new(0, c)).collect();
     let hashes = backend.hash_nonces(&[0x11; 32], &nonces);

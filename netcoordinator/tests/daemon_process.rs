@@ -154,8 +154,17 @@ async fn separate_coordinator_process_survives_a_kill() {
     }
     coord.kill().unwrap();
     let _ = coord.wait();
-    // Let the last block be saved, then: every EC spent is an entry on chain, none paid twice.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Wait until the block being built at the kill is saved, then: every EC spent is an entry on
+    // chain, none paid twice.
+    let building = client.current_minute().await.unwrap().directoryblockheight + 1;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while client.heights().await.unwrap().directoryblockheight < building {
+        assert!(
+            Instant::now() < deadline,
+            "block {building} was never saved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (total, _) = landed(&client, 2000).await;
     assert!(total > before);
     let balance = client.ec_balance(&key.public()).await.unwrap();

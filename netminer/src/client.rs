@@ -3,13 +3,13 @@
 //! rates, and reconnect with backoff along the coordinator list. A refusal that only the operator
 //! can fix (wrong secret, bad or duplicate identity) ends the miner with a clear error.
 
+use crate::rates::RateTracker;
 use hashcore::{Job, MiningBackend};
 use pegnet::{opr_hash, Network, OprTemplate};
-use protocol::{HandshakeError, Message, MinerHandshake, Record, Secret, Session, Stats};
+use protocol::{HandshakeError, Message, MinerHandshake, Record, Secret, Session};
 use rand::Rng;
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Miner settings.
@@ -168,7 +168,7 @@ async fn session(
     let mut tick = tokio::time::interval(cfg.stats_every);
     let mut failback = tokio::time::interval(cfg.failback_every);
     failback.tick().await;
-    let preferred = cfg.coordinators[0].trim_start_matches("ws://").to_string();
+    let preferred = probe_target(&cfg.coordinators[0]);
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -202,6 +202,16 @@ async fn session(
             }
         }
     }
+}
+
+/// The `host:port` to probe for a coordinator written as `host:port` or as a `ws://` / `wss://`
+/// URL (with or without a path).
+fn probe_target(addr: &str) -> String {
+    let rest = addr
+        .strip_prefix("ws://")
+        .or_else(|| addr.strip_prefix("wss://"))
+        .unwrap_or(addr);
+    rest.split('/').next().unwrap_or(rest).to_string()
 }
 
 fn on_message(
@@ -291,65 +301,5 @@ fn on_message(
         other => Some(Message::Error {
             message: format!("{} is not a message coordinators send", other.kind()),
         }),
-    }
-}
-
-/// Hash rates over 10 s, 60 s and 15 min from periodic samples of the backend's counters.
-struct RateTracker {
-    samples: VecDeque<(Instant, Vec<u64>)>,
-}
-
-impl RateTracker {
-    fn new() -> Self {
-        RateTracker {
-            samples: VecDeque::new(),
-        }
-    }
-
-    fn sample(&mut self, counts: &[u64]) -> Stats {
-        let now = Instant::now();
-        self.samples.push_back((now, counts.to_vec()));
-        while self
-            .samples
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(16 * 60))
-        {
-            self.samples.pop_front();
-        }
-        let total = |c: &[u64]| c.iter().sum::<u64>();
-        let rate = |window: Duration| -> f64 {
-            let Some((t0, c0)) = self
-                .samples
-                .iter()
-                .find(|(t, _)| now.duration_since(*t) <= window)
-            else {
-                return 0.0;
-            };
-            let dt = now.duration_since(*t0).as_secs_f64();
-            if dt <= 0.0 {
-                0.0
-            } else {
-                total(counts).saturating_sub(total(c0)) as f64 / dt
-            }
-        };
-        let per_worker = match self
-            .samples
-            .iter()
-            .find(|(t, _)| now.duration_since(*t) <= Duration::from_secs(10))
-        {
-            Some((t0, c0)) if now.duration_since(*t0).as_secs_f64() > 0.0 => counts
-                .iter()
-                .zip(c0)
-                .map(|(a, b)| a.saturating_sub(*b) as f64 / now.duration_since(*t0).as_secs_f64())
-                .collect(),
-            _ => vec![0.0; counts.len()],
-        };
-        Stats {
-            rate_10s: rate(Duration::from_secs(10)),
-            rate_60s: rate(Duration::from_secs(60)),
-            rate_15m: rate(Duration::from_secs(15 * 60)),
-            per_worker,
-            total_hashes: total(counts),
-        }
     }
 }

@@ -214,20 +214,17 @@ fn opencl_falls_back_to_cpu_without_any_driver() {
 }
 
 #[test]
+#[ignore = "needs an OpenCL device (CI installs PoCL: apt install pocl-opencl-icd): cargo test -- --include-ignored"]
 fn opencl_bench_checksum_equals_the_cpus() {
     let list = Command::new(env!("CARGO_BIN_EXE_netminer"))
         .arg("--list-devices")
         .output()
         .unwrap();
-    if !list.status.success() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have PoCL: {}",
-            stderr(&list)
-        );
-        eprintln!("skipped: no OpenCL platform");
-        return;
-    }
+    assert!(
+        list.status.success(),
+        "no OpenCL device: install an OpenCL driver (e.g. pocl-opencl-icd) to run this test: {}",
+        stderr(&list)
+    );
     assert!(stdout(&list).contains("compute units"));
     let dir = tmpdir("oclbench");
     let run = |backend: &str| -> serde_json::Value {

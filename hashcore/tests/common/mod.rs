@@ -5,10 +5,6 @@ use hashcore::{Table, TableOptions};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-/// Environment variable that opts in to tests needing the real 30-bit table (1 GiB; generated
-/// into `~/.lxrhash` on first use, several minutes).
-pub const FULL_TABLE_ENV: &str = "NETMINE_FULL_TABLE";
-
 pub fn testdata(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -30,26 +26,21 @@ pub fn small_table(bits: u32) -> Arc<Table> {
     t
 }
 
-/// The 30-bit table, or `None` (test skipped, with a note) unless NETMINE_FULL_TABLE=1.
-pub fn full_table() -> Option<Arc<Table>> {
-    if std::env::var(FULL_TABLE_ENV).as_deref() != Ok("1") {
-        eprintln!("skipped: set {FULL_TABLE_ENV}=1 to run tests that need the 30-bit table");
-        return None;
-    }
+/// The real 30-bit table from `~/.lxrhash`, generated there first if missing (1 GiB, minutes).
+/// Tests that call it are `#[ignore]`d with that reason, and run with `--include-ignored`.
+pub fn full_table() -> Arc<Table> {
     static FULL: OnceLock<Arc<Table>> = OnceLock::new();
-    Some(
-        FULL.get_or_init(|| {
-            let (t, r) = hashcore::load_or_build(&TableOptions {
-                bits: 30,
-                dir: None,
-                progress: false,
-            })
-            .expect("30-bit table");
-            eprintln!("30-bit table {:?} in {:?}", r.origin, r.elapsed);
-            t
+    FULL.get_or_init(|| {
+        let (t, r) = hashcore::load_or_build(&TableOptions {
+            bits: 30,
+            dir: None,
+            progress: false,
         })
-        .clone(),
-    )
+        .expect("30-bit table");
+        eprintln!("30-bit table {:?} in {:?}", r.origin, r.elapsed);
+        t
+    })
+    .clone()
 }
 
 pub struct Vectors {
