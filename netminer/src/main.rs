@@ -1,8 +1,9 @@
 //! `netminer`: the PegNet network miner.
 //!
-//! Subcommands available so far: `table` (build or load the LXRHash table), `hash` (LXRHash of hex
-//! inputs) and `bench` (hash rate and a cross-checkable checksum); `--list-devices` shows the
-//! OpenCL devices.
+//! Without a subcommand it mines for its coordinators (`--caddr`; see `mine_cmd` and the
+//! library's `client`). The tools: `table` (build or load the LXRHash table), `hash` (LXRHash of
+//! hex inputs), `bench` (hash rate and a checksum every box and backend must agree on), and
+//! `--list-devices` (the OpenCL devices).
 
 mod backends;
 mod bench_cmd;
