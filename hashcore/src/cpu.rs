@@ -43,7 +43,7 @@ impl CpuBackend {
         Ok(CpuBackend { table, workers })
     }
 
-    /// The shared table.
+    /// The LXRHash table every hashing thread reads, shared (for hashing outside the workers).
     pub fn table(&self) -> &Arc<Table> {
         &self.table
     }

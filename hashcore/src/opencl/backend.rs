@@ -99,7 +99,7 @@ impl OpenClBackend {
         Ok(OpenClBackend { runners, workers })
     }
 
-    /// Devices in use.
+    /// How many OpenCL devices this backend mines on (devices that failed to start are left out).
     pub fn device_count(&self) -> usize {
         self.runners.len()
     }
