@@ -20,7 +20,8 @@ pub const KERNEL_SOURCE: &str = include_str!("../../../kernels/lxrhash.cl");
 /// One OpenCL device, as `--list-devices` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// Index of the device's OpenCL platform (driver) in the platform list (what `--opencl-platform` takes).
+    /// Index of the device's OpenCL platform (driver) in the platform list, as
+    /// `--opencl-platform` takes it.
     pub platform: usize,
     /// The platform's name, e.g. "Portable Computing Language" or "NVIDIA CUDA".
     pub platform_name: String,
