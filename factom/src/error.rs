@@ -13,7 +13,7 @@ pub enum AddressError {
     NotBase58 {
         /// The address as given.
         addr: String,
-        /// The offending character.
+        /// The first character not in the base58 alphabet.
         ch: char,
         /// 1-based position of that character in the string.
         pos: usize,
@@ -54,7 +54,7 @@ pub enum AddressError {
     },
 }
 
-/// An invalid entry.
+/// An entry factomd would refuse: a payload over 10 KiB, or bytes that do not parse as an entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     /// Payload over 10 KiB.

@@ -36,7 +36,8 @@ impl Network {
         }
     }
 
-    /// The OPR chain ID.
+    /// ID of the Factom chain the network's OPR entries go to, derived from [`Network::chain_name`]
+    /// as PegNet does.
     pub fn opr_chain(self) -> [u8; 32] {
         factom::opr_chain_id(self.chain_name())
     }

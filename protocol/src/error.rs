@@ -13,7 +13,7 @@ pub enum ProtocolError {
     /// A message type this version does not know.
     #[error("unknown message type {0:?}")]
     UnknownType(String),
-    /// Protocol version mismatch.
+    /// The peer speaks another protocol version; one side needs upgrading.
     #[error("protocol version {got} is not supported (this side speaks {want})")]
     Version {
         /// Protocol version the peer announced.
