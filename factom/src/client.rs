@@ -1,4 +1,9 @@
 //! A factomd client for the calls a PegNet coordinator makes (spec `factom-node.md` §2, §8).
+//!
+//! Each method is one JSON-RPC call (or, for the block helpers at the end, a short walk of them)
+//! returning the result shapes of [`crate::types`]. Transport failures are retried with backoff
+//! for the configured [`RpcConfig::retry_for`]; JSON-RPC errors from the node are returned at
+//! once as [`ClientError`]s carrying the code.
 
 use crate::address::EcAddress;
 use crate::commit::{Commit, ComposedEntry};
@@ -11,16 +16,17 @@ use serde_json::json;
 /// The outcome of `commit-entry`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitOutcome {
-    /// Accepted now.
+    /// factomd accepted this commit now (it may still hold it until the EC address is funded).
     Committed {
-        /// The commit's transaction id, hex.
+        /// The commit's transaction id as factomd reports it, hex (see [`Commit::txid`]).
         txid: String,
     },
     /// factomd already holds a commit paying as much or more (`-32011`): reveal only.
     AlreadyCommitted,
 }
 
-/// Client of one factomd node.
+/// Client of one factomd node's `/v2` JSON-RPC endpoint, shared by the coordinator's monitor,
+/// grader and payer. Cheap to share behind an `Arc`; holds one HTTP client.
 #[derive(Debug)]
 pub struct FactomdClient {
     rpc: JsonRpc,
@@ -31,24 +37,25 @@ fn hex32(h: &Hash32) -> String {
 }
 
 impl FactomdClient {
-    /// A client with the given settings.
+    /// A client for the node at `cfg`'s address, with its timeouts, retry budget and credentials.
+    /// Fails only if the HTTP client cannot be built.
     pub fn new(cfg: RpcConfig) -> Result<Self, ClientError> {
         Ok(FactomdClient {
             rpc: JsonRpc::new(cfg)?,
         })
     }
 
-    /// The `/v2` endpoint URL.
+    /// The full `/v2` endpoint URL this client calls, for logs and error messages.
     pub fn url(&self) -> &str {
         self.rpc.url()
     }
 
-    /// `heights`.
+    /// The node's saved and processed heights (`heights`).
     pub async fn heights(&self) -> Result<Heights, ClientError> {
         self.rpc.call("heights", ()).await
     }
 
-    /// `current-minute`.
+    /// The node's current block and minute (`current-minute`), retrying transport failures.
     pub async fn current_minute(&self) -> Result<CurrentMinute, ClientError> {
         self.rpc.call("current-minute", ()).await
     }
@@ -60,7 +67,8 @@ impl FactomdClient {
             .await
     }
 
-    /// `entry-credit-balance`, in entry credits.
+    /// The real-time balance of `ec` in entry credits (`entry-credit-balance`); 0 for an address
+    /// the node has never seen.
     pub async fn ec_balance(&self, ec: &EcAddress) -> Result<i64, ClientError> {
         let b: Balance = self
             .rpc
@@ -85,7 +93,8 @@ impl FactomdClient {
         }
     }
 
-    /// `reveal-entry` with a marshalled entry.
+    /// Reveals a marshalled entry (`reveal-entry`). Success means only that the entry parsed; it
+    /// is recorded once factomd pairs it with a commit paying enough.
     pub async fn reveal_entry(&self, marshalled: &[u8]) -> Result<RevealResult, ClientError> {
         self.rpc
             .call("reveal-entry", json!({"entry": hex::encode(marshalled)}))
@@ -110,14 +119,15 @@ impl FactomdClient {
             .await
     }
 
-    /// `entry-block` by key MR.
+    /// The entry block with key MR `keymr` (`entry-block`); `-32008` if the node has none.
     pub async fn entry_block(&self, keymr: &Hash32) -> Result<EntryBlock, ClientError> {
         self.rpc
             .call("entry-block", json!({"keymr": hex32(keymr)}))
             .await
     }
 
-    /// `entry` by hash, decoded.
+    /// The entry with hash `hash` (`entry`), its chain ID, external IDs and content decoded from
+    /// hex. Non-hex fields are a [`ClientError::Decode`].
     pub async fn entry(&self, hash: &Hash32) -> Result<Entry, ClientError> {
         let r: EntryResult = self.rpc.call("entry", json!({"hash": hex32(hash)})).await?;
         let bad = |what: &str| ClientError::Decode {
@@ -140,7 +150,7 @@ impl FactomdClient {
         })
     }
 
-    /// `dblock-by-height` (without the raw block).
+    /// The directory block at `height` (`dblock-by-height` with `noraw`, so without the binary).
     pub async fn dblock_by_height(&self, height: u32) -> Result<DBlockByHeight, ClientError> {
         self.rpc
             .call("dblock-by-height", json!({"height": height, "noraw": true}))

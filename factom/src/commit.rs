@@ -1,4 +1,8 @@
 //! The 136-byte commit-entry message (spec `factom-node.md` §5.4), signed with the EC key.
+//!
+//! Layout: version (1 byte, 0) ‖ timestamp in ms (6 bytes, big-endian) ‖ entry hash (32) ‖
+//! credits (1) ‖ EC public key (32) ‖ Ed25519 signature (64) over the first 40 bytes. Paying for
+//! an entry takes this commit plus a reveal of the marshalled entry; [`compose`] builds both.
 
 use crate::address::{verifying_key, EcAddress, EcSecret};
 use crate::entry::{Entry, Hash32};
@@ -6,28 +10,31 @@ use crate::error::{CommitError, EntryError};
 use ed25519_dalek::{Signature, Signer, Verifier};
 use sha2::{Digest, Sha256};
 
-/// Length of a commit message.
+/// Length of a commit message in bytes; factomd ignores anything after it.
 pub const COMMIT_LEN: usize = 136;
-/// Length of the signed part.
+/// Length of the signed part: version, timestamp, entry hash and credits.
 const SIGNED_LEN: usize = 40;
 
 /// A commit: pays `credits` entry credits from `ec_public` for the entry with `entry_hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
-    /// Unix time in milliseconds (48 bits on the wire).
+    /// Unix time in milliseconds (48 bits on the wire). Should be the current time: factomd drops
+    /// commits outside ±60 minutes of its own clock.
     pub timestamp_ms: u64,
-    /// The entry being paid for.
+    /// Hash of the entry being paid for (see [`crate::entry::hash_marshalled`]).
     pub entry_hash: Hash32,
-    /// Entry credits paid (1..=10).
+    /// Entry credits paid, 1..=10: one per started KiB of the entry's payload.
     pub credits: u8,
-    /// The paying EC public key.
+    /// The EC address (its raw Ed25519 public key) whose balance pays; also the key that
+    /// verifies `signature`.
     pub ec_public: EcAddress,
     /// Ed25519 signature over the first 40 bytes.
     pub signature: [u8; 64],
 }
 
 impl Commit {
-    /// Signs a commit for `entry_hash`.
+    /// Signs a commit paying `credits` from `key` for `entry_hash`, stamped `timestamp_ms` (cut
+    /// to 48 bits). Does not check `credits`; [`compose`] derives it from the entry.
     pub fn sign(entry_hash: Hash32, credits: u8, timestamp_ms: u64, key: &EcSecret) -> Commit {
         let mut c = Commit {
             timestamp_ms: timestamp_ms & 0xffff_ffff_ffff,
@@ -48,7 +55,7 @@ impl Commit {
         b
     }
 
-    /// The wire form.
+    /// The 136 bytes sent, hex-encoded, as `commit-entry`'s `message`.
     pub fn to_bytes(&self) -> [u8; COMMIT_LEN] {
         let mut b = [0u8; COMMIT_LEN];
         b[..SIGNED_LEN].copy_from_slice(&self.signed_part());
@@ -87,7 +94,8 @@ impl Commit {
         })
     }
 
-    /// Checks the signature.
+    /// Checks the Ed25519 signature over the signed part under `ec_public`, as factomd does
+    /// before accepting a commit.
     pub fn verify(&self) -> Result<(), CommitError> {
         let key = verifying_key(&self.ec_public.0).ok_or(CommitError::BadSignature)?;
         key.verify(&self.signed_part(), &Signature::from_bytes(&self.signature))
@@ -103,11 +111,11 @@ impl Commit {
 /// A signed commit and the matching reveal payload, ready for factomd.
 #[derive(Debug, Clone)]
 pub struct ComposedEntry {
-    /// The commit.
+    /// The signed commit, sent first with `commit-entry`.
     pub commit: Commit,
-    /// The marshalled entry for `reveal-entry`.
+    /// The marshalled entry, sent hex-encoded with `reveal-entry`.
     pub reveal: Vec<u8>,
-    /// The entry hash.
+    /// Hash of the marshalled entry: what the commit pays for and how factomd pairs the two.
     pub entry_hash: Hash32,
 }
 

@@ -1,4 +1,6 @@
-//! Typed errors of the factom crate.
+//! Typed errors of the factom crate: bad address strings ([`AddressError`]), bad entries
+//! ([`EntryError`]) and commits that fail factomd's checks ([`CommitError`]). Their messages are
+//! meant for the operator and say what was expected.
 
 /// A malformed address or key string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,9 +13,9 @@ pub enum AddressError {
     NotBase58 {
         /// The address as given.
         addr: String,
-        /// The offending character.
+        /// The first character not in the base58 alphabet.
         ch: char,
-        /// 1-based position.
+        /// 1-based position of that character in the string.
         pos: usize,
     },
     /// Decodes to the wrong number of bytes (a Factom address is 52 characters, 38 bytes).
@@ -23,7 +25,7 @@ pub enum AddressError {
         addr: String,
         /// Its length in characters.
         chars: usize,
-        /// Decoded length.
+        /// Length in bytes after base58 decoding (38 for a Factom address).
         bytes: usize,
     },
     /// The checksum does not match: a typo or a truncated copy.
@@ -37,7 +39,7 @@ pub enum AddressError {
     UnknownPrefix {
         /// The address as given.
         addr: String,
-        /// The prefix found.
+        /// The two prefix bytes found, which match none of FA, Fs, EC, Es.
         prefix: [u8; 2],
     },
     /// A valid address of another kind than the one required.
@@ -45,14 +47,14 @@ pub enum AddressError {
     WrongKind {
         /// The address as given (never a secret: secrets are shown as their kind only).
         addr: String,
-        /// What was required.
+        /// The kind that was required, e.g. "an EC".
         expected: &'static str,
-        /// What was found.
+        /// The kind the string actually is.
         found: &'static str,
     },
 }
 
-/// An invalid entry.
+/// An entry factomd would refuse: a payload over 10 KiB, or bytes that do not parse as an entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     /// Payload over 10 KiB.

@@ -12,7 +12,8 @@ struct AddressResult {
     secret: String,
 }
 
-/// Client of factom-walletd.
+/// Client of factom-walletd's `/v2` JSON-RPC endpoint. netmine uses it only to look up the `Es`
+/// secret of the paying EC address at start-up, then signs commits locally.
 #[derive(Debug)]
 pub struct WalletdClient {
     rpc: JsonRpc,

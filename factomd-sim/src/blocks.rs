@@ -146,7 +146,8 @@ impl SimState {
         self.building += 1;
     }
 
-    /// `chain-head`.
+    /// Answers `chain-head`: the key MR of the chain's newest saved entry block ("" if none yet)
+    /// and whether entries are pending; `-32009 Missing Chain Head` for an unknown chain.
     pub fn chain_head(&mut self, chain: &Hash32, now: Instant) -> Result<ChainHead, RpcError> {
         self.advance(now);
         let c = self
@@ -159,7 +160,7 @@ impl SimState {
         })
     }
 
-    /// `entry-block`.
+    /// Answers `entry-block` for a saved entry block's key MR; `-32008 Block not found` otherwise.
     pub fn entry_block(&mut self, keymr: &Hash32, now: Instant) -> Result<EntryBlock, RpcError> {
         self.advance(now);
         let b = self
@@ -214,7 +215,8 @@ impl SimState {
         }
     }
 
-    /// `dblock-by-height`.
+    /// Answers `dblock-by-height` for a saved height (without `rawdata`); `-32008 Block not
+    /// found` for a height not saved yet or before the simulator's first block.
     pub fn dblock_by_height(
         &mut self,
         height: u32,

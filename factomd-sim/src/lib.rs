@@ -54,7 +54,8 @@ impl SimServer {
         })
     }
 
-    /// The bound address.
+    /// The address the server actually listens on (with the real port when started on port 0);
+    /// clients use `http://{addr}/v2`.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

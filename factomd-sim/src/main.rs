@@ -11,7 +11,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "factomd-sim", version, about)]
 struct Args {
-    /// Address to listen on.
+    /// Address and port to listen on (factomd's own default port is 8088); clients use /v2.
     #[arg(long, default_value = "127.0.0.1:8088")]
     listen: SocketAddr,
     /// Seconds per directory block (a minute is a tenth of it). Fractions allowed.

@@ -15,12 +15,13 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Injected faults.
+/// Faults injected into every answer, to exercise clients' timeouts and retries; all off by
+/// default. Change them at run time through [`Sim`]'s setters.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// Answer every request with HTTP 500 and a plain-text body.
     pub http_500: bool,
-    /// Delay every answer.
+    /// Extra delay before every answer (zero: none).
     pub latency: Duration,
 }
 
@@ -31,7 +32,7 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Wraps a state.
+    /// Wraps `state` for the request handlers, with no faults injected.
     pub fn new(state: SimState) -> Arc<Sim> {
         Arc::new(Sim {
             state: Mutex::new(state),
@@ -59,7 +60,7 @@ impl Sim {
             .http_500 = on;
     }
 
-    /// Delays every answer.
+    /// Delays every later answer by `d` (zero turns the delay off).
     pub fn set_latency(&self, d: Duration) {
         self.faults
             .lock()

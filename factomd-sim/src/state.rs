@@ -25,7 +25,8 @@ pub const PREMADE_CHAINS: [[&str; 3]; 4] = [
     ["PegNet", "devnet", "OraclePriceRecords"],
 ];
 
-/// Simulator settings.
+/// Simulator settings: block length, starting height and funded EC addresses. The default is
+/// mainnet timing (600 s blocks) at height 300 000 with nothing funded.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Length of a directory block (a minute is a tenth of it).
@@ -46,7 +47,8 @@ impl Default for SimConfig {
     }
 }
 
-/// The node's state.
+/// The simulated node's state: its clock, chains, entries, held commits and reveals, saved
+/// blocks and EC balances. Every query first saves the blocks that ended before `now`.
 pub struct SimState {
     pub(crate) cfg: SimConfig,
     pub(crate) origin: Instant,
@@ -181,7 +183,9 @@ impl SimState {
         }
     }
 
-    /// `current-minute`.
+    /// Answers `current-minute`: the block and minute from the simulator's clock, with
+    /// `leaderheight == directoryblockheight` (the last saved block) and `stalldetected` set only
+    /// while a stall fault has frozen the current minute for over 1.5 minute lengths.
     pub fn current_minute(&mut self, now: Instant) -> CurrentMinute {
         self.advance(now);
         let (height, minute, block_start, minute_start) = self.clock(now);
@@ -204,7 +208,7 @@ impl SimState {
         }
     }
 
-    /// `heights`.
+    /// Answers `heights`: every field is the last saved block (no download lag is simulated).
     pub fn heights(&mut self, now: Instant) -> Heights {
         self.advance(now);
         let saved = self.building as i64 - 1;
@@ -232,7 +236,9 @@ impl SimState {
         }
     }
 
-    /// `entry-credit-balance`.
+    /// The EC balance of the raw public key `key`, as `entry-credit-balance` reports it; 0 for a
+    /// key never funded. A commit is debited as soon as the balance covers it, not when its block
+    /// is saved.
     pub fn balance(&self, key: &[u8; 32]) -> i64 {
         self.balances.get(key).copied().unwrap_or(0)
     }

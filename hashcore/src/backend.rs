@@ -44,7 +44,8 @@ pub struct CombinedBackend {
 }
 
 impl CombinedBackend {
-    /// Combines `parts`.
+    /// Combines `parts` into one backend that gives each of them every job. The caller must have
+    /// given each part its own range of nonce ids.
     pub fn new(parts: Vec<Box<dyn MiningBackend>>) -> Self {
         CombinedBackend { parts }
     }

@@ -85,7 +85,7 @@ impl<const L: usize> BatchHasher<L> {
         self.pre = st;
     }
 
-    /// The current prefix.
+    /// The prefix every input currently starts with (the job's OPR hash), as last set.
     pub fn prefix(&self) -> &[u8] {
         &self.prefix
     }

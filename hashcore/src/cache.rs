@@ -186,7 +186,7 @@ pub fn open(explicit_bits: Option<u32>, dir: Option<PathBuf>) -> Result<(Arc<Tab
 
 /// A table read from disk together with its verified digest.
 pub struct LoadedTable {
-    /// The table.
+    /// The table, ready to hash with; its digest was checked before it was returned.
     pub table: Table,
     sha256_hex_cached: String,
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 /// millisecond.
 const BATCH: usize = DEFAULT_LANES * 2;
 
-/// CPU mining backend. See [`MiningBackend`].
+/// CPU mining backend: one hashing thread per requested core, each with its own nonce id,
+/// all reading one shared table. See [`MiningBackend`] for how jobs and results flow.
 pub struct CpuBackend {
     table: Arc<Table>,
     workers: WorkerSet,
@@ -43,7 +44,7 @@ impl CpuBackend {
         Ok(CpuBackend { table, workers })
     }
 
-    /// The shared table.
+    /// The LXRHash table every hashing thread reads, shared (for hashing outside the workers).
     pub fn table(&self) -> &Arc<Table> {
         &self.table
     }

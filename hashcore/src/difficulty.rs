@@ -4,9 +4,11 @@ use crate::params::HASH_SIZE;
 
 /// Seconds of hashing PegNet assumes per block (minute 1 to minute 9).
 pub const MINING_PERIOD_SECS: f64 = 480.0;
-/// Size of the graded set: the records that can win.
+/// Size of PegNet's graded set: the 50 best valid records of a block, from which the winners
+/// are chosen. The minimum-difficulty estimate reads the 50th best difficulty.
 pub const GRADED_SET: usize = 50;
-/// PegNet's default `SubmissionCutOff`.
+/// PegNet's default `SubmissionCutOff`: how many records a block is expected to pay for
+/// network-wide. The floor of [`minimum_difficulty`] is the estimated 200th best difficulty.
 pub const DEFAULT_CUTOFF: usize = 200;
 /// `float64(math.MaxUint64)`, which rounds to exactly 2^64.
 const SPACE: f64 = 18_446_744_073_709_551_616.0;

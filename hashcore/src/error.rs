@@ -19,9 +19,9 @@ pub enum Error {
     /// The operating system refused the memory for a table.
     #[error("could not allocate {bytes} bytes for the LXRHash table: {source}")]
     Alloc {
-        /// Size of the failed allocation.
+        /// Size in bytes of the allocation that failed.
         bytes: usize,
-        /// The OS error.
+        /// The error `mmap` returned (typically out of memory or over a `ulimit`).
         source: std::io::Error,
     },
 
@@ -30,7 +30,7 @@ pub enum Error {
     CorruptTable {
         /// Path of the rejected file.
         path: PathBuf,
-        /// What check failed.
+        /// Which check failed and with what values (e.g. a wrong length or SHA-256 digest).
         reason: String,
     },
 
@@ -39,9 +39,9 @@ pub enum Error {
     TableIo {
         /// What was being done ("reading", "writing", ...).
         action: &'static str,
-        /// The file concerned.
+        /// The table, digest or lock file being read or written.
         path: PathBuf,
-        /// The OS error.
+        /// The I/O error from the operating system.
         source: std::io::Error,
     },
 

@@ -106,7 +106,8 @@ impl LatestJob {
         self.parked.load(Ordering::Acquire)
     }
 
-    /// True once closed.
+    /// True once [`LatestJob::close`] has been called; workers then exit and no job is published
+    /// again.
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }

@@ -11,7 +11,7 @@ const HUGE_PAGE: usize = 2 << 20;
 pub struct HugePageShare {
     /// Bytes of the region backed by huge pages.
     pub huge_bytes: u64,
-    /// Size of the region.
+    /// Size of the whole region in bytes.
     pub total_bytes: u64,
 }
 
@@ -99,7 +99,7 @@ impl HugeRegion {
         })
     }
 
-    /// Length in bytes.
+    /// Length of the usable region in bytes (the mapping behind it may be larger, for alignment).
     pub fn len(&self) -> usize {
         self.len
     }
@@ -114,7 +114,7 @@ impl HugeRegion {
         self.ptr.as_ptr()
     }
 
-    /// The bytes.
+    /// The region's `len` bytes, read-only.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: ptr is valid for len bytes for the life of self.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
@@ -155,11 +155,12 @@ impl Drop for HugeRegion {
     }
 }
 
-/// A region that can no longer be written.
+/// A region that can no longer be written: what a finished table lives in, shared read-only by
+/// every hashing thread.
 pub struct FrozenRegion(HugeRegion);
 
 impl FrozenRegion {
-    /// The bytes.
+    /// The region's bytes (the table), read-only.
     pub fn as_slice(&self) -> &[u8] {
         self.0.as_slice()
     }
@@ -167,7 +168,8 @@ impl FrozenRegion {
     pub fn as_ptr(&self) -> *const u8 {
         self.0.as_ptr()
     }
-    /// Share backed by huge pages.
+    /// How much of the region the kernel backs with huge pages; `None` where `/proc/self/smaps`
+    /// cannot be read (e.g. not Linux).
     pub fn huge_page_share(&self) -> Option<HugePageShare> {
         self.0.huge_page_share()
     }

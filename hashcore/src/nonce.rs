@@ -47,7 +47,7 @@ impl Nonce {
         &self.bytes[..self.len as usize]
     }
 
-    /// Length in bytes.
+    /// Length of the nonce in bytes, at most [`MAX_NONCE_LEN`].
     pub fn len(&self) -> usize {
         self.len as usize
     }
@@ -57,7 +57,7 @@ impl Nonce {
         self.len == 0
     }
 
-    /// Lowercase hex.
+    /// The nonce bytes as lowercase hex, as they appear in logs and on the wire.
     pub fn to_hex(&self) -> String {
         hex::encode(self.as_bytes())
     }

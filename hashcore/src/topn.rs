@@ -9,9 +9,10 @@ use crate::nonce::Nonce;
 /// A mined result: a nonce and the difficulty of `prefix ‖ nonce`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Found {
-    /// The nonce.
+    /// The nonce that was hashed after the job's prefix (ExtID 0 of the record's entry).
     pub nonce: Nonce,
-    /// Its difficulty.
+    /// Difficulty of LXRHash(prefix ‖ nonce): the hash's first 8 bytes, big-endian; higher is
+    /// better.
     pub difficulty: u64,
 }
 
@@ -69,7 +70,7 @@ impl TopN {
         self.keep
     }
 
-    /// Results held.
+    /// How many results are held now, at most [`TopN::keep`].
     pub fn len(&self) -> usize {
         self.items.len()
     }

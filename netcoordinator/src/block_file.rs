@@ -27,17 +27,18 @@ struct RawEntry {
 
 /// One entry of a block file, decoded.
 pub struct BlockEntry {
-    /// Entry hash bytes.
+    /// The entry hash (`Hash`, decoded from hex; 32 bytes in a well-formed file, which the grader
+    /// checks).
     pub hash: Vec<u8>,
-    /// ExtIDs.
+    /// The entry's external IDs (`ExtIDs`, decoded from base64): nonce, difficulty, version.
     pub ext_ids: Vec<Vec<u8>>,
-    /// Content.
+    /// The entry's content (`Content`, decoded from base64): the OPR in JSON (V1) or protobuf.
     pub content: Vec<u8>,
 }
 
 /// A block file, decoded.
 pub struct BlockFile {
-    /// Directory block height.
+    /// Directory block height the entries were recorded in (`Height`).
     pub height: u32,
     /// The previous graded block's winners.
     pub previous_winners: Vec<String>,

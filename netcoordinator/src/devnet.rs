@@ -17,18 +17,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Devnet settings.
+/// Devnet settings, from `netcoordinator devnet`'s flags.
 #[derive(Debug, Clone)]
 pub struct DevnetOptions {
-    /// Miners to run.
+    /// How many netminers to run, each with its own identity and coinbase (at least 1).
     pub miners: usize,
-    /// Blocks to mine.
+    /// How many blocks to mine and grade before returning (at least 1).
     pub blocks: usize,
-    /// Seconds per block.
+    /// Length of a simulated block in seconds (at least 1); a Factom minute is a tenth of it.
     pub block_seconds: f64,
-    /// LXRHash table size.
+    /// LXRHash table size in bits; the devnet grades with the same table, so any size works.
     pub bits: u32,
-    /// Table cache directory.
+    /// Table cache directory; `None` means `~/.lxrhash`.
     pub table_dir: Option<std::path::PathBuf>,
     /// Hashing threads per miner.
     pub threads: usize,
@@ -42,7 +42,8 @@ pub struct DevnetBlock {
     pub summary: BlockSummary,
     /// Honest records the grader kept.
     pub graded: usize,
-    /// The block's winners.
+    /// Short hashes (16 hex digits) of the block's winners; empty when the block had too few
+    /// honest records to name any.
     pub winners: Vec<String>,
     /// Our paid entries (short hashes) among the winners.
     pub our_winners: Vec<String>,

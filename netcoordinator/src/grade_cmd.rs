@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Arguments of `grade`.
+/// Arguments of `netcoordinator grade`: which block file to grade, with which version and table.
 #[derive(Debug, clap::Args)]
 pub struct GradeArgs {
     /// The block file (the shape of `testdata/pegnet/block-*.json`).

@@ -54,7 +54,8 @@ struct RunArgs {
     /// Store directory (default ~/.netmine).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// LXRHash table size.
+    /// LXRHash table size in bits (default: the config's `bits`, else LXRBITSIZE, else 30; only
+    /// 30 is valid on the network).
     #[arg(long, value_name = "N")]
     bits: Option<u32>,
     /// LXRHash table cache directory.
@@ -124,13 +125,13 @@ enum Command {
     Prices(prices_cmd::PricesArgs),
 }
 
-/// Arguments of `devnet`.
+/// Arguments of `netcoordinator devnet`; they become [`netcoordinator::devnet::DevnetOptions`].
 #[derive(Debug, clap::Args)]
 struct DevnetArgs {
     /// Netminers to run (each with its own identity and coinbase).
     #[arg(long, default_value_t = 2)]
     miners: usize,
-    /// Blocks to mine.
+    /// Blocks to mine and grade before exiting.
     #[arg(long, default_value_t = 3)]
     blocks: usize,
     /// Seconds per block (a Factom minute is a tenth of it).

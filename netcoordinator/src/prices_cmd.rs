@@ -8,7 +8,7 @@ use pegnet::Network;
 use prices::{Oracle, PricesConfig};
 use std::path::PathBuf;
 
-/// Arguments of `prices`.
+/// Arguments of `netcoordinator prices`: where the sources come from and which version to price.
 #[derive(Debug, clap::Args)]
 pub struct PricesArgs {
     /// Coordinator config: its `network` and `[prices]` section are used.
@@ -28,7 +28,8 @@ pub struct PricesArgs {
     pub json: bool,
 }
 
-/// Runs `prices`.
+/// Runs `netcoordinator prices`: polls once, prints the report (text or JSON) and fails when
+/// the record's prices could not be built.
 pub fn run(a: &PricesArgs) -> Result<()> {
     let mut cfg = match &a.config {
         Some(p) => CoordinatorConfig::load(p)?,

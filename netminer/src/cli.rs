@@ -1,4 +1,6 @@
-//! Command-line interface.
+//! netminer's command line (clap): the mining flags, the backend flags shared by every command
+//! that hashes, and the `table`, `hash` and `bench` tools. The doc comments of fields and
+//! variants are the `--help` text.
 
 use clap::{Args, Parser, Subcommand};
 pub use netmine_cli::TableFlags;
@@ -22,7 +24,7 @@ pub struct Cli {
     #[arg(long)]
     pub list_devices: bool,
 
-    /// What to do.
+    /// A tool to run instead of mining (`table`, `hash` or `bench`).
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -71,7 +73,7 @@ pub struct MineArgs {
 /// Which hashing backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
-    /// CPU threads.
+    /// Hash on CPU threads only.
     Cpu,
     /// OpenCL devices (falls back to the CPU when there is none).
     Opencl,
@@ -82,7 +84,7 @@ pub enum BackendKind {
 /// Backend selection, shared by every command that hashes.
 #[derive(Debug, Args, Clone)]
 pub struct BackendFlags {
-    /// Hashing backend.
+    /// Where to hash: CPU threads, OpenCL devices, or both.
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
 
@@ -99,7 +101,7 @@ pub struct BackendFlags {
     pub opencl_workload: Option<usize>,
 }
 
-/// Subcommands.
+/// The tools netminer runs instead of mining.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build or load the LXRHash table and print its path, size, sha256 and huge-page share.
@@ -110,14 +112,14 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
-/// `netminer table`.
+/// Arguments of `netminer table`: only which table to build or load.
 #[derive(Debug, Args)]
 pub struct TableArgs {
     #[command(flatten)]
     pub table: TableFlags,
 }
 
-/// `netminer hash`.
+/// Arguments of `netminer hash`: which table, and the inputs to hash.
 #[derive(Debug, Args)]
 pub struct HashArgs {
     #[command(flatten)]
@@ -128,7 +130,7 @@ pub struct HashArgs {
     pub inputs: Vec<String>,
 }
 
-/// `netminer bench`.
+/// Arguments of `netminer bench`: which table and backend, how many threads, for how long.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(flatten)]

@@ -7,7 +7,8 @@ use crate::v1::V1Content;
 use crate::validate::{check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, Reject};
 use sha2::{Digest, Sha256};
 
-/// Records kept for grading.
+/// How many records grading keeps: the 50 highest-difficulty honest records, from which the
+/// winners are picked.
 pub const GRADED_SET: usize = 50;
 /// Band of V2+ grading while at least 25 records remain.
 const BAND: f64 = 0.01;
@@ -52,9 +53,10 @@ pub fn reward(version: u8, position: usize) -> u64 {
 /// A valid record of the block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// Factom entry hash.
+    /// Hash of the Factom entry carrying the record; its first 8 bytes are the short hash that
+    /// names a winner.
     pub entry_hash: [u8; 32],
-    /// Nonce (ExtID 0).
+    /// The miner's nonce (ExtID 0), hashed after `opr_hash` for the proof of work.
     pub nonce: Vec<u8>,
     /// Self-reported difficulty (ExtID 1).
     pub srd: u64,
@@ -62,9 +64,9 @@ pub struct Record {
     pub opr_hash: [u8; 32],
     /// Prices as graded (V1: the JSON floats; V2+: u64 / 1e8), in asset order.
     pub prices: Vec<f64>,
-    /// Coinbase address as written.
+    /// Coinbase FA address as written in the content; rewards go to it.
     pub coinbase: String,
-    /// Identity as written.
+    /// Miner identity as written in the content (validated: letters, digits and commas).
     pub identity: String,
     /// Grade from the last grading pass that included it (lower is better).
     pub grade: f64,
@@ -77,14 +79,15 @@ impl Record {
     }
 }
 
-/// A graded block.
+/// The outcome of grading one block's OPR entries: the kept records in final order and the
+/// winner list the next block's records must carry.
 #[derive(Debug, Clone)]
 pub struct GradedBlock {
-    /// Height.
+    /// Height of the graded block.
     pub height: u32,
     /// Version whose grading loop ran.
     pub version: u8,
-    /// Valid records added.
+    /// How many entries passed validation and were graded (before the top-50 cut).
     pub valid: usize,
     /// The honest records kept (at most 50), in final order.
     pub graded: Vec<Record>,

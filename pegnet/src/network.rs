@@ -14,10 +14,11 @@ pub const V4_HEIGHT: u32 = 231_620;
 /// MainNet V5 (62 assets, trimmed-mean grading).
 pub const V5_HEIGHT: u32 = 258_796;
 
-/// A PegNet network.
+/// A PegNet network: picks the OPR chain, the version schedule and thus the asset lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Network {
-    /// The real network.
+    /// PegNet's production network on Factom mainnet; versions change at the `V*_HEIGHT`
+    /// heights of this module.
     MainNet,
     /// PegNet's testnet (`TestNet-pM7`): always V5.
     TestNet,
@@ -35,7 +36,8 @@ impl Network {
         }
     }
 
-    /// The OPR chain ID.
+    /// ID of the Factom chain the network's OPR entries go to, derived from [`Network::chain_name`]
+    /// as PegNet does.
     pub fn opr_chain(self) -> [u8; 32] {
         factom::opr_chain_id(self.chain_name())
     }

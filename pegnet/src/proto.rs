@@ -18,7 +18,7 @@ pub struct V2Content {
     /// Previous winners: 8 raw bytes each (or empty).
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub winners: Vec<Vec<u8>>,
-    /// Prices in asset order, round(USD × 1e8).
+    /// Prices in the version's asset order, each in units of 10⁻⁸ USD (USD × 1e8).
     #[prost(uint64, repeated, tag = "5")]
     pub assets: Vec<u64>,
 }
@@ -32,7 +32,8 @@ impl V2Content {
         V2Content::decode(content).map_err(|e| format!("protobuf: {e}"))
     }
 
-    /// Canonical encoding.
+    /// Canonical protobuf encoding (fields in tag order): the bytes a miner hashes and a
+    /// coordinator puts in the entry. Re-encoding a decoded mainnet record gives its bytes back.
     pub fn encode(&self) -> Vec<u8> {
         self.encode_to_vec()
     }

@@ -9,13 +9,13 @@ use sha2::{Digest, Sha256};
 /// Everything in a V2+ record except the miner's identity and coinbase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OprTemplate {
-    /// Network.
+    /// Network the record is for; with `height` it fixes the OPR version and asset list.
     pub network: Network,
     /// Height of the block the record is for.
     pub height: u32,
     /// The previous graded block's winners (hex short hashes, or 25 empty strings at genesis).
     pub winners: Vec<String>,
-    /// Prices in the version's asset order, round(USD × 1e8).
+    /// Prices in the version's asset order, each in units of 10⁻⁸ USD (USD × 1e8).
     pub prices: Vec<u64>,
 }
 

@@ -11,13 +11,13 @@ use std::fmt::{self, Write};
 /// A decoded V1 record.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct V1Content {
-    /// `coinbase` (not validated in V1).
+    /// `coinbase`: the miner's FA address as written (not validated in V1).
     pub coinbase: String,
-    /// `dbht`.
+    /// `dbht`: height of the block the record is for; must equal the block it is found in.
     pub dbht: i32,
     /// `winners`: short hashes as hex strings (or "").
     pub winners: Vec<String>,
-    /// `minerid`.
+    /// `minerid`: the miner's identity as written.
     pub minerid: String,
     /// `assets`: ticker → USD price (keys are case-sensitive; extra keys allowed).
     pub assets: BTreeMap<String, f64>,
@@ -121,7 +121,8 @@ impl<'de> Deserialize<'de> for V1Content {
 }
 
 impl V1Content {
-    /// Parses V1 content.
+    /// Parses V1 JSON content as Go's `encoding/json` would (case-insensitive keys, unknown keys
+    /// ignored); the error says which field failed.
     pub fn parse(content: &[u8]) -> Result<V1Content, String> {
         serde_json::from_slice(content).map_err(|e| format!("V1 JSON: {e}"))
     }

@@ -14,9 +14,9 @@ pub enum Reject {
     /// Version ExtID not the one byte expected at this height.
     #[error("version ExtID {got:02x?} is not [{want:02x}]")]
     Version {
-        /// What the entry carries.
+        /// The version ExtID as the entry carries it (any length).
         got: Vec<u8>,
-        /// The version at this height.
+        /// The OPR version in force at the block's height.
         want: u8,
     },
     /// Difficulty ExtID not 8 bytes.
@@ -28,19 +28,19 @@ pub enum Reject {
     /// Height in the content is not the block's.
     #[error("content is for height {got}, not {want}")]
     Height {
-        /// Height in the content.
+        /// Height written in the record's content.
         got: i64,
-        /// The block's height.
+        /// Height of the block the entry was found in.
         want: u32,
     },
     /// Wrong number of prices.
     #[error("{got} prices, version {version} needs {want}")]
     AssetCount {
-        /// Prices found.
+        /// Number of prices the record carries.
         got: usize,
-        /// Prices required.
+        /// Number of assets the version lists.
         want: usize,
-        /// The version.
+        /// The OPR version the record was checked against.
         version: u8,
     },
     /// A V1 asset key is missing.
@@ -52,11 +52,11 @@ pub enum Reject {
     /// Winner list of the wrong length.
     #[error("{got} previous winners, version {version} needs {want}")]
     WinnerCount {
-        /// Found.
+        /// Number of previous winners the record carries.
         got: usize,
-        /// Required (V2 also accepts 10).
+        /// Number the version requires (V1: 10, V2+: 25; V2 also accepts 10).
         want: usize,
-        /// The version.
+        /// The OPR version the record was checked against.
         version: u8,
     },
     /// Winners neither all 16-hex-digit short hashes nor all empty.

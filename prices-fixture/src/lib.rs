@@ -45,7 +45,7 @@ struct Inner {
     hits: HashMap<String, u32>,
 }
 
-/// The fixture's shared state.
+/// The fixture's shared state: USD prices, per-source faults, raw overrides and request counts.
 #[derive(Default)]
 pub struct Fixture(Mutex<Inner>);
 
@@ -87,9 +87,11 @@ impl Fixture {
 
 /// A running fixture server; stops when dropped.
 pub struct FixtureServer {
-    /// Where it listens.
+    /// The loopback address the server listens on; [`FixtureServer::url`] gives a source's
+    /// endpoint under it.
     pub addr: SocketAddr,
-    /// Its state.
+    /// The server's prices, faults and request counts, shared with the handlers: change them
+    /// while it runs.
     pub fixture: Arc<Fixture>,
     task: tokio::task::JoinHandle<()>,
 }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "prices-fixture", version, about)]
 struct Args {
-    /// Address to listen on.
+    /// Address and port to listen on; each source answers at http://ADDR/SOURCE.
     #[arg(long, default_value = "127.0.0.1:8099")]
     listen: SocketAddr,
     /// Price file (TOML or JSON `[prices]`; default: the devnet's built-in prices).

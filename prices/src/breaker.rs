@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 /// Monotonic time since some fixed start.
 pub trait Clock: Send + Sync {
-    /// Now.
+    /// Time elapsed since the clock's fixed start; never goes backwards.
     fn now(&self) -> Duration;
 }
 
-/// The real clock.
+/// The real monotonic clock ([`Instant`]), counting from when it was created.
 #[derive(Debug)]
 pub struct SystemClock(Instant);
 
@@ -36,7 +36,7 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<Duration>);
 
 impl ManualClock {
-    /// Moves time forward.
+    /// Moves this clock's time forward by `by`; every later [`Clock::now`] sees it.
     pub fn advance(&self, by: Duration) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) += by;
     }
@@ -75,7 +75,8 @@ impl Default for BreakerConfig {
 pub enum BreakerState {
     /// Requests go through; `failures` in a row so far.
     Closed {
-        /// Consecutive failures.
+        /// Failures in a row since the last success; the breaker opens when this reaches
+        /// `failure_threshold`.
         failures: u32,
     },
     /// No requests until the recovery timeout has passed.
@@ -86,12 +87,13 @@ pub enum BreakerState {
     },
     /// Trial requests; `successes` in a row so far.
     HalfOpen {
-        /// Consecutive successes.
+        /// Trial successes in a row; the breaker closes when this reaches `success_threshold`.
         successes: u32,
     },
 }
 
-/// One source's breaker.
+/// One source's circuit breaker: asked with [`Breaker::allow`] before each request, told the
+/// result with [`Breaker::success`] or [`Breaker::failure`].
 #[derive(Debug, Clone)]
 pub struct Breaker {
     cfg: BreakerConfig,
@@ -99,7 +101,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    /// A closed breaker.
+    /// A breaker with settings `cfg`, starting closed with no failures counted.
     pub fn new(cfg: BreakerConfig) -> Breaker {
         Breaker {
             cfg,
@@ -107,7 +109,7 @@ impl Breaker {
         }
     }
 
-    /// The state.
+    /// Where the breaker stands now (shown per source in the price report).
     pub fn state(&self) -> BreakerState {
         self.state
     }
@@ -124,7 +126,8 @@ impl Breaker {
         Ok(())
     }
 
-    /// The request succeeded.
+    /// Records a successful request: closes the breaker and resets the failure count, or, while
+    /// half-open, counts towards `success_threshold`.
     pub fn success(&mut self) {
         self.state = match self.state {
             BreakerState::HalfOpen { successes } if successes + 1 < self.cfg.success_threshold => {
@@ -136,7 +139,8 @@ impl Breaker {
         };
     }
 
-    /// The request failed.
+    /// Records a failed request at clock time `now`: counts towards `failure_threshold` while
+    /// closed, and opens the breaker when that is reached or when a half-open trial fails.
     pub fn failure(&mut self, now: Duration) {
         self.state = match self.state {
             BreakerState::Closed { failures } if failures + 1 < self.cfg.failure_threshold => {

@@ -29,7 +29,9 @@ struct SourceState {
     quotes: BTreeMap<String, Held>,
 }
 
-/// Polls the configured sources.
+/// The price oracle: polls the configured sources for an OPR version and reports, per asset,
+/// the price PegNet's selection picks. Keeps per source a circuit breaker, its refresh interval
+/// and its last good quotes; build it once and poll it for every block.
 pub struct Oracle {
     plan: Plan,
     states: Vec<Mutex<SourceState>>,

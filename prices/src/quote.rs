@@ -53,7 +53,7 @@ pub enum SourceError {
     /// Any other non-success HTTP status.
     #[error("HTTP {status}{}", if .detail.is_empty() { String::new() } else { format!(": {}", .detail) })]
     Status {
-        /// The status code.
+        /// The HTTP status code the API answered with (not 2xx, not 429).
         status: u16,
         /// The start of the body, when it is short text.
         detail: String,

@@ -40,15 +40,16 @@ fn describe(missing: &[String], problems: &[String], failed: &[String]) -> Strin
 /// A usable price a source gave for an asset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
-    /// The source.
+    /// Name of the source that gave it, as in the config (`[prices.sources.NAME]`).
     pub source: String,
-    /// USD value, as received.
+    /// USD per unit of the asset, as received (before truncation).
     pub value: f64,
     /// Seconds since it was received.
     pub age_secs: f64,
 }
 
-/// One asset's line.
+/// One asset's line of the report: the price chosen for the record, where it came from, and the
+/// alternatives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssetPrice {
     /// PegNet's ticker (`PNT` in version 1).
@@ -73,14 +74,14 @@ pub enum Outcome {
     Fetched,
     /// Not asked: its quotes are younger than its refresh interval.
     Cached {
-        /// Their age in seconds.
+        /// Age in seconds of the cached quotes that were used instead.
         age_secs: f64,
     },
     /// Asked, and it failed.
     Failed(String),
     /// Not asked: its breaker is open.
     BreakerOpen {
-        /// Seconds until the trial request.
+        /// Seconds until the breaker lets a trial request through.
         retry_in_secs: f64,
     },
     /// No asset of this version needs it.
@@ -106,20 +107,21 @@ impl Outcome {
     }
 }
 
-/// One source's line.
+/// One source's line of the report: how it fared in this poll.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceReport {
-    /// The source.
+    /// The source's name, as in the config (`[prices.sources.NAME]`).
     pub name: String,
-    /// Its priority.
+    /// Its configured priority: lower numbers are asked first and preferred.
     pub priority: i64,
-    /// What happened.
+    /// Whether it was asked and how that went (fetched, cached, failed, skipped, unused).
     pub outcome: Outcome,
-    /// Its breaker afterwards.
+    /// Its circuit breaker's state after this poll.
     pub breaker: BreakerState,
 }
 
-/// A whole poll.
+/// The report of a whole poll, for one OPR version: what the `prices` command prints and what
+/// the coordinator builds a record's prices from ([`Report::record_prices`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The OPR version polled for.

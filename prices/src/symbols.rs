@@ -5,11 +5,11 @@
 /// A crypto asset and its name at each API.
 #[derive(Debug, Clone, Copy)]
 pub struct Crypto {
-    /// PegNet's ticker.
+    /// PegNet's ticker for the asset (e.g. `XBT` for bitcoin, `XBC` for bitcoin cash).
     pub asset: &'static str,
     /// CoinMarketCap's (and alternative.me's) numeric ID.
     pub cmc_id: u32,
-    /// CoinGecko's ID.
+    /// CoinGecko's coin ID (e.g. `bitcoin`), as its `ids=` parameter and answer keys use it.
     pub coingecko: &'static str,
     /// CoinCap's slug, where PegNet polled CoinCap for the asset.
     pub coincap: Option<&'static str>,

@@ -168,9 +168,9 @@ pub enum HandshakeError {
     /// The coordinator refused us.
     #[error("the coordinator refused the connection ({code:?}): {reason}")]
     Rejected {
-        /// Why.
+        /// Machine-readable reason; [`RejectCode::is_fatal`] says whether to stop retrying.
         code: RejectCode,
-        /// What to fix.
+        /// The coordinator's explanation for the operator, saying what to fix.
         reason: String,
     },
     /// A protocol failure (including a coordinator that cannot prove the secret).

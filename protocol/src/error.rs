@@ -1,4 +1,5 @@
-//! Protocol errors.
+//! Protocol errors: every reason a frame or a handshake step is refused. Any of them ends the
+//! connection; the coordinator also counts authentication failures towards a ban.
 
 /// Why a frame or handshake step was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,12 +13,12 @@ pub enum ProtocolError {
     /// A message type this version does not know.
     #[error("unknown message type {0:?}")]
     UnknownType(String),
-    /// Protocol version mismatch.
+    /// The peer speaks another protocol version; one side needs upgrading.
     #[error("protocol version {got} is not supported (this side speaks {want})")]
     Version {
-        /// What the peer sent.
+        /// Protocol version the peer announced.
         got: u32,
-        /// What we speak.
+        /// Protocol version this build speaks ([`crate::PROTOCOL_VERSION`]).
         want: u32,
     },
     /// The frame's MAC does not verify: altered, injected, or wrong key.
@@ -26,9 +27,9 @@ pub enum ProtocolError {
     /// A frame out of sequence: replayed, reordered or dropped.
     #[error("frame sequence {got}, expected {want} (replayed, reordered or dropped frame)")]
     BadSequence {
-        /// Sequence received.
+        /// Sequence number carried by the frame.
         got: u64,
-        /// Sequence expected.
+        /// Sequence number this side expected next (frames count from 0 in each direction).
         want: u64,
     },
     /// After authentication every frame must carry a MAC.

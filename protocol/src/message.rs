@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Protocol version spoken by this build.
+/// Protocol version spoken by this build, sent in `challenge` and `auth`; a peer speaking another
+/// version is refused with [`crate::ProtocolError::Version`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// A 64-bit difficulty as 16 lowercase hex digits.
@@ -30,7 +31,8 @@ impl<'de> Deserialize<'de> for Difficulty {
     }
 }
 
-/// Bytes as lowercase hex.
+/// A byte string that travels as lowercase hex in JSON (nonces, challenges, MACs); decoding
+/// accepts either case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct HexBytes(pub Vec<u8>);
 
@@ -61,7 +63,7 @@ pub enum RejectCode {
     BadCoinbase,
     /// Another miner is connected with this identity.
     DuplicateIdentity,
-    /// Too many connections.
+    /// The coordinator is at its connection limit; retry later.
     Busy,
     /// This address failed authentication too often; try later.
     Banned,
@@ -85,39 +87,44 @@ impl RejectCode {
 /// A mined record: the nonce and the difficulty it reaches (never a whole entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// Nonce bytes.
+    /// The nonce (ExtID 0 of the record's entry): miner id byte ‖ big-endian counter, at most
+    /// 9 bytes from our miners.
     pub nonce: HexBytes,
-    /// Difficulty of LXRHash(OPR hash ‖ nonce).
+    /// Difficulty of LXRHash(OPR hash ‖ nonce) as the miner computed it; the coordinator
+    /// recomputes it and refuses the record if it differs.
     pub difficulty: Difficulty,
 }
 
 /// The OPR fields a job carries: everything but the miner's identity and coinbase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OprFields {
-    /// Network name (`mainnet`, `testnet`, `devnet`).
+    /// Network name (`mainnet`, `testnet`, `devnet`); picks the asset list and OPR chain.
     pub network: String,
-    /// Height of the block the records are for.
+    /// Directory block height the records are for (the block being built).
     pub height: u32,
-    /// OPR version.
+    /// OPR version for that height and network (1 = JSON, 2 and later = protobuf); fixes the
+    /// asset list and the encoding the miner must hash.
     pub version: u8,
-    /// Previous winners (16 hex digits each, or empty strings).
+    /// Short hashes of the previous block's winners (16 hex digits each), as the record must
+    /// carry them; empty strings where the winner is unknown.
     pub winners: Vec<String>,
-    /// Prices in asset order, round(USD × 1e8).
+    /// Prices in the version's asset order, each in units of 10⁻⁸ USD (USD × 1e8).
     pub prices: Vec<u64>,
 }
 
-/// Hash rates a miner reports.
+/// Hash rates a miner reports in its `stats` message (every 10 s from netminer), for the
+/// coordinator's logs and status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Stats {
-    /// Hashes/s over the last 10 s.
+    /// Hashes per second averaged over the last 10 s, all workers together.
     pub rate_10s: f64,
-    /// Over the last 60 s.
+    /// Hashes per second averaged over the last 60 s, all workers together.
     pub rate_60s: f64,
-    /// Over the last 15 min.
+    /// Hashes per second averaged over the last 15 minutes, all workers together.
     pub rate_15m: f64,
-    /// Per worker (thread or device), over the last 10 s.
+    /// Hashes per second of each worker (CPU thread or OpenCL device) over the last 10 s.
     pub per_worker: Vec<f64>,
-    /// Hashes since the miner started.
+    /// Hashes computed since the miner process started, all jobs together.
     pub total_hashes: u64,
 }
 
@@ -134,63 +141,69 @@ pub struct Stats {
 pub enum Message {
     /// Coordinator → miner, first frame: a fresh random challenge.
     Challenge {
-        /// Protocol version of the coordinator.
+        /// Protocol version the coordinator speaks ([`PROTOCOL_VERSION`]).
         version: u32,
-        /// 32 random bytes.
+        /// 32 fresh random bytes the miner's MAC must cover, so an old `auth` cannot be
+        /// replayed.
         challenge: HexBytes,
     },
     /// Miner → coordinator: proof of the secret over both challenges and the miner's names, and
     /// the miner's own challenge.
     Auth {
-        /// Protocol version of the miner.
+        /// Protocol version the miner speaks; must equal the coordinator's.
         version: u32,
-        /// Miner identity (goes into its records).
+        /// Miner identity (letters, digits and commas); goes into its records and must be
+        /// unique among the coordinator's connected miners.
         identity: String,
-        /// Coinbase FA address (goes into its records).
+        /// Coinbase FA address, paid the miner's rewards; goes into its records.
         coinbase: String,
-        /// 32 random bytes.
+        /// 32 fresh random bytes the coordinator's `welcome` MAC must cover.
         challenge: HexBytes,
-        /// HMAC proving the secret.
+        /// HMAC-BLAKE2b under the shared secret over both challenges and the miner's names.
         mac: HexBytes,
     },
     /// Coordinator → miner: the coordinator's proof of the secret; the session starts.
     Welcome {
-        /// HMAC proving the secret.
+        /// The coordinator's HMAC under the shared secret over the same transcript, proving
+        /// it knows the secret too.
         mac: HexBytes,
     },
     /// Coordinator → miner: connection refused; the socket closes after it.
     Rejected {
-        /// Machine-readable reason.
+        /// Machine-readable reason; [`RejectCode::is_fatal`] says whether retrying can help.
         code: RejectCode,
-        /// What to fix.
+        /// Human-readable explanation for the operator, saying what to fix.
         reason: String,
     },
-    /// A block's work.
+    /// Coordinator → miner: a block's work. The miner hashes it with its own identity and
+    /// coinbase until `stop` for this job (or a newer job) arrives.
     Job {
-        /// Job id (unique per coordinator run).
+        /// Job id, counting up from 1 per coordinator run; `stop` and `submission` name it.
         job_id: u64,
-        /// The record fields.
+        /// The record's fields, except the miner's own identity and coinbase.
         opr: OprFields,
-        /// Only records strictly above this are worth submitting.
+        /// Floor estimated from the previous block: only records strictly above it are worth
+        /// submitting (the coordinator refuses the others). 0 accepts everything.
         min_difficulty: Difficulty,
-        /// How many records to submit at most.
+        /// How many records (best first) the miner should submit at most; more are refused.
         records_wanted: u32,
     },
-    /// The coordinator will not build a job for this block.
+    /// Coordinator → miner: no job for this block; the miner idles until the next job.
     Skip {
-        /// Height skipped.
+        /// Height of the block for which no job will be sent.
         height: u32,
         /// Why (node down, prices stale, EC balance low, …).
         reason: String,
     },
-    /// A new Factom minute.
+    /// Coordinator → miner: factomd moved to a new minute; the miner only logs it.
     Minute {
-        /// Height of the block being built.
+        /// Height of the block being built (factomd's `directoryblockheight` + 1).
         height: u32,
-        /// Minute 0..=9.
+        /// Minute of that block, 0..=9.
         minute: u8,
     },
-    /// Stop hashing and submit now.
+    /// Coordinator → miner: stop hashing this job and submit its best records now (sent at
+    /// minute 9).
     Stop {
         /// The job to submit for.
         job_id: u64,
@@ -199,33 +212,34 @@ pub enum Message {
     Submission {
         /// The job they belong to.
         job_id: u64,
-        /// Best first.
+        /// The miner's best records for the job, best (highest difficulty) first.
         records: Vec<Record>,
     },
     /// Coordinator → miner: what became of a submission.
     SubmissionResult {
-        /// The job.
+        /// The job the submission was for.
         job_id: u64,
-        /// Records accepted.
+        /// How many of the submitted records passed verification and will be considered for
+        /// payment.
         accepted: u32,
         /// Records refused, with reasons.
         rejected: Vec<String>,
     },
     /// Miner → coordinator: hash rates.
     Stats(Stats),
-    /// An error the peer should log.
+    /// Either direction: a non-fatal error the peer should log; the connection stays open.
     Error {
-        /// The error.
+        /// Human-readable description of the error.
         message: String,
     },
-    /// Liveness probe.
+    /// Either direction: liveness probe; the peer answers with a `pong` carrying the same nonce.
     Ping {
-        /// Echoed in the pong.
+        /// Arbitrary value the pong must echo, to match answers to probes.
         nonce: u64,
     },
     /// Answer to a ping.
     Pong {
-        /// The ping's nonce.
+        /// The nonce of the ping being answered.
         nonce: u64,
     },
 }

@@ -10,9 +10,10 @@ use serde_json::value::RawValue;
 /// Which end of the session this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// The coordinator.
+    /// This end is the coordinator: it seals coordinator→miner frames and opens miner→coordinator
+    /// ones.
     Coordinator,
-    /// A miner.
+    /// This end is a miner: it seals miner→coordinator frames and opens coordinator→miner ones.
     Miner,
 }
 

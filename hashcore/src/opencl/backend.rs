@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Options of the OpenCL backend.
+/// Tuning options of the OpenCL backend (`--opencl-workload`); the defaults autotune.
 #[derive(Debug, Clone, Default)]
 pub struct OpenClOptions {
     /// Work items per launch; `None` autotunes to about [`TARGET_LAUNCH`] per launch.
@@ -29,7 +29,8 @@ pub const TARGET_LAUNCH: Duration = Duration::from_millis(200);
 const MAX_RESULTS: usize = 1024;
 const MAX_WORKLOAD: usize = 1 << 26;
 
-/// OpenCL backend. See [`MiningBackend`].
+/// OpenCL mining backend: one worker per usable device, each with its own nonce id and its own
+/// copy of the table in device memory. See [`MiningBackend`] for how jobs and results flow.
 pub struct OpenClBackend {
     runners: Vec<Arc<Mutex<DeviceRunner>>>,
     workers: WorkerSet,
@@ -99,7 +100,7 @@ impl OpenClBackend {
         Ok(OpenClBackend { runners, workers })
     }
 
-    /// Devices in use.
+    /// How many OpenCL devices this backend mines on (devices that failed to start are left out).
     pub fn device_count(&self) -> usize {
         self.runners.len()
     }

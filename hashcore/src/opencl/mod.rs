@@ -20,25 +20,26 @@ pub const KERNEL_SOURCE: &str = include_str!("../../../kernels/lxrhash.cl");
 /// One OpenCL device, as `--list-devices` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// Platform index.
+    /// Index of the device's OpenCL platform (driver) in the platform list, as
+    /// `--opencl-platform` takes it.
     pub platform: usize,
-    /// Platform name.
+    /// The platform's name, e.g. "Portable Computing Language" or "NVIDIA CUDA".
     pub platform_name: String,
     /// Device index within its platform.
     pub index: usize,
-    /// Device name.
+    /// The device's name as the driver reports it (`CL_DEVICE_NAME`).
     pub name: String,
-    /// Vendor.
+    /// The device's vendor as the driver reports it (`CL_DEVICE_VENDOR`).
     pub vendor: String,
-    /// Driver version.
+    /// Version of the device's driver (`CL_DRIVER_VERSION`).
     pub driver: String,
     /// Global memory in bytes.
     pub global_mem: u64,
     /// Largest single allocation in bytes (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`).
     pub max_alloc: u64,
-    /// Compute units.
+    /// Number of parallel compute units (`CL_DEVICE_MAX_COMPUTE_UNITS`).
     pub compute_units: u32,
-    /// The OpenCL device handle (as an integer).
+    /// The OpenCL device handle (`cl_device_id`) as an integer; only valid in this process.
     pub id: usize,
 }
 

@@ -6,13 +6,15 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::CRYPTOS;
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://api.alternative.me/v2/ticker";
 
-/// The source.
+/// The `AlternativeMe` price source (so named in the config and in reports).
+/// It prices the crypto assets alternative.me lists; needs no key.
 #[derive(Debug)]
 pub struct AlternativeMe {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
 }
 

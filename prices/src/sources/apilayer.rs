@@ -8,12 +8,14 @@ use serde_json::Value;
 /// The real endpoint (PegNet used plain HTTP: the free plan had no TLS).
 pub const URL: &str = "http://www.apilayer.net/api/live";
 
-/// The source.
+/// The `APILayer` price source (so named in the config and in reports).
+/// It prices every fiat currency.
 #[derive(Debug)]
 pub struct ApiLayer {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
-    /// Access key.
+    /// The API key from the config, sent as the `access_key` query parameter; kept out of every
+    /// error message and log.
     pub key: String,
 }
 

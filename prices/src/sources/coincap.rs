@@ -6,13 +6,15 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "http://api.coincap.io/v2/assets";
 
-/// The source.
+/// The `CoinCap` price source (so named in the config and in reports).
+/// It prices the crypto assets that have a CoinCap slug; needs no key.
 #[derive(Debug)]
 pub struct CoinCap {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
 }
 

@@ -5,13 +5,15 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://api.coingecko.com/api/v3/simple/price";
 
-/// The source.
+/// The `CoinGecko` price source (so named in the config and in reports).
+/// It prices every crypto asset, PEG included; needs no key.
 #[derive(Debug)]
 pub struct CoinGecko {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
 }
 

@@ -6,15 +6,18 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://pro-api.coinmarketcap.com/v1/cryptocurrency/quotes/latest";
 
-/// The source.
+/// The `CoinMarketCap` price source (so named in the config and in reports).
+/// It prices every crypto asset, PEG included.
 #[derive(Debug)]
 pub struct CoinMarketCap {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
-    /// API key.
+    /// The API key from the config, sent as the `X-CMC_PRO_API_KEY` header; kept out of every
+    /// error message and log.
     pub key: String,
 }
 

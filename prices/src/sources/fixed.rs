@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// The prices the devnet uses, built in.
 pub const DEVNET_PRICES: &str = include_str!("../../../config/devnet-prices.toml");
 
-/// USD = 1.
+/// The `FixedUSD` source: prices USD, and only USD, at exactly 1 dollar, without any request.
 #[derive(Debug, Default)]
 pub struct FixedUsd;
 
@@ -37,7 +37,8 @@ pub enum PriceText {
     Builtin(&'static str),
 }
 
-/// Prices from a file.
+/// The `Fixed` source: prices from a price file (or the devnet's built-in prices), re-read at
+/// every poll; prices the assets the file listed when the source was built.
 #[derive(Debug)]
 pub struct FixedFile {
     text: PriceText,

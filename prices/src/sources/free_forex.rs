@@ -5,13 +5,15 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::is_fiat;
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://www.freeforexapi.com/api/live";
 
-/// The source.
+/// The `FreeForexAPI` price source (so named in the config and in reports).
+/// It prices fiat currencies, gold (XAU) and silver (XAG); needs no key.
 #[derive(Debug)]
 pub struct FreeForexApi {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
 }
 

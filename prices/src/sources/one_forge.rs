@@ -5,7 +5,8 @@ use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
 use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://api.1forge.com/quotes";
 
 /// The assets 1Forge quotes against the dollar.
@@ -14,12 +15,14 @@ pub const ASSETS: [&str; 17] = [
     "ZAR", "TRY", "XAU", "XAG",
 ];
 
-/// The source.
+/// The `1Forge` price source (so named in the config and in reports).
+/// It prices 15 fiat currencies, gold and silver.
 #[derive(Debug)]
 pub struct OneForge {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
-    /// API key.
+    /// The API key from the config, sent as the `api_key` query parameter; kept out of every
+    /// error message and log.
     pub key: String,
 }
 

@@ -6,15 +6,18 @@ use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use crate::symbols::{is_fiat, METALS};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://openexchangerates.org/api/latest.json";
 
-/// The source.
+/// The `OpenExchangeRates` price source (so named in the config and in reports).
+/// It prices fiat currencies, the four metals and XBT.
 #[derive(Debug)]
 pub struct OpenExchangeRates {
-    /// Endpoint.
+    /// Endpoint to query, without query parameters: [`URL`] or the configured replacement.
     pub url: String,
-    /// App ID.
+    /// The API key from the config, sent as the `app_id` query parameter; kept out of every
+    /// error message and log.
     pub key: String,
 }
 

@@ -6,10 +6,12 @@ use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
 use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
 use serde_json::Value;
 
-/// The real endpoint.
+/// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
+/// the prices-fixture server in tests).
 pub const URL: &str = "https://pegnetmarketcap.com/api/asset/all";
 
-/// The source.
+/// The `PegnetMarketCap` price source (so named in the config and in reports).
+/// It prices PEG only; needs no key.
 #[derive(Debug)]
 pub struct PegnetMarketCap {
     /// Endpoint (the real one unless the config overrides it).
