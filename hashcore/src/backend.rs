@@ -41,13 +41,18 @@ pub trait MiningBackend: Send + Sync {
 /// overlap (give each its own range of nonce ids).
 pub struct CombinedBackend {
     parts: Vec<Box<dyn MiningBackend>>,
+    /// The id and `keep` of the last job given (a pause keeps it), so that [`MiningBackend::best`]
+    /// keeps as many results as the job asked for, not as many as one part happened to find.
+    last_job: std::sync::Mutex<Option<(u64, usize)>>,
 }
 
 impl CombinedBackend {
-    /// Combines `parts` into one backend that gives each of them every job. The caller must have
-    /// given each part its own range of nonce ids.
+    /// Combines `parts`.
     pub fn new(parts: Vec<Box<dyn MiningBackend>>) -> Self {
-        CombinedBackend { parts }
+        CombinedBackend {
+            parts,
+            last_job: std::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -61,6 +66,9 @@ impl MiningBackend for CombinedBackend {
     }
 
     fn set_job(&self, job: Option<Job>) {
+        if let Some(j) = &job {
+            *self.last_job.lock().unwrap_or_else(|e| e.into_inner()) = Some((j.id, j.keep));
+        }
         for p in &self.parts {
             p.set_job(job.clone());
         }
@@ -68,7 +76,12 @@ impl MiningBackend for CombinedBackend {
 
     fn best(&self, job_id: u64) -> Vec<Found> {
         let lists: Vec<Vec<Found>> = self.parts.iter().map(|p| p.best(job_id)).collect();
-        let keep = lists.iter().map(Vec::len).max().unwrap_or(0);
+        // The job's own `keep`; for a job this backend was not given, the longest part's list
+        // (each part keeps at most the job's `keep`).
+        let keep = match *self.last_job.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((id, keep)) if id == job_id => keep,
+            _ => lists.iter().map(Vec::len).max().unwrap_or(0),
+        };
         crate::topn::TopN::merge(keep, lists.iter().map(Vec::as_slice)).sorted()
     }
 
@@ -146,7 +159,32 @@ mod tests {
     }
 
     #[test]
+    fn combined_best_keeps_what_the_job_asked_for_across_parts() {
+        let all = CombinedBackend::new(vec![
+            Fixed::boxed(0, &[50, 30, 10]),
+            Fixed::boxed(1, &[40, 20]),
+        ]);
+        let job = |keep| {
+            Some(Job {
+                id: 7,
+                prefix: vec![],
+                min_difficulty: 0,
+                keep,
+            })
+        };
+        // The job wants 5: both parts' results count, though neither found 5 alone.
+        all.set_job(job(5));
+        all.set_job(None); // a pause (minute 9) keeps the job's keep
+        let got: Vec<u64> = all.best(7).iter().map(|f| f.difficulty).collect();
+        assert_eq!(got, vec![50, 40, 30, 20, 10]);
+        all.set_job(job(2));
+        let got: Vec<u64> = all.best(7).iter().map(|f| f.difficulty).collect();
+        assert_eq!(got, vec![50, 40]);
+    }
+
+    #[test]
     fn combined_best_merges_the_parts_best_first_keeping_the_longest_list() {
+        // For a job it was never given, the longest part's list bounds the merge.
         let all = CombinedBackend::new(vec![
             Fixed::boxed(0, &[50, 30, 10]),
             Fixed::boxed(1, &[40, 20]),

@@ -93,9 +93,11 @@ pub fn short_hash(entry_hash: &[u8; 32]) -> String {
 }
 
 /// Converts a USD price to the record's integer form as PegNet does: truncate to 8 decimals, then
-/// round(value × 1e8). `None` for NaN, infinite, negative or out-of-range values.
+/// round(value × 1e8). `None` for NaN, infinite, negative or out-of-range values (the truncation
+/// goes through a signed 64-bit integer, as PegNet's does, so the limit is `i64::MAX` / 1e8, about
+/// 9.2e10 USD: a larger price is refused, never saturated into a wrong one).
 pub fn price_to_u64(usd: f64) -> Option<u64> {
-    if !usd.is_finite() || usd < 0.0 || usd * 1e8 >= u64::MAX as f64 {
+    if !usd.is_finite() || usd < 0.0 || usd * 1e8 >= i64::MAX as f64 {
         return None;
     }
     let truncated = ((usd * 1e8) as i64) as f64 / 1e8;
@@ -172,5 +174,8 @@ mod tests {
         assert_eq!(price_to_u64(f64::NAN), None);
         assert_eq!(price_to_u64(-1.0), None);
         assert_eq!(price_to_u64(f64::INFINITY), None);
+        // Beyond the signed 64-bit truncation: refused, not saturated to i64::MAX.
+        assert_eq!(price_to_u64(1.0e11), None);
+        assert_eq!(price_to_u64(9.0e10), Some(9_000_000_000_000_000_000));
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// Tuning options of the OpenCL backend (`--opencl-workload`); the defaults autotune.
 #[derive(Debug, Clone, Default)]
 pub struct OpenClOptions {
-    /// Work items per launch; `None` autotunes to about [`TARGET_LAUNCH`] per launch.
+    /// Work items per launch; `None` autotunes each device to about 200 ms per launch.
     pub workload: Option<usize>,
 }
 
