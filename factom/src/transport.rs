@@ -6,7 +6,7 @@
 //! JSON-RPC error object) are returned at once: asking again would get the same answer.
 
 use crate::rpc::{Request, Response, RpcError};
-use rand::Rng;
+use rand::RngExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -153,7 +153,7 @@ impl JsonRpc {
             match self.call_once(method, &params).await {
                 Err(e) if e.is_transport() && started.elapsed() + delay < self.cfg.retry_for => {
                     tracing::debug!(method, error = %e, "retrying after {delay:?}");
-                    let jitter = rand::thread_rng().gen_range(0.5..1.5);
+                    let jitter = rand::rng().random_range(0.5..1.5);
                     tokio::time::sleep(delay.mul_f64(jitter)).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
                 }

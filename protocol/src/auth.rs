@@ -16,8 +16,8 @@ use crate::frame::{decode_plain, encode_plain};
 use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
 use crate::session::{Role, Session};
 use blake2::Blake2b512;
-use hmac::{Mac, SimpleHmac};
-use rand::RngCore;
+use hmac::{KeyInit, Mac, SimpleHmac};
+use rand::TryRng;
 use std::fmt;
 
 type HmacB2 = SimpleHmac<Blake2b512>;
@@ -41,7 +41,7 @@ impl fmt::Debug for Secret {
 
 pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
     // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-    let mut m = <HmacB2 as Mac>::new_from_slice(key)
+    let mut m = <HmacB2 as KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     m.update(&(label.len() as u32).to_be_bytes());
     m.update(label.as_bytes());
@@ -54,7 +54,9 @@ pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
 
 fn random32() -> [u8; 32] {
     let mut c = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut c);
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut c)
+        .expect("the OS random number generator failed");
     c
 }
 
