@@ -182,7 +182,8 @@ impl EcSecret {
     /// A fresh key from the OS random number generator.
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut seed)
+            .expect("the OS random number generator failed");
         Self::from_seed(seed)
     }
 
@@ -255,7 +256,8 @@ impl FactoidSecret {
     /// A fresh key from the OS random number generator.
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut seed)
+            .expect("the OS random number generator failed");
         FactoidSecret(SigningKey::from_bytes(&seed))
     }
 

@@ -6,7 +6,7 @@
 //! and polling goes on (with backoff while down) until [`MonitorEvent::NodeUp`].
 
 use crate::client::FactomdClient;
-use rand::Rng;
+use rand::RngExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -159,7 +159,7 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                         reason: e.to_string(),
                     });
                 }
-                let jitter = rand::thread_rng().gen_range(0.5..1.5);
+                let jitter = rand::rng().random_range(0.5..1.5);
                 tokio::time::sleep(backoff.mul_f64(jitter)).await;
                 backoff = (backoff * 2).min(cfg.max_backoff);
             }

@@ -6,7 +6,7 @@
 //! JSON-RPC error object) are returned at once: asking again would get the same answer.
 
 use crate::rpc::{Request, Response, RpcError};
-use rand::Rng;
+use rand::RngExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -38,6 +38,14 @@ pub enum ClientError {
         /// The error object.
         error: RpcError,
     },
+    /// The node address is not a usable HTTP(S) URL.
+    #[error("{url:?} is not a node address (host:port or http(s)://host:port[/path]): {detail}")]
+    BadUrl {
+        /// The address as given.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The answer was not what the method returns.
     #[error("unexpected answer to {method} from {url}: {detail}")]
     Decode {
@@ -68,7 +76,8 @@ impl ClientError {
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
-    /// Base URL (`http://host:port`, `host:port`; `/v2` is added if no path is given).
+    /// Base URL (`host:port`, `http://host:port`, `https://…`; `/v2` is added if no path is
+    /// given, see [`endpoint`]).
     pub url: String,
     /// Timeout of one HTTP request.
     pub timeout: Duration,
@@ -90,20 +99,40 @@ impl RpcConfig {
     }
 }
 
-/// Normalises a node location to its `/v2` endpoint URL.
-pub fn endpoint(url: &str) -> String {
-    let url = url.trim();
-    let with_scheme = if url.contains("://") {
-        url.to_string()
-    } else {
-        format!("http://{url}")
+/// Normalises a node location to its `/v2` endpoint URL: `host:port`, `http://host:port` or
+/// `https://host[:port]`, with `/v2` added when no path is given (a path ending in `/` gets `v2`
+/// appended). Anything else (another scheme, no host, a bad port, a query) is refused.
+pub fn endpoint(url: &str) -> Result<String, ClientError> {
+    let text = url.trim();
+    let bad = |detail: String| ClientError::BadUrl {
+        url: text.to_string(),
+        detail,
     };
-    let after_scheme = with_scheme.find("://").map_or(0, |i| i + 3);
-    if with_scheme[after_scheme..].contains('/') && !with_scheme.ends_with('/') {
-        with_scheme
+    let with_scheme = if text.contains("://") {
+        text.to_string()
     } else {
-        format!("{}/v2", with_scheme.trim_end_matches('/'))
+        format!("http://{text}")
+    };
+    let mut u = url::Url::parse(&with_scheme).map_err(|e| bad(e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad(format!(
+            "the scheme must be http or https, not {}",
+            u.scheme()
+        )));
     }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host".into()));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad("a node address takes no query or fragment".into()));
+    }
+    if u.path() == "/" {
+        u.set_path("/v2");
+    } else if u.path().ends_with('/') {
+        let path = format!("{}v2", u.path());
+        u.set_path(&path);
+    }
+    Ok(u.into())
 }
 
 /// A JSON-RPC endpoint.
@@ -118,7 +147,7 @@ pub struct JsonRpc {
 impl JsonRpc {
     /// A client for `cfg.url`.
     pub fn new(cfg: RpcConfig) -> Result<Self, ClientError> {
-        let url = endpoint(&cfg.url);
+        let url = endpoint(&cfg.url)?;
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
@@ -153,7 +182,7 @@ impl JsonRpc {
             match self.call_once(method, &params).await {
                 Err(e) if e.is_transport() && started.elapsed() + delay < self.cfg.retry_for => {
                     tracing::debug!(method, error = %e, "retrying after {delay:?}");
-                    let jitter = rand::thread_rng().gen_range(0.5..1.5);
+                    let jitter = rand::rng().random_range(0.5..1.5);
                     tokio::time::sleep(delay.mul_f64(jitter)).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
                 }
@@ -242,16 +271,55 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint;
+    use super::*;
 
     #[test]
     fn endpoints() {
-        assert_eq!(endpoint("localhost:8088"), "http://localhost:8088/v2");
-        assert_eq!(endpoint("http://10.0.0.1:8088/"), "http://10.0.0.1:8088/v2");
+        let ok = |s: &str| endpoint(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(ok("localhost:8088"), "http://localhost:8088/v2");
+        assert_eq!(ok(" localhost:8088 "), "http://localhost:8088/v2");
+        assert_eq!(ok("10.0.0.1:8088"), "http://10.0.0.1:8088/v2");
+        assert_eq!(ok("[::1]:8088"), "http://[::1]:8088/v2");
+        assert_eq!(ok("http://localhost:8088"), "http://localhost:8088/v2");
+        assert_eq!(ok("http://10.0.0.1:8088/"), "http://10.0.0.1:8088/v2");
+        assert_eq!(ok("https://node.example"), "https://node.example/v2");
+        assert_eq!(ok("https://node.example/v2"), "https://node.example/v2");
         assert_eq!(
-            endpoint("https://node.example/v2"),
-            "https://node.example/v2"
+            ok("https://node.example:8443/factomd/"),
+            "https://node.example:8443/factomd/v2"
         );
-        assert_eq!(endpoint("http://h:1/custom/path"), "http://h:1/custom/path");
+        assert_eq!(ok("http://h:1/custom/path"), "http://h:1/custom/path");
+    }
+
+    #[test]
+    fn garbage_endpoints_are_refused_clearly() {
+        for bad in [
+            "",
+            "   ",
+            ":8088",
+            "not a url",
+            "localhost:99999",
+            "localhost:port",
+            "ftp://node.example",
+            "http://",
+            "http://h:1/v2?x=1",
+            "http://h:1/v2#top",
+        ] {
+            let e = endpoint(bad).expect_err(bad);
+            assert!(matches!(e, ClientError::BadUrl { .. }), "{bad}: {e:?}");
+            let msg = e.to_string();
+            assert!(msg.contains("is not a node address"), "{bad}: {msg}");
+            assert!(!e.is_transport(), "{bad}: not worth retrying");
+        }
+        let e = endpoint("ftp://node.example").unwrap_err().to_string();
+        assert!(
+            e.contains("\"ftp://node.example\"") && e.contains("http or https"),
+            "{e}"
+        );
+        // A client for a garbage address fails to build rather than failing every call.
+        assert!(matches!(
+            JsonRpc::new(RpcConfig::new("no such host:1")),
+            Err(ClientError::BadUrl { .. })
+        ));
     }
 }

@@ -221,6 +221,7 @@ async fn grade(
 
 fn rand_bytes() -> [u8; 16] {
     let mut b = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut b)
+        .expect("the OS random number generator failed");
     b
 }

@@ -7,7 +7,7 @@ use crate::rates::RateTracker;
 use hashcore::{Job, MiningBackend};
 use pegnet::{opr_hash, Network, OprTemplate};
 use protocol::{HandshakeError, Message, MinerHandshake, Record, Secret, Session};
-use rand::Rng;
+use rand::RngExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -94,7 +94,7 @@ pub async fn run(
             }
             End::Lost(_) => {}
         }
-        let wait = backoff.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
+        let wait = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
         tracing::info!("reconnecting in {:.1} s", wait.as_secs_f64());
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

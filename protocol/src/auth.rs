@@ -17,7 +17,7 @@ use crate::mac::{keyed, HmacB2};
 use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
 use crate::session::{Role, Session};
 use hmac::Mac;
-use rand::RngCore;
+use rand::TryRng;
 use std::fmt;
 
 /// The farm's shared secret. Its `Debug` never shows it.
@@ -39,7 +39,9 @@ impl fmt::Debug for Secret {
 
 fn random32() -> [u8; 32] {
     let mut c = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut c);
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut c)
+        .expect("the OS random number generator failed");
     c
 }
 

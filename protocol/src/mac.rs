@@ -7,7 +7,7 @@
 //! same bytes to the HMAC, so a MAC made for one purpose never verifies for another.
 
 use blake2::Blake2b512;
-use hmac::{Mac, SimpleHmac};
+use hmac::{KeyInit, Mac, SimpleHmac};
 
 /// HMAC-BLAKE2b-512 (`SimpleHmac`, since BLAKE2b has no block-level API).
 pub(crate) type HmacB2 = SimpleHmac<Blake2b512>;
@@ -16,7 +16,7 @@ pub(crate) type HmacB2 = SimpleHmac<Blake2b512>;
 /// the tag or `verify_slice` to check one in constant time.
 pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = <HmacB2 as Mac>::new_from_slice(key)
+    let mut m = <HmacB2 as KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     m.update(&(label.len() as u32).to_be_bytes());
     m.update(label.as_bytes());
