@@ -1,7 +1,7 @@
 //! APILayer (currencylayer): `quotes.USDEUR` per US dollar, inverted. Needs an access key.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::is_fiat;
 use serde_json::Value;
 
@@ -25,11 +25,11 @@ impl PriceSource for ApiLayer {
         is_fiat(asset)
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("access_key", &self.key)]),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("access_key", &self.key)])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

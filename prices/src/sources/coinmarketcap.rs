@@ -2,7 +2,7 @@
 //! key in the `X-CMC_PRO_API_KEY` header.
 
 use crate::quote::{json, number, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
@@ -31,11 +31,12 @@ impl PriceSource for CoinMarketCap {
             .filter_map(|a| crypto(a))
             .map(|c| c.cmc_id.to_string())
             .collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("id", &ids.join(",")), ("convert", "USD")]),
-            headers: vec![("X-CMC_PRO_API_KEY", self.key.clone())],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("id", &ids.join(",")), ("convert", "USD")])
+                .header("X-CMC_PRO_API_KEY", &self.key)
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

@@ -2,7 +2,7 @@
 //! unit. Needs an API key.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use serde_json::Value;
 
 /// The real endpoint.
@@ -32,14 +32,11 @@ impl PriceSource for OneForge {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let pairs: Vec<String> = assets.iter().map(|a| format!("{a}/USD")).collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(
-                &self.url,
-                &[("pairs", &pairs.join(",")), ("api_key", &self.key)],
-            ),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("pairs", &pairs.join(",")), ("api_key", &self.key)])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

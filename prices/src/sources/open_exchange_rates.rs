@@ -2,7 +2,7 @@
 //! app ID.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{is_fiat, METALS};
 use serde_json::Value;
 
@@ -26,11 +26,11 @@ impl PriceSource for OpenExchangeRates {
         is_fiat(asset) || METALS.contains(&asset) || asset == "XBT"
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("app_id", &self.key)]),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("app_id", &self.key)])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
