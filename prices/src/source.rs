@@ -3,6 +3,7 @@
 //! [`crate::http`], so each source module is a pure description of one API.
 
 use crate::quote::{Quotes, SourceError};
+use secrecy::{ExposeSecret, SecretString};
 
 /// An HTTP GET to make.
 #[derive(Clone)]
@@ -14,7 +15,7 @@ pub struct HttpRequest {
     /// Extra headers (an API key header, for example).
     pub headers: Vec<(&'static str, String)>,
     /// The API key, so that no error message can carry it.
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
 }
 
 impl HttpRequest {
@@ -42,14 +43,14 @@ impl HttpRequest {
     }
 
     /// Marks `key` as the request's secret, redacted from every error.
-    pub fn secret(mut self, key: &str) -> HttpRequest {
-        self.secret = Some(key.to_string());
+    pub fn secret(mut self, key: &SecretString) -> HttpRequest {
+        self.secret = Some(key.clone());
         self
     }
 
     /// The secret, for redaction.
     pub fn exposed_secret(&self) -> Option<&str> {
-        self.secret.as_deref()
+        self.secret.as_ref().map(|s| s.expose_secret())
     }
 }
 

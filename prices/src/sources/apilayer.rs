@@ -3,6 +3,7 @@
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
 use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::is_fiat;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The real endpoint (PegNet used plain HTTP: the free plan had no TLS).
@@ -14,7 +15,7 @@ pub struct ApiLayer {
     /// Endpoint.
     pub url: String,
     /// Access key.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for ApiLayer {
@@ -27,7 +28,7 @@ impl PriceSource for ApiLayer {
     fn fetch(&self, _assets: &[&str]) -> Fetch {
         Fetch::Http(
             HttpRequest::get(self.url.clone())
-                .query(&[("access_key", &self.key)])
+                .query(&[("access_key", self.key.expose_secret())])
                 .secret(&self.key),
         )
     }

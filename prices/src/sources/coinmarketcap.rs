@@ -4,6 +4,7 @@
 use crate::quote::{json, number, Quote, Quotes, SourceError};
 use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The real endpoint.
@@ -15,7 +16,7 @@ pub struct CoinMarketCap {
     /// Endpoint.
     pub url: String,
     /// API key.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for CoinMarketCap {
@@ -34,7 +35,7 @@ impl PriceSource for CoinMarketCap {
         Fetch::Http(
             HttpRequest::get(self.url.clone())
                 .query(&[("id", &ids.join(",")), ("convert", "USD")])
-                .header("X-CMC_PRO_API_KEY", &self.key)
+                .header("X-CMC_PRO_API_KEY", self.key.expose_secret())
                 .secret(&self.key),
         )
     }

@@ -3,6 +3,7 @@
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
 use crate::source::{Fetch, HttpRequest, PriceSource};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The real endpoint.
@@ -20,7 +21,7 @@ pub struct OneForge {
     /// Endpoint.
     pub url: String,
     /// API key.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for OneForge {
@@ -34,7 +35,10 @@ impl PriceSource for OneForge {
         let pairs: Vec<String> = assets.iter().map(|a| format!("{a}/USD")).collect();
         Fetch::Http(
             HttpRequest::get(self.url.clone())
-                .query(&[("pairs", &pairs.join(",")), ("api_key", &self.key)])
+                .query(&[
+                    ("pairs", &pairs.join(",")),
+                    ("api_key", self.key.expose_secret()),
+                ])
                 .secret(&self.key),
         )
     }

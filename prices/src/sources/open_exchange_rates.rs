@@ -4,6 +4,7 @@
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
 use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{is_fiat, METALS};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The real endpoint.
@@ -15,7 +16,7 @@ pub struct OpenExchangeRates {
     /// Endpoint.
     pub url: String,
     /// App ID.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for OpenExchangeRates {
@@ -28,7 +29,7 @@ impl PriceSource for OpenExchangeRates {
     fn fetch(&self, _assets: &[&str]) -> Fetch {
         Fetch::Http(
             HttpRequest::get(self.url.clone())
-                .query(&[("app_id", &self.key)])
+                .query(&[("app_id", self.key.expose_secret())])
                 .secret(&self.key),
         )
     }
