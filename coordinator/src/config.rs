@@ -6,6 +6,7 @@
 use anyhow::{bail, Context, Result};
 use prices::config::Plan;
 use prices::PricesConfig;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -19,12 +20,12 @@ pub struct CoordinatorConfig {
     pub factomd: String,
     /// Network: mainnet, testnet or devnet.
     pub network: String,
-    /// The farm's shared secret (also `NETMINE_SECRET`).
-    pub secret: Option<String>,
+    /// The farm's shared secret (also `NETMINE_SECRET`); no `Debug` shows it.
+    pub secret: Option<SecretString>,
     /// Turn miner authentication off (logged as a warning at every start).
     pub no_auth: bool,
-    /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`).
-    pub ec_secret: Option<String>,
+    /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`); no `Debug` shows it.
+    pub ec_secret: Option<SecretString>,
     /// EC address whose secret is fetched from factom-walletd (with `walletd`).
     pub ec_address: Option<String>,
     /// factom-walletd's address.
@@ -105,7 +106,12 @@ impl CoordinatorConfig {
             .network
             .parse::<pegnet::Network>()
             .map_err(anyhow::Error::msg)?;
-        if self.secret.as_deref().is_none_or(str::is_empty) && !self.no_auth {
+        if self
+            .secret
+            .as_ref()
+            .is_none_or(|s| s.expose_secret().is_empty())
+            && !self.no_auth
+        {
             bail!("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)");
         }
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
@@ -137,7 +143,7 @@ mod tests {
             .to_string()
             .contains("no shared secret"));
         let bad = CoordinatorConfig {
-            secret: Some("s".into()),
+            secret: Some(SecretString::from("s")),
             caddr: "nowhere".into(),
             ..d
         };
@@ -148,7 +154,7 @@ mod tests {
     fn the_documented_price_section_needs_only_a_key() {
         let text = include_str!("../../config/netcoordinator.toml");
         let c = CoordinatorConfig {
-            secret: Some("s".into()),
+            secret: Some(SecretString::from("s")),
             ..toml::from_str(text).unwrap()
         };
         let e = c.validate().unwrap_err().to_string();
@@ -187,5 +193,27 @@ mod tests {
                 .len(),
             11
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_secrets() {
+        let secret = "farm-shared-secret-4711";
+        let ec = "Es2Rf7iM6PdsqfYCo3D1tnAR65SkLENyWJG1deUzpRMQmbh9F3eG";
+        let text = format!("secret = \"{secret}\"\nec_secret = \"{ec}\"\n");
+        let c: CoordinatorConfig = toml::from_str(&text).unwrap();
+        // The values are read as given...
+        assert_eq!(c.secret.as_ref().unwrap().expose_secret(), secret);
+        assert_eq!(c.ec_secret.as_ref().unwrap().expose_secret(), ec);
+        // ...but no Debug of the config (or a clone) prints them.
+        for shown in [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{:?}", c.clone()),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!shown.contains(ec), "{shown}");
+            assert!(!shown.contains("Es2Rf7"), "{shown}");
+        }
+        assert!(format!("{c:?}").contains("secret: Some("));
     }
 }

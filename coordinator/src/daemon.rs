@@ -11,6 +11,7 @@ use hashcore::Table;
 use pegnet::Network;
 use prices::Oracle;
 use protocol::Secret;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,9 +99,11 @@ pub async fn spawn(p: Parts) -> Result<Running> {
 async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
     let from_env = std::env::var("NETMINE_EC_SECRET")
         .ok()
-        .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from);
     if let Some(s) = cfg.ec_secret.clone().or(from_env) {
         return s
+            .expose_secret()
             .parse()
             .context("the EC secret (config ec_secret or NETMINE_EC_SECRET)");
     }
@@ -138,7 +141,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let secret = if cfg.no_auth {
         None
     } else {
-        cfg.secret.as_deref().map(Secret::new)
+        cfg.secret.as_ref().map(|s| Secret::new(s.expose_secret()))
     };
     let mut running = spawn(Parts {
         listen: cfg.listen_addr()?,

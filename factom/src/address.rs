@@ -9,6 +9,7 @@
 
 use crate::error::AddressError;
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
@@ -169,14 +170,20 @@ impl fmt::Debug for EcAddress {
     }
 }
 
-/// An entry-credit secret (`Es…`): signs commits. Its `Debug` never shows the key.
-#[derive(Clone)]
-pub struct EcSecret(SigningKey);
+/// An entry-credit secret (`Es…`): signs commits. The seed is held in a [`SecretBox`]: no `Debug`
+/// shows it, and it is wiped when dropped.
+pub struct EcSecret(SecretBox<[u8; 32]>);
+
+impl Clone for EcSecret {
+    fn clone(&self) -> Self {
+        Self::from_seed(*self.0.expose_secret())
+    }
+}
 
 impl EcSecret {
     /// From a 32-byte Ed25519 seed.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        EcSecret(SigningKey::from_bytes(&seed))
+        EcSecret(SecretBox::new(Box::new(seed)))
     }
 
     /// A fresh key from the OS random number generator.
@@ -189,16 +196,17 @@ impl EcSecret {
 
     /// The matching public address.
     pub fn public(&self) -> EcAddress {
-        EcAddress(self.0.verifying_key().to_bytes())
+        EcAddress(self.signing_key().verifying_key().to_bytes())
     }
 
     /// The `Es…` string. Handle with care: it is the key.
     pub fn to_secret_string(&self) -> String {
-        encode(AddressKind::EcSecret, &self.0.to_bytes())
+        encode(AddressKind::EcSecret, self.0.expose_secret())
     }
 
-    pub(crate) fn signing_key(&self) -> &SigningKey {
-        &self.0
+    /// The signing key (wiped when dropped), made from the seed when needed.
+    pub(crate) fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(self.0.expose_secret())
     }
 }
 

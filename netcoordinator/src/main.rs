@@ -6,6 +6,7 @@ mod grade_cmd;
 mod prices_cmd;
 
 use clap::{Parser, Subcommand};
+use secrecy::SecretString;
 use std::path::PathBuf;
 
 /// The PegNet farm coordinator. Without a subcommand it runs the coordinator daemon.
@@ -40,7 +41,7 @@ struct RunArgs {
     factomd: Option<String>,
     /// The farm's shared secret (also NETMINE_SECRET).
     #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
-    secret: Option<String>,
+    secret: Option<SecretString>,
     /// Run without miner authentication (logged as a warning).
     #[arg(long)]
     no_auth: bool,

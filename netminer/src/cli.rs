@@ -4,6 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 pub use netmine_cli::TableFlags;
+use secrecy::SecretString;
 use std::path::PathBuf;
 
 /// Headless PegNet network miner. Without a subcommand it mines for a coordinator.
@@ -45,7 +46,7 @@ pub struct MineArgs {
 
     /// The farm's shared secret (also NETMINE_SECRET).
     #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
 
     /// CPU hashing threads (default: one per logical CPU).
     #[arg(long, value_name = "N")]

@@ -4,6 +4,7 @@ use crate::cli::MineArgs;
 use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
 use netminer::client::{run, MinerConfig};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct MinerFile {
     caddr: Vec<String>,
-    secret: Option<String>,
+    secret: Option<SecretString>,
     miners: Option<usize>,
     top: Option<usize>,
     identity: Option<String>,
@@ -59,7 +60,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
     let secret = args
         .secret
         .or(file.secret)
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.expose_secret().is_empty())
         .context("no shared secret: give --secret (or NETMINE_SECRET, or secret in the config)")?;
     let threads = args
         .miners
@@ -71,7 +72,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
         Arc::from(backends::start(&table, &args.backend, threads)?);
     let cfg = MinerConfig {
         coordinators: caddr,
-        secret: protocol::Secret::new(&secret),
+        secret: protocol::Secret::new(secret.expose_secret()),
         identity,
         coinbase,
         top,

@@ -43,6 +43,8 @@ struct Inner {
     /// (source, asset) → a USD price for this source only.
     skew: HashMap<(String, String), f64>,
     hits: HashMap<String, u32>,
+    /// The key the keyed sources accept instead of [`FIXTURE_KEY`].
+    key: Option<String>,
 }
 
 /// The fixture's shared state: USD prices, per-source faults, raw overrides and request counts.
@@ -77,6 +79,11 @@ impl Fixture {
     /// Sets the USD price every source reports for `asset`.
     pub fn set_price(&self, asset: &str, usd: f64) {
         self.lock().prices.insert(asset.into(), usd);
+    }
+
+    /// Makes the keyed sources accept `key` instead of [`FIXTURE_KEY`].
+    pub fn set_key(&self, key: &str) {
+        self.lock().key = Some(key.into());
     }
 
     /// Requests `source` has received.
@@ -217,6 +224,8 @@ async fn answer(
     let inverse = |usd: f64| json!(1.0 / usd);
     let t = now_secs();
     let param = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let accepted = g.key.as_deref().unwrap_or(FIXTURE_KEY);
+    let check = |key: String, refusal| check(&key, accepted, refusal);
     let list = |k: &str| -> Vec<String> {
         param(k)
             .split(',')
@@ -398,9 +407,13 @@ async fn answer(
     (status, axum::Json(body)).into_response()
 }
 
-/// `Ok` when `key` is the fixture's key, else the source's own "bad key" answer.
-fn check(key: String, refusal: (StatusCode, Value)) -> Result<(), (StatusCode, Value)> {
-    if key == FIXTURE_KEY {
+/// `Ok` when `key` is the `accepted` one, else the source's own "bad key" answer.
+fn check(
+    key: &str,
+    accepted: &str,
+    refusal: (StatusCode, Value),
+) -> Result<(), (StatusCode, Value)> {
+    if key == accepted {
         Ok(())
     } else {
         Err(refusal)

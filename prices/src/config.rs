@@ -13,6 +13,7 @@ use crate::sources::fixed::{PriceText, DEVNET_PRICES};
 use crate::sources::{self, KINDS};
 use crate::symbols::all_assets;
 use pegnet::Network;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -23,14 +24,19 @@ use std::time::Duration;
 #[error("[prices] {0}")]
 pub struct PriceConfigError(pub String);
 
-/// An API key. Its `Debug` never shows it, so it cannot reach a log by accident.
-#[derive(Clone, Default, PartialEq, Deserialize)]
+/// An API key, held as a [`SecretString`]: its `Debug` never shows it, so it cannot reach a log
+/// by accident, and the memory is wiped when it is dropped.
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
-pub struct ApiKey(pub String);
+pub struct ApiKey(pub SecretString);
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+        f.write_str(if self.0.expose_secret().is_empty() {
+            "\"\""
+        } else {
+            "\"***\""
+        })
     }
 }
 
@@ -267,7 +273,11 @@ impl PricesConfig {
                     "{other} and {name} both have priority {priority}; priorities must be unique"
                 ));
             }
-            let key = s.key.clone().map(|k| k.0).filter(|k| !k.is_empty());
+            let key = s
+                .key
+                .clone()
+                .map(|k| k.0)
+                .filter(|k| !k.expose_secret().is_empty());
             match (kind.needs_key, &key) {
                 (true, None) => {
                     return err(format!(

@@ -22,7 +22,7 @@ pub async fn get(
     req: &HttpRequest,
     timeout: Duration,
 ) -> Result<Vec<u8>, SourceError> {
-    let secret = req.secret.as_deref();
+    let secret = req.exposed_secret();
     // One deadline covers connecting, the headers and the whole body: a server that trickles
     // bytes cannot hold a poll longer than the timeout.
     match tokio::time::timeout(timeout, get_inner(client, req)).await {
@@ -32,7 +32,7 @@ pub async fn get(
 }
 
 async fn get_inner(client: &reqwest::Client, req: &HttpRequest) -> Result<Vec<u8>, SourceError> {
-    let mut builder = client.get(&req.url);
+    let mut builder = client.get(&req.url).query(&req.query);
     for (k, v) in &req.headers {
         builder = builder.header(*k, v);
     }

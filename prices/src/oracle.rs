@@ -215,7 +215,7 @@ impl Oracle {
                 Ok(body) => p
                     .source
                     .parse(&body)
-                    .map_err(|e| e.redact(req.secret.as_deref())),
+                    .map_err(|e| e.redact(req.exposed_secret())),
                 Err(e) => Err(e),
             },
         };

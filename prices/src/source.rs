@@ -3,16 +3,19 @@
 //! [`crate::http`], so each source module is a pure description of one API.
 
 use crate::quote::{Quotes, SourceError};
+use secrecy::{ExposeSecret, SecretString};
 
 /// An HTTP GET to make.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct HttpRequest {
-    /// The full URL, query included (it may contain the API key).
+    /// The URL (it may already carry a query: [`HttpRequest::query`] is added to it).
     pub url: String,
+    /// Query parameters, percent-encoded when the request is sent (they may hold the API key).
+    pub query: Vec<(&'static str, String)>,
     /// Extra headers (an API key header, for example).
     pub headers: Vec<(&'static str, String)>,
     /// The API key, so that no error message can carry it.
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
 }
 
 impl HttpRequest {
@@ -20,9 +23,34 @@ impl HttpRequest {
     pub fn get(url: String) -> HttpRequest {
         HttpRequest {
             url,
+            query: Vec::new(),
             headers: Vec::new(),
             secret: None,
         }
+    }
+
+    /// Adds `key=value` query parameters (encoded when sent, so any text is safe).
+    pub fn query(mut self, pairs: &[(&'static str, &str)]) -> HttpRequest {
+        self.query
+            .extend(pairs.iter().map(|(k, v)| (*k, v.to_string())));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &'static str, value: &str) -> HttpRequest {
+        self.headers.push((name, value.to_string()));
+        self
+    }
+
+    /// Marks `key` as the request's secret, redacted from every error.
+    pub fn secret(mut self, key: &SecretString) -> HttpRequest {
+        self.secret = Some(key.clone());
+        self
+    }
+
+    /// The secret, for redaction.
+    pub fn exposed_secret(&self) -> Option<&str> {
+        self.secret.as_ref().map(|s| s.expose_secret())
     }
 }
 
@@ -61,20 +89,4 @@ pub trait PriceSource: Send + Sync {
             self.name()
         )))
     }
-}
-
-/// Adds `key=value` pairs to `url`.
-pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
-    let mut u = url.to_string();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        u.push(if i == 0 && !url.contains('?') {
-            '?'
-        } else {
-            '&'
-        });
-        u.push_str(k);
-        u.push('=');
-        u.push_str(v);
-    }
-    u
 }

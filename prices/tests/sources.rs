@@ -199,6 +199,34 @@ async fn a_bad_key_is_an_api_error_and_never_shown() {
     assert_eq!(e.to_string(), "HTTP 401: bad key ***");
 }
 
+#[tokio::test]
+async fn keys_with_reserved_characters_reach_the_server_intact() {
+    let fx = FixtureServer::devnet().await.unwrap();
+    // `&`, `+`, `=`, a space (and `%`, `#`, `?`, `/`) would each cut or alter a query string built
+    // by hand: the server would see another key, or none.
+    let key = "k&ey+with=a space%2B#?/";
+    fx.fixture.set_key(key);
+    for name in ["OpenExchangeRates", "APILayer", "CoinMarketCap", "1Forge"] {
+        let mut cfg = config(&fx, &[(name, 1)], "");
+        // The config's usual key is refused now: the fixture really checks what arrives.
+        let report = oracle(&cfg).poll(5).await;
+        assert!(
+            matches!(report.sources[0].outcome, Outcome::Failed(_)),
+            "{name}: {:?}",
+            report.sources[0].outcome
+        );
+        if let Some(prices::config::SourceEntry::Settings(s)) = cfg.sources.get_mut(name) {
+            s.key = Some(prices::config::ApiKey(key.into()));
+        }
+        let report = oracle(&cfg).poll(5).await;
+        assert_eq!(report.sources[0].outcome, Outcome::Fetched, "{name}");
+        assert!(
+            report.assets.iter().any(|a| a.value.is_some()),
+            "{name}: no prices"
+        );
+    }
+}
+
 mod garbage {
     use proptest::prelude::*;
     use serde_json::Value;

@@ -18,16 +18,18 @@ use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
 use crate::session::{Role, Session};
 use hmac::Mac;
 use rand::TryRng;
+use secrecy::{ExposeSecret, SecretSlice};
 use std::fmt;
 
-/// The farm's shared secret. Its `Debug` never shows it.
+/// The farm's shared secret, held in a [`SecretSlice`]: its `Debug` never shows it and the memory
+/// is wiped when it is dropped.
 #[derive(Clone)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(SecretSlice<u8>);
 
 impl Secret {
     /// A secret from its text.
     pub fn new(text: &str) -> Secret {
-        Secret(text.as_bytes().to_vec())
+        Secret(SecretSlice::from(text.as_bytes().to_vec()))
     }
 }
 
@@ -57,7 +59,7 @@ struct Transcript {
 impl Transcript {
     fn mac(&self, secret: &Secret, label: &str) -> HmacB2 {
         keyed(
-            &secret.0,
+            secret.0.expose_secret(),
             label,
             &[
                 &self.cc,

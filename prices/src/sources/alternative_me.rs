@@ -2,7 +2,7 @@
 //! `data.{id}.quotes.USD.price` and `data.{id}.last_updated`.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::CRYPTOS;
 use serde_json::Value;
 
@@ -26,10 +26,9 @@ impl PriceSource for AlternativeMe {
         CRYPTOS.iter().any(|c| c.asset == asset && c.alternative_me)
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest::get(with_query(
-            &self.url,
-            &[("convert", "USD"), ("limit", "300")],
-        )))
+        Fetch::Http(
+            HttpRequest::get(self.url.clone()).query(&[("convert", "USD"), ("limit", "300")]),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

@@ -1,8 +1,9 @@
 //! APILayer (currencylayer): `quotes.USDEUR` per US dollar, inverted. Needs an access key.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::is_fiat;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The real endpoint (PegNet used plain HTTP: the free plan had no TLS).
@@ -16,7 +17,7 @@ pub struct ApiLayer {
     pub url: String,
     /// The API key from the config, sent as the `access_key` query parameter; kept out of every
     /// error message and log.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for ApiLayer {
@@ -27,11 +28,11 @@ impl PriceSource for ApiLayer {
         is_fiat(asset)
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("access_key", &self.key)]),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("access_key", self.key.expose_secret())])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

@@ -2,7 +2,7 @@
 //! matched by slug, so a symbol clash (two coins called `HT`) cannot slip in a wrong price.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
@@ -27,10 +27,7 @@ impl PriceSource for CoinCap {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let ids: Vec<&str> = assets.iter().filter_map(|a| crypto(a)?.coincap).collect();
-        Fetch::Http(HttpRequest::get(with_query(
-            &self.url,
-            &[("ids", &ids.join(","))],
-        )))
+        Fetch::Http(HttpRequest::get(self.url.clone()).query(&[("ids", &ids.join(","))]))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

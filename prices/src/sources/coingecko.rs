@@ -1,7 +1,7 @@
 //! CoinGecko's simple price: `{"bitcoin": {"usd": p, "last_updated_at": t}}`.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
 use serde_json::Value;
 
@@ -30,14 +30,11 @@ impl PriceSource for CoinGecko {
             .filter_map(|a| crypto(a))
             .map(|c| c.coingecko)
             .collect();
-        Fetch::Http(HttpRequest::get(with_query(
-            &self.url,
-            &[
-                ("ids", &ids.join(",")),
-                ("vs_currencies", "usd"),
-                ("include_last_updated_at", "true"),
-            ],
-        )))
+        Fetch::Http(HttpRequest::get(self.url.clone()).query(&[
+            ("ids", &ids.join(",")),
+            ("vs_currencies", "usd"),
+            ("include_last_updated_at", "true"),
+        ]))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

@@ -2,8 +2,9 @@
 //! key in the `X-CMC_PRO_API_KEY` header.
 
 use crate::quote::{json, number, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{crypto, CRYPTOS};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
@@ -18,7 +19,7 @@ pub struct CoinMarketCap {
     pub url: String,
     /// The API key from the config, sent as the `X-CMC_PRO_API_KEY` header; kept out of every
     /// error message and log.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for CoinMarketCap {
@@ -34,11 +35,12 @@ impl PriceSource for CoinMarketCap {
             .filter_map(|a| crypto(a))
             .map(|c| c.cmc_id.to_string())
             .collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("id", &ids.join(",")), ("convert", "USD")]),
-            headers: vec![("X-CMC_PRO_API_KEY", self.key.clone())],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("id", &ids.join(",")), ("convert", "USD")])
+                .header("X-CMC_PRO_API_KEY", self.key.expose_secret())
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

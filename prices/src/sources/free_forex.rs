@@ -1,7 +1,7 @@
 //! FreeForexAPI: `rates.USDEUR.rate` is euros per dollar, so the USD price is its inverse.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::is_fiat;
 use serde_json::Value;
 
@@ -26,10 +26,7 @@ impl PriceSource for FreeForexApi {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let pairs: Vec<String> = assets.iter().map(|a| format!("USD{a}")).collect();
-        Fetch::Http(HttpRequest::get(with_query(
-            &self.url,
-            &[("pairs", &pairs.join(","))],
-        )))
+        Fetch::Http(HttpRequest::get(self.url.clone()).query(&[("pairs", &pairs.join(","))]))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

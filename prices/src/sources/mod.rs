@@ -17,6 +17,7 @@ pub mod pegnet_market_cap;
 
 use crate::source::PriceSource;
 use fixed::{FixedFile, FixedUsd, PriceText};
+use secrecy::SecretString;
 
 /// What the config needs to know about a source before building it.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +66,7 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
 pub fn build(
     name: &str,
     url: Option<String>,
-    key: Option<String>,
+    key: Option<SecretString>,
     fixed: Option<PriceText>,
 ) -> Result<Box<dyn PriceSource>, String> {
     let kind = kind(name).ok_or_else(|| format!("unknown price source {name:?}"))?;
@@ -98,13 +99,13 @@ mod tests {
     fn names_match_and_every_asset_has_a_source() {
         for k in &KINDS {
             let fixed = (k.name == "Fixed").then_some(PriceText::Builtin(fixed::DEVNET_PRICES));
-            let s = build(k.name, None, Some("key".into()), fixed).unwrap();
+            let s = build(k.name, None, Some(SecretString::from("key")), fixed).unwrap();
             assert_eq!(s.name(), k.name);
         }
         let live: Vec<_> = KINDS
             .iter()
             .filter(|k| k.name != "Fixed")
-            .map(|k| build(k.name, None, Some("k".into()), None).unwrap())
+            .map(|k| build(k.name, None, Some(SecretString::from("k")), None).unwrap())
             .collect();
         for a in crate::symbols::all_assets() {
             assert!(live.iter().any(|s| s.supports(a)), "{a} has no live source");

@@ -2,7 +2,8 @@
 //! unit. Needs an API key.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
@@ -23,7 +24,7 @@ pub struct OneForge {
     pub url: String,
     /// The API key from the config, sent as the `api_key` query parameter; kept out of every
     /// error message and log.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for OneForge {
@@ -35,14 +36,14 @@ impl PriceSource for OneForge {
     }
     fn fetch(&self, assets: &[&str]) -> Fetch {
         let pairs: Vec<String> = assets.iter().map(|a| format!("{a}/USD")).collect();
-        Fetch::Http(HttpRequest {
-            url: with_query(
-                &self.url,
-                &[("pairs", &pairs.join(",")), ("api_key", &self.key)],
-            ),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[
+                    ("pairs", &pairs.join(",")),
+                    ("api_key", self.key.expose_secret()),
+                ])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

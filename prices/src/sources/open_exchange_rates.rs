@@ -2,8 +2,9 @@
 //! app ID.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use crate::symbols::{is_fiat, METALS};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
@@ -18,7 +19,7 @@ pub struct OpenExchangeRates {
     pub url: String,
     /// The API key from the config, sent as the `app_id` query parameter; kept out of every
     /// error message and log.
-    pub key: String,
+    pub key: SecretString,
 }
 
 impl PriceSource for OpenExchangeRates {
@@ -29,11 +30,11 @@ impl PriceSource for OpenExchangeRates {
         is_fiat(asset) || METALS.contains(&asset) || asset == "XBT"
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest {
-            url: with_query(&self.url, &[("app_id", &self.key)]),
-            headers: vec![],
-            secret: Some(self.key.clone()),
-        })
+        Fetch::Http(
+            HttpRequest::get(self.url.clone())
+                .query(&[("app_id", self.key.expose_secret())])
+                .secret(&self.key),
+        )
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;

@@ -3,7 +3,7 @@
 //! API's version they come as an array, as an object of records, or under `data`.
 
 use crate::quote::{json, number, unix_seconds, Quote, Quotes, SourceError};
-use crate::source::{with_query, Fetch, HttpRequest, PriceSource};
+use crate::source::{Fetch, HttpRequest, PriceSource};
 use serde_json::Value;
 
 /// The API's public endpoint, used unless the source's `url` setting replaces it (a proxy, or
@@ -26,13 +26,10 @@ impl PriceSource for PegnetMarketCap {
         asset == "PEG"
     }
     fn fetch(&self, _assets: &[&str]) -> Fetch {
-        Fetch::Http(HttpRequest::get(with_query(
-            &self.url,
-            &[(
-                "columns",
-                "ticker_symbol,exchange_price,exchange_price_dateline",
-            )],
-        )))
+        Fetch::Http(HttpRequest::get(self.url.clone()).query(&[(
+            "columns",
+            "ticker_symbol,exchange_price,exchange_price_dateline",
+        )]))
     }
     fn parse(&self, body: &[u8]) -> Result<Quotes, SourceError> {
         let v: Value = json(body)?;
