@@ -45,8 +45,9 @@ pub struct CoordinatorConfig {
     pub max_connections: usize,
     /// PegNet's submission cut-off for the difficulty floor (0 disables the floor).
     pub cutoff: usize,
-    /// Seconds after minute 9 to collect submissions before paying.
-    pub submit_window_secs: f64,
+    /// Seconds after minute 9 to collect submissions before paying. `None`: a third of factomd's
+    /// minute, at most 20 s (see `engine::fit_submit_window`).
+    pub submit_window_secs: Option<f64>,
 }
 
 impl Default for CoordinatorConfig {
@@ -68,7 +69,7 @@ impl Default for CoordinatorConfig {
             records_per_miner: 3,
             max_connections: 256,
             cutoff: 200,
-            submit_window_secs: 20.0,
+            submit_window_secs: None,
         }
     }
 }
@@ -111,7 +112,10 @@ impl CoordinatorConfig {
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
             bail!("max_entries, records_per_miner and max_connections must be at least 1");
         }
-        if !(self.submit_window_secs.is_finite() && self.submit_window_secs >= 0.0) {
+        if self
+            .submit_window_secs
+            .is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w)))
+        {
             bail!("submit_window_secs must be a number of seconds >= 0");
         }
         Ok(self.prices.plan(network)?)

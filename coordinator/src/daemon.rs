@@ -2,7 +2,7 @@
 //! together. Used by the daemon (`netcoordinator`) and by the devnet.
 
 use crate::config::CoordinatorConfig;
-use crate::engine::{BlockSummary, Engine, EngineConfig};
+use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig};
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
@@ -114,6 +114,46 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
     bail!("no EC key to pay for entries: set ec_secret in the config, NETMINE_EC_SECRET, or ec_address + walletd")
 }
 
+/// The submit window for the network factomd runs: asks the node for its block length (waiting
+/// for it while it cannot be reached) and refuses a window that leaves no time to pay.
+async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Duration> {
+    let mut warned = false;
+    let block_secs = loop {
+        let attempt = tokio::select! {
+            r = client.current_minute() => r,
+            _ = tokio::signal::ctrl_c() => bail!("stopped while waiting for factomd"),
+        };
+        match attempt {
+            Ok(cm) if cm.directoryblockinseconds > 0 => break cm.directoryblockinseconds,
+            Ok(cm) => {
+                bail!(
+                    "factomd at {} reports a block length of {} s",
+                    client.url(),
+                    cm.directoryblockinseconds
+                )
+            }
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(
+                        "waiting for factomd at {} to learn its block length: {e}",
+                        client.url()
+                    );
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    let block = Duration::from_secs(block_secs as u64);
+    let window = fit_submit_window(explicit.map(Duration::from_secs_f64), block)?;
+    tracing::info!(
+        block_secs,
+        "submissions are collected for {:.3} s after minute 9",
+        window.as_secs_f64()
+    );
+    Ok(window)
+}
+
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let plan = cfg.validate()?;
@@ -135,6 +175,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
         .context("getting the LXRHash table")?;
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
+    let submit_window = fit_window(&client, cfg.submit_window_secs).await?;
     let secret = if cfg.no_auth {
         None
     } else {
@@ -158,7 +199,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             max_entries: cfg.max_entries,
             records_wanted: cfg.records_per_miner as u32,
             cutoff: cfg.cutoff,
-            submit_window: Duration::from_secs_f64(cfg.submit_window_secs),
+            submit_window,
         },
         monitor: MonitorConfig::default(),
     })
