@@ -2,7 +2,7 @@
 //! together. Used by the daemon (`netcoordinator`) and by the devnet.
 
 use crate::config::CoordinatorConfig;
-use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig};
+use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig, EngineError};
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
@@ -46,8 +46,35 @@ pub struct Running {
     pub summaries: mpsc::UnboundedReceiver<BlockSummary>,
     /// The miners' hub.
     pub hub: Arc<Hub>,
+    /// The block engine's task: it only ends with an error (or a panic).
+    pub engine: tokio::task::JoinHandle<Result<(), EngineError>>,
+    /// The miners' listener's task: it only ends when stopped (or on a panic).
+    pub listener: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
     _monitor: Monitor,
+}
+
+/// Why a task that should run forever ended.
+fn task_failure(
+    what: &str,
+    r: std::result::Result<std::result::Result<(), EngineError>, tokio::task::JoinError>,
+) -> anyhow::Error {
+    match r {
+        Ok(r) => match r {
+            Ok(()) => anyhow::anyhow!("the {what} stopped"),
+            Err(e) => anyhow::Error::new(e).context(format!("the {what} failed")),
+        },
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            anyhow::anyhow!("the {what} panicked: {msg}")
+        }
+        Err(e) => anyhow::anyhow!("the {what} was cancelled: {e}"),
+    }
 }
 
 impl Running {
@@ -71,7 +98,7 @@ pub async fn spawn(p: Parts) -> Result<Running> {
     let addr = listener.local_addr()?;
     let hub = Hub::new(p.server, p.table.clone());
     let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), listener, stop_rx));
+    let listener = tokio::spawn(serve(hub.clone(), listener, stop_rx));
     let monitor = Monitor::spawn(p.client.clone(), p.monitor);
     let (tx, summaries) = mpsc::unbounded_channel();
     let engine = Engine::new(
@@ -84,11 +111,13 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         p.prices,
         tx,
     );
-    tokio::spawn(engine.run(monitor.subscribe()));
+    let engine = tokio::spawn(engine.run(monitor.subscribe()));
     Ok(Running {
         addr,
         summaries,
         hub,
+        engine,
+        listener,
         stop,
         _monitor: monitor,
     })
@@ -211,6 +240,8 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         ec = %key.public(),
         "netcoordinator running"
     );
+    // Every task is joined: the engine or the listener ending is a failure, and the daemon exits
+    // non-zero with its error (never a silent exit 0).
     loop {
         tokio::select! {
             s = running.summaries.recv() => match s {
@@ -221,8 +252,15 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
                     s.height,
                     s.entries_paid
                 ),
-                None => return Ok(()),
+                None => {
+                    let r = (&mut running.engine).await;
+                    return Err(task_failure("block engine", r));
+                }
             },
+            r = &mut running.engine => return Err(task_failure("block engine", r)),
+            r = &mut running.listener => {
+                return Err(task_failure("miners' listener", r.map(|()| Ok::<(), EngineError>(()))))
+            }
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("stopping");
                 running.stop();

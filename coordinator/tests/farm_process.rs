@@ -214,3 +214,70 @@ async fn a_submit_window_that_leaves_no_time_to_pay_is_refused_at_start() {
     let _ = std::fs::remove_dir_all(&d);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_failure_exits_non_zero_with_the_error() {
+    let d = dir("enginefail");
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            block_time: Duration::from_secs(2),
+            start_height: 5000,
+            funded: vec![(key.public(), 1000)],
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut child = coordinator(&sim.url(), free_port(), &key, &d, &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the coordinator has planned a block, its store breaks under it.
+    let db = d.join("data").join("coordinator.db");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let planned = rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM blocks", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if planned > 0 {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.execute_batch("DROP TABLE blocks").unwrap();
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the coordinator never planned a block"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                return Some((status, err));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    let (status, err) = out.expect("the coordinator kept running with a broken store");
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("the block engine failed"), "{err}");
+    assert!(err.contains("coordinator store"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+    sim.shutdown().await;
+}
