@@ -394,6 +394,9 @@ async fn authenticate(
             ),
         ));
     }
+    if let Err(e) = pegnet::record::check_identity_cost(&hello.identity) {
+        return Err((RejectCode::BadIdentity, e.to_string()));
+    }
     if !pegnet::validate::valid_coinbase(hello.coinbase.as_bytes()) {
         return Err((
             RejectCode::BadCoinbase,
