@@ -45,6 +45,9 @@ pub struct CoordinatorConfig {
     pub max_connections: usize,
     /// PegNet's submission cut-off for the difficulty floor (0 disables the floor).
     pub cutoff: usize,
+    /// The winner list in force for the block before the first one planned (16-hex-digit short
+    /// hashes), used when the store has no history instead of recovering it from the records.
+    pub previous_winners: Option<Vec<String>>,
     /// Seconds after minute 9 to collect submissions before paying. `None`: a third of factomd's
     /// minute, at most 20 s (see `engine::fit_submit_window`).
     pub submit_window_secs: Option<f64>,
@@ -70,6 +73,7 @@ impl Default for CoordinatorConfig {
             max_connections: 256,
             cutoff: 200,
             submit_window_secs: None,
+            previous_winners: None,
         }
     }
 }
@@ -117,6 +121,13 @@ impl CoordinatorConfig {
             .is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w)))
         {
             bail!("submit_window_secs must be a number of seconds >= 0");
+        }
+        if let Some(w) = &self.previous_winners {
+            if !(pegnet::validate::winners_format_ok(w, 25)
+                || pegnet::validate::winners_format_ok(w, 10))
+            {
+                bail!("previous_winners must be 25 (or, in OPR version 2, 10) 16-hex-digit short hashes, or all empty");
+            }
         }
         Ok(self.prices.plan(network)?)
     }

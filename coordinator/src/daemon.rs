@@ -229,6 +229,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             records_wanted: cfg.records_per_miner as u32,
             cutoff: cfg.cutoff,
             submit_window,
+            previous_winners: cfg.previous_winners.clone(),
         },
         monitor: MonitorConfig::default(),
     })

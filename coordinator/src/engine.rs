@@ -103,6 +103,9 @@ pub struct EngineConfig {
     /// How long after minute 9 submissions are collected before paying (see
     /// [`fit_submit_window`]).
     pub submit_window: Duration,
+    /// The operator's winner list in force for the block before the first one planned, used
+    /// instead of recovering it from that block's records when the store has no history.
+    pub previous_winners: Option<Vec<String>>,
 }
 
 /// What happened in one block, as the devnet and the logs report it.
@@ -321,13 +324,21 @@ impl Engine {
                 return Ok(());
             }
         }
-        let prev = match self.winners.get(&previous_height).cloned() {
-            Some(w) => w,
-            None => self
-                .store
-                .call(move |s| s.winners(previous_height))
-                .await?
-                .unwrap_or_default(),
+        let known = match self.winners.get(&previous_height).cloned() {
+            Some(w) => Some(w),
+            None => self.store.call(move |s| s.winners(previous_height)).await?,
+        };
+        let prev = match (known, &self.cfg.previous_winners) {
+            (Some(w), _) => w,
+            (None, Some(pinned)) if self.winners.is_empty() => {
+                tracing::info!(
+                    height,
+                    "no winner history for block {previous_height}: using the pinned list {pinned:?}"
+                );
+                pinned.clone()
+            }
+            // Empty: recovered from the block's records (by work; see `block::plan`).
+            (None, _) => Vec::new(),
         };
         let p = match plan(
             &self.client,

@@ -63,6 +63,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             records_wanted: 3,
             cutoff: 200,
             submit_window: minute / 6,
+            previous_winners: None,
         },
         monitor: MonitorConfig {
             poll: minute / 6,
