@@ -195,7 +195,7 @@ fn carried_winner_lists(
     let mut lists: Vec<(u64, Vec<String>)> = by_list
         .into_iter()
         .filter_map(|(list, mut recs)| {
-            recs.sort_by(|a, b| b.0.cmp(&a.0));
+            recs.sort_by_key(|r| std::cmp::Reverse(r.0));
             let best = recs.iter().take(3).find(|(srd, e)| {
                 let opr_hash = pegnet::opr_hash(&e.content);
                 e.ext_ids

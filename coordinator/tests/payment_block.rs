@@ -177,3 +177,49 @@ fn heights_are_planned_and_paid_once_across_reopening() {
     );
     assert_eq!(store.winners(11).unwrap(), None);
 }
+
+/// SQLite writes wait for the disk (and for other writers): they run off the async threads, so a
+/// slow write never stalls the runtime (here a single-threaded one, also serving the node).
+#[tokio::test(flavor = "current_thread")]
+async fn a_slow_store_write_does_not_block_the_async_thread() {
+    let (s, c, key) = sim(Duration::from_secs(600), 10).await;
+    let path = store_path("offthread");
+    let store = Store::open(&path).unwrap();
+    let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
+    let h = add(&store, &record(3), height, 9);
+    // Another writer holds the database for a second (a backup, a slow disk).
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let gap = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let ticker = tokio::spawn({
+        let gap = gap.clone();
+        async move {
+            let mut last = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let g = last.elapsed();
+                let mut worst = gap.lock().unwrap();
+                *worst = (*worst).max(g);
+                last = Instant::now();
+            }
+        }
+    });
+    let r = pay(&c, &store, &key, height, 10).await.unwrap();
+    ticker.abort();
+    holder.join().unwrap();
+    assert_eq!(r.revealed.len(), 1, "{r:?}");
+    assert_eq!(store.state(&h).unwrap(), Some(EntryState::Revealed));
+    let worst = *gap.lock().unwrap();
+    assert!(
+        worst < Duration::from_millis(400),
+        "the async thread was blocked for {worst:?}"
+    );
+    s.shutdown().await;
+}
