@@ -30,6 +30,21 @@ pub enum PlanError {
     /// The previous winners do not fit the grader.
     #[error(transparent)]
     Grader(#[from] GraderError),
+    /// factomd has no records for the previous block (missing, or the node is not synced): the
+    /// winner list and the difficulty floor cannot be learnt from it.
+    #[error("block {height} has no OPR records on factomd (node not synced, or the block is missing): cannot learn the winners or the difficulty floor")]
+    NoPreviousRecords {
+        /// The previous block.
+        height: u32,
+    },
+    /// A coordinator without history found no winner list under which any record is honest.
+    #[error("no winner list in force for block {height} could be recovered from its {records} entries: pin it with --previous-winners")]
+    NoWinnerList {
+        /// The previous block.
+        height: u32,
+        /// Its entries.
+        records: usize,
+    },
 }
 
 /// Grades block `height - 1` and builds the plan for `height`. `prev_winners` is the winner list in
@@ -63,23 +78,47 @@ pub async fn plan(
         }
         Ok(grader.grade(pow))
     };
+    if entries.is_empty() && network != Network::DevNet {
+        return Err(PlanError::NoPreviousRecords {
+            height: previous_height,
+        });
+    }
     let previous = if prev_winners.is_empty() {
-        // No history (a fresh start): the honest records of the block carry the winner list in
-        // force. Try each list they carry and keep the one most records validate under.
-        let mut best: Option<GradedBlock> = None;
-        for candidate in carried_winner_lists(version, &entries) {
+        // No history (a fresh start): the records of the block carry the winner list in force.
+        // Anyone can write cheap records carrying a bogus list, so the list is chosen by work, not
+        // by count: the one whose honest records (LXRHash checked) add up to the most proof of
+        // work.
+        let mut best: Option<(f64, GradedBlock)> = None;
+        for candidate in carried_winner_lists(version, &entries, pow) {
             if let Ok(g) = grade_with(&candidate) {
-                let better = best
-                    .as_ref()
-                    .is_none_or(|b| (g.graded.len(), g.valid) > (b.graded.len(), b.valid));
-                if better {
-                    best = Some(g);
+                let w = work(&g);
+                if g.graded.is_empty() {
+                    continue;
+                }
+                if best.as_ref().is_none_or(|(bw, _)| w > *bw) {
+                    best = Some((w, g));
                 }
             }
         }
         match best {
-            Some(b) => b,
-            None => grade_with(&[])?,
+            Some((w, b)) => {
+                tracing::info!(
+                    height = previous_height,
+                    records = b.graded.len(),
+                    entries = entries.len(),
+                    work = format!("{w:.3e}"),
+                    "no winner history: recovered the list in force from the block's records with the most work: {:?}",
+                    prev_list(&b, version, &entries)
+                );
+                b
+            }
+            None if network == Network::DevNet => grade_with(&[])?,
+            None => {
+                return Err(PlanError::NoWinnerList {
+                    height: previous_height,
+                    records: entries.len(),
+                })
+            }
         }
     } else {
         grade_with(prev_winners)?
@@ -101,22 +140,71 @@ pub async fn plan(
     })
 }
 
-/// The distinct previous-winner lists that a block's records carry (at most 8, most common first).
-fn carried_winner_lists(version: u8, entries: &[([u8; 32], factom::Entry)]) -> Vec<Vec<String>> {
-    let mut counts: std::collections::HashMap<Vec<String>, usize> = Default::default();
+/// Expected hashes behind a difficulty: 2^64 / (2^64 - difficulty).
+fn hashes(difficulty: u64) -> f64 {
+    18_446_744_073_709_551_616.0 / ((u64::MAX - difficulty) as f64 + 1.0)
+}
+
+/// The proof of work of a graded block's honest records.
+fn work(g: &GradedBlock) -> f64 {
+    g.graded.iter().map(|r| hashes(r.srd)).sum()
+}
+
+/// The winner list the graded records carry (for the log).
+fn prev_list(
+    g: &GradedBlock,
+    version: u8,
+    entries: &[([u8; 32], factom::Entry)],
+) -> Option<Vec<String>> {
+    let first = g.graded.first()?;
+    let (_, e) = entries.iter().find(|(h, _)| *h == first.entry_hash)?;
+    carried_list(version, e)
+}
+
+fn carried_list(version: u8, e: &factom::Entry) -> Option<Vec<String>> {
+    if version == 1 {
+        V1Content::parse(&e.content).ok().map(|c| c.winners)
+    } else {
+        V2Content::parse(&e.content)
+            .ok()
+            .map(|c| c.winners.iter().map(hex::encode).collect())
+    }
+}
+
+/// The distinct previous-winner lists that a block's records carry, at most 8, those whose best
+/// record has the most proof of work first. A list's best record is its highest self-reported
+/// difficulty that LXRHash confirms (up to 3 tried per list): claiming a high difficulty costs
+/// nothing, having it does.
+fn carried_winner_lists(
+    version: u8,
+    entries: &[([u8; 32], factom::Entry)],
+    pow: &(dyn Pow + Sync),
+) -> Vec<Vec<String>> {
+    let mut by_list: std::collections::HashMap<Vec<String>, Vec<(u64, &factom::Entry)>> =
+        Default::default();
     for (_, e) in entries {
-        let list = if version == 1 {
-            V1Content::parse(&e.content).ok().map(|c| c.winners)
-        } else {
-            V2Content::parse(&e.content)
-                .ok()
-                .map(|c| c.winners.iter().map(hex::encode).collect())
-        };
-        if let Some(l) = list {
-            *counts.entry(l).or_default() += 1;
+        let srd = e
+            .ext_ids
+            .get(1)
+            .and_then(|d| <[u8; 8]>::try_from(d.as_slice()).ok())
+            .map(u64::from_be_bytes);
+        if let (Some(l), Some(srd)) = (carried_list(version, e), srd) {
+            by_list.entry(l).or_default().push((srd, e));
         }
     }
-    let mut lists: Vec<(Vec<String>, usize)> = counts.into_iter().collect();
-    lists.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    lists.into_iter().take(8).map(|(l, _)| l).collect()
+    let mut lists: Vec<(u64, Vec<String>)> = by_list
+        .into_iter()
+        .filter_map(|(list, mut recs)| {
+            recs.sort_by_key(|r| std::cmp::Reverse(r.0));
+            let best = recs.iter().take(3).find(|(srd, e)| {
+                let opr_hash = pegnet::opr_hash(&e.content);
+                e.ext_ids
+                    .first()
+                    .is_some_and(|nonce| pow.difficulty(&opr_hash, nonce) == *srd)
+            })?;
+            Some((best.0, list))
+        })
+        .collect();
+    lists.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    lists.into_iter().take(8).map(|(_, l)| l).collect()
 }

@@ -46,8 +46,12 @@ pub struct CoordinatorConfig {
     pub max_connections: usize,
     /// PegNet's submission cut-off for the difficulty floor (0 disables the floor).
     pub cutoff: usize,
-    /// Seconds after minute 9 to collect submissions before paying.
-    pub submit_window_secs: f64,
+    /// The winner list in force for the block before the first one planned (16-hex-digit short
+    /// hashes), used when the store has no history instead of recovering it from the records.
+    pub previous_winners: Option<Vec<String>>,
+    /// Seconds after minute 9 to collect submissions before paying. `None`: a third of factomd's
+    /// minute, at most 20 s (see `engine::fit_submit_window`).
+    pub submit_window_secs: Option<f64>,
 }
 
 impl Default for CoordinatorConfig {
@@ -69,7 +73,8 @@ impl Default for CoordinatorConfig {
             records_per_miner: 3,
             max_connections: 256,
             cutoff: 200,
-            submit_window_secs: 20.0,
+            submit_window_secs: None,
+            previous_winners: None,
         }
     }
 }
@@ -117,8 +122,18 @@ impl CoordinatorConfig {
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
             bail!("max_entries, records_per_miner and max_connections must be at least 1");
         }
-        if !(self.submit_window_secs.is_finite() && self.submit_window_secs >= 0.0) {
+        if self
+            .submit_window_secs
+            .is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w)))
+        {
             bail!("submit_window_secs must be a number of seconds >= 0");
+        }
+        if let Some(w) = &self.previous_winners {
+            if !(pegnet::validate::winners_format_ok(w, 25)
+                || pegnet::validate::winners_format_ok(w, 10))
+            {
+                bail!("previous_winners must be 25 (or, in OPR version 2, 10) 16-hex-digit short hashes, or all empty");
+            }
         }
         Ok(self.prices.plan(network)?)
     }

@@ -2,7 +2,7 @@
 //! together. Used by the daemon (`netcoordinator`) and by the devnet.
 
 use crate::config::CoordinatorConfig;
-use crate::engine::{BlockSummary, Engine, EngineConfig};
+use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig, EngineError};
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
@@ -47,8 +47,35 @@ pub struct Running {
     pub summaries: mpsc::UnboundedReceiver<BlockSummary>,
     /// The miners' hub.
     pub hub: Arc<Hub>,
+    /// The block engine's task: it only ends with an error (or a panic).
+    pub engine: tokio::task::JoinHandle<Result<(), EngineError>>,
+    /// The miners' listener's task: it only ends when stopped (or on a panic).
+    pub listener: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
     _monitor: Monitor,
+}
+
+/// Why a task that should run forever ended.
+fn task_failure(
+    what: &str,
+    r: std::result::Result<std::result::Result<(), EngineError>, tokio::task::JoinError>,
+) -> anyhow::Error {
+    match r {
+        Ok(r) => match r {
+            Ok(()) => anyhow::anyhow!("the {what} stopped"),
+            Err(e) => anyhow::Error::new(e).context(format!("the {what} failed")),
+        },
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            anyhow::anyhow!("the {what} panicked: {msg}")
+        }
+        Err(e) => anyhow::anyhow!("the {what} was cancelled: {e}"),
+    }
 }
 
 impl Running {
@@ -72,7 +99,7 @@ pub async fn spawn(p: Parts) -> Result<Running> {
     let addr = listener.local_addr()?;
     let hub = Hub::new(p.server, p.table.clone());
     let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), listener, stop_rx));
+    let listener = tokio::spawn(serve(hub.clone(), listener, stop_rx));
     let monitor = Monitor::spawn(p.client.clone(), p.monitor);
     let (tx, summaries) = mpsc::unbounded_channel();
     let engine = Engine::new(
@@ -85,11 +112,13 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         p.prices,
         tx,
     );
-    tokio::spawn(engine.run(monitor.subscribe()));
+    let engine = tokio::spawn(engine.run(monitor.subscribe()));
     Ok(Running {
         addr,
         summaries,
         hub,
+        engine,
+        listener,
         stop,
         _monitor: monitor,
     })
@@ -117,6 +146,46 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
     bail!("no EC key to pay for entries: set ec_secret in the config, NETMINE_EC_SECRET, or ec_address + walletd")
 }
 
+/// The submit window for the network factomd runs: asks the node for its block length (waiting
+/// for it while it cannot be reached) and refuses a window that leaves no time to pay.
+async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Duration> {
+    let mut warned = false;
+    let block_secs = loop {
+        let attempt = tokio::select! {
+            r = client.current_minute() => r,
+            _ = tokio::signal::ctrl_c() => bail!("stopped while waiting for factomd"),
+        };
+        match attempt {
+            Ok(cm) if cm.directoryblockinseconds > 0 => break cm.directoryblockinseconds,
+            Ok(cm) => {
+                bail!(
+                    "factomd at {} reports a block length of {} s",
+                    client.url(),
+                    cm.directoryblockinseconds
+                )
+            }
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(
+                        "waiting for factomd at {} to learn its block length: {e}",
+                        client.url()
+                    );
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    let block = Duration::from_secs(block_secs as u64);
+    let window = fit_submit_window(explicit.map(Duration::from_secs_f64), block)?;
+    tracing::info!(
+        block_secs,
+        "submissions are collected for {:.3} s after minute 9",
+        window.as_secs_f64()
+    );
+    Ok(window)
+}
+
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let plan = cfg.validate()?;
@@ -138,6 +207,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
         .context("getting the LXRHash table")?;
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
+    let submit_window = fit_window(&client, cfg.submit_window_secs).await?;
     let secret = if cfg.no_auth {
         None
     } else {
@@ -161,7 +231,8 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             max_entries: cfg.max_entries,
             records_wanted: cfg.records_per_miner as u32,
             cutoff: cfg.cutoff,
-            submit_window: Duration::from_secs_f64(cfg.submit_window_secs),
+            submit_window,
+            previous_winners: cfg.previous_winners.clone(),
         },
         monitor: MonitorConfig::default(),
     })
@@ -173,6 +244,8 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         ec = %key.public(),
         "netcoordinator running"
     );
+    // Every task is joined: the engine or the listener ending is a failure, and the daemon exits
+    // non-zero with its error (never a silent exit 0).
     loop {
         tokio::select! {
             s = running.summaries.recv() => match s {
@@ -183,8 +256,15 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
                     s.height,
                     s.entries_paid
                 ),
-                None => return Ok(()),
+                None => {
+                    let r = (&mut running.engine).await;
+                    return Err(task_failure("block engine", r));
+                }
             },
+            r = &mut running.engine => return Err(task_failure("block engine", r)),
+            r = &mut running.listener => {
+                return Err(task_failure("miners' listener", r.map(|()| Ok::<(), EngineError>(()))))
+            }
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("stopping");
                 running.stop();

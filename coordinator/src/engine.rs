@@ -3,9 +3,9 @@
 //! submit, waits for their records, keeps the best, writes them to the store and pays for them.
 
 use crate::block::plan;
-use crate::payer::pay;
+use crate::payer::{block_end, pay_block};
 use crate::server::{CurrentJob, Hub, JobCounts};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::verify::select_best;
 use factom::{EcSecret, FactomdClient, MonitorEvent};
 use hashcore::Table;
@@ -15,8 +15,79 @@ use protocol::Message;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
+
+/// What stops the engine (the daemon then exits non-zero).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed: nothing may be paid without a durable record of it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The minute monitor is gone: the engine would never hear of another block.
+    #[error("the minute monitor stopped")]
+    MonitorStopped,
+}
+
+/// Entry credits one record's entry costs: identities are refused unless their records fit one
+/// EC (see `pegnet::record::max_identity_len`), so every entry the engine pays for costs 1.
+pub const ENTRY_COST_EC: u64 = 1;
+
+/// The longest default submit window (a mainnet minute is 60 s).
+pub const DEFAULT_SUBMIT_WINDOW_CAP: Duration = Duration::from_secs(20);
+
+/// The default submit window on a network whose blocks last `block`: a third of a Factom minute
+/// (a tenth of the block), at most [`DEFAULT_SUBMIT_WINDOW_CAP`]. On mainnet 20 s; with 6 s blocks
+/// 0.2 s.
+pub fn default_submit_window(block: Duration) -> Duration {
+    (block / 30).min(DEFAULT_SUBMIT_WINDOW_CAP)
+}
+
+/// The longest submit window that still leaves time to pay before the block ends: minute 9 lasts a
+/// tenth of the block, and half of it is kept for paying (and for noticing minute 9 late).
+pub fn max_submit_window(block: Duration) -> Duration {
+    block / 20
+}
+
+/// A submit window longer than the network allows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "a submit window of {window:.3} s leaves no time to pay before the block ends: factomd's blocks \
+     last {block:.1} s, so minute 9 lasts {minute:.2} s, and the largest window that fits is \
+     {max:.3} s (unset submit_window_secs / --submit-window for the default, {default:.3} s)"
+)]
+pub struct SubmitWindowError {
+    /// The window asked for, in seconds.
+    pub window: f64,
+    /// The block length factomd reports, in seconds.
+    pub block: f64,
+    /// A minute, in seconds.
+    pub minute: f64,
+    /// The largest window that fits, in seconds.
+    pub max: f64,
+    /// The default window, in seconds.
+    pub default: f64,
+}
+
+/// The submit window to use with blocks of `block`: `explicit` if it fits, else an error naming
+/// the largest that does; the default when `explicit` is `None`.
+pub fn fit_submit_window(
+    explicit: Option<Duration>,
+    block: Duration,
+) -> Result<Duration, SubmitWindowError> {
+    let max = max_submit_window(block);
+    match explicit {
+        None => Ok(default_submit_window(block)),
+        Some(w) if w <= max => Ok(w),
+        Some(w) => Err(SubmitWindowError {
+            window: w.as_secs_f64(),
+            block: block.as_secs_f64(),
+            minute: block.as_secs_f64() / 10.0,
+            max: max.as_secs_f64(),
+            default: default_submit_window(block).as_secs_f64(),
+        }),
+    }
+}
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -29,8 +100,12 @@ pub struct EngineConfig {
     pub records_wanted: u32,
     /// PegNet's submission cut-off for the difficulty floor (0: no floor).
     pub cutoff: usize,
-    /// How long after minute 9 submissions are collected before paying.
+    /// How long after minute 9 submissions are collected before paying (see
+    /// [`fit_submit_window`]).
     pub submit_window: Duration,
+    /// The operator's winner list in force for the block before the first one planned, used
+    /// instead of recovering it from that block's records when the store has no history.
+    pub previous_winners: Option<Vec<String>>,
 }
 
 /// What happened in one block, as the devnet and the logs report it.
@@ -114,33 +189,60 @@ impl Engine {
         }
     }
 
+    /// The most a block's entries may cost together.
+    fn cap_ec(&self) -> u64 {
+        self.cfg.max_entries as u64 * ENTRY_COST_EC
+    }
+
+    /// When the block being paid ends: factomd's word, else a guess from the submit window.
+    async fn block_end(&self, height: u32) -> Instant {
+        match block_end(&self.client, height).await {
+            Some(end) => end,
+            None => Instant::now() + (self.cfg.submit_window * 3).max(Duration::from_secs(1)),
+        }
+    }
+
     /// After a restart: entries recorded for the block being built but not yet revealed can still
     /// land, so pay for them now; older ones can not, so mark them expired.
-    async fn resume(&mut self, height: u32) {
+    async fn resume(&mut self, height: u32) -> Result<(), EngineError> {
         self.resumed = true;
-        match self.store.expire_before(height) {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(
+        match self.store.call(move |s| s.expire_before(height)).await? {
+            0 => {}
+            n => tracing::warn!(
                 height,
-                "{n} entries of earlier blocks were never revealed: marked expired"
+                "{n} entries of earlier blocks were never revealed: marked expired (or lost)"
             ),
-            Err(e) => tracing::error!("{e}"),
         }
-        match pay(&self.client, &self.store, &self.key, height).await {
-            Ok(r) if !r.revealed.is_empty() || !r.failed.is_empty() => tracing::info!(
+        let until = self.block_end(height).await;
+        let r = pay_block(
+            &self.client,
+            &self.store,
+            &self.key,
+            height,
+            self.cap_ec(),
+            until,
+        )
+        .await
+        .map_err(|crate::payer::PayError::Store(e)| e)?;
+        if !r.revealed.is_empty() || !r.failed.is_empty() || r.credits_lost > 0 {
+            tracing::info!(
                 height,
                 revealed = r.revealed.len(),
                 already_committed = r.already_committed,
                 failed = r.failed.len(),
+                credits_lost = r.credits_lost,
                 "resumed paying entries recorded before the restart"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!(height, "resuming payments: {e}"),
+            );
         }
+        Ok(())
     }
 
-    /// Follows the monitor until it stops.
-    pub async fn run(mut self, mut events: broadcast::Receiver<MonitorEvent>) {
+    /// Follows the monitor until it stops. Returns only with an error: the store failed, or the
+    /// monitor is gone.
+    pub async fn run(
+        mut self,
+        mut events: broadcast::Receiver<MonitorEvent>,
+    ) -> Result<(), EngineError> {
         loop {
             let ev = match events.recv().await {
                 Ok(ev) => ev,
@@ -148,17 +250,19 @@ impl Engine {
                     tracing::warn!("engine missed {n} monitor events");
                     continue;
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(EngineError::MonitorStopped)
+                }
             };
             match ev {
                 MonitorEvent::Minute { height, minute } => {
                     if !self.resumed {
-                        self.resume(height).await;
+                        self.resume(height).await?;
                     }
                     self.hub.broadcast(Message::Minute { height, minute });
                     match minute {
-                        1 => self.start_block(height).await,
-                        9 => self.finish_block(height).await,
+                        1 => self.start_block(height).await?,
+                        9 => self.finish_block(height).await?,
                         _ => {}
                     }
                 }
@@ -176,32 +280,66 @@ impl Engine {
         self.hub.broadcast(Message::Skip { height, reason });
     }
 
-    async fn start_block(&mut self, height: u32) {
+    async fn start_block(&mut self, height: u32) -> Result<(), EngineError> {
         if self.job.map(|(h, _)| h) == Some(height) {
-            return; // minute 1 seen twice
+            return Ok(()); // minute 1 seen twice
         }
-        if let Err(e) = self.store.expire_before(height) {
-            return self.skip(height, e.to_string());
+        // One job per height, whatever the node says (its minute going back, its height jumping
+        // back, a restart): the store remembers every height a job was started for.
+        if !self.store.call(move |s| s.claim_job(height)).await? {
+            tracing::warn!(
+                height,
+                "minute 1 of block {height} again: a job was already started for it; not starting another"
+            );
+            return Ok(());
         }
+        self.store.call(move |s| s.expire_before(height)).await?;
+        let Some(previous_height) = height.checked_sub(1) else {
+            self.skip(height, "block 0 has no previous block to grade".into());
+            return Ok(());
+        };
         let version = self.cfg.network.version(height);
         let prices = match self.prices.record_prices(version).await {
             Ok(p) => p,
-            Err(e) => return self.skip(height, e.to_string()),
+            Err(e) => {
+                self.skip(height, e.to_string());
+                return Ok(());
+            }
         };
+        let needed = self.cap_ec();
         match self.client.ec_balance(&self.key.public()).await {
-            Ok(b) if b >= self.cfg.max_entries as i64 => {}
+            Ok(b) if b >= 0 && b as u64 >= needed => {}
             Ok(b) => {
-                return self.skip(
+                self.skip(
                     height,
                     format!(
-                        "EC balance {b} does not cover {} entries",
+                        "EC balance {b} does not cover {} entries ({needed} EC)",
                         self.cfg.max_entries
                     ),
-                )
+                );
+                return Ok(());
             }
-            Err(e) => return self.skip(height, format!("factomd: {e}")),
+            Err(e) => {
+                self.skip(height, format!("factomd: {e}"));
+                return Ok(());
+            }
         }
-        let prev = self.winners.get(&(height - 1)).cloned().unwrap_or_default();
+        let known = match self.winners.get(&previous_height).cloned() {
+            Some(w) => Some(w),
+            None => self.store.call(move |s| s.winners(previous_height)).await?,
+        };
+        let prev = match (known, &self.cfg.previous_winners) {
+            (Some(w), _) => w,
+            (None, Some(pinned)) if self.winners.is_empty() => {
+                tracing::info!(
+                    height,
+                    "no winner history for block {previous_height}: using the pinned list {pinned:?}"
+                );
+                pinned.clone()
+            }
+            // Empty: recovered from the block's records (by work; see `block::plan`).
+            (None, _) => Vec::new(),
+        };
         let p = match plan(
             &self.client,
             self.table.as_ref(),
@@ -214,8 +352,15 @@ impl Engine {
         .await
         {
             Ok(p) => p,
-            Err(e) => return self.skip(height, e.to_string()),
+            Err(e) => {
+                self.skip(height, e.to_string());
+                return Ok(());
+            }
         };
+        let carried = p.template.winners.clone();
+        self.store
+            .call(move |s| s.set_winners(height, &carried))
+            .await?;
         self.winners.insert(height, p.template.winners.clone());
         let job_id = self.next_job;
         self.next_job += 1;
@@ -233,47 +378,59 @@ impl Engine {
             min_difficulty: p.min_difficulty,
             records_wanted: self.cfg.records_wanted,
         });
+        Ok(())
     }
 
-    async fn finish_block(&mut self, height: u32) {
+    async fn finish_block(&mut self, height: u32) -> Result<(), EngineError> {
         let Some((h, job_id)) = self.job.take() else {
-            return;
+            return Ok(());
         };
         if h != height {
-            return;
+            return Ok(());
         }
         self.hub.broadcast(Message::Stop { job_id });
         tokio::time::sleep(self.cfg.submit_window).await;
         let miners = self.hub.miners().len();
         let hash_rate = self.hub.hash_rate();
         let (work, counts) = self.hub.take_work(job_id);
+        // One payment round per height, also across restarts and a node replaying minute 9.
+        if !self.store.call(move |s| s.claim_payment(height)).await? {
+            tracing::warn!(
+                height,
+                "block {height} was already paid for: not paying another round"
+            );
+            return Ok(());
+        }
         let best = select_best(
             work.iter()
                 .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a))),
             self.cfg.max_entries,
         );
+        let mut rows = Vec::with_capacity(best.len());
         for (rec, a) in &best {
             let entry = rec.entry(&a.nonce, a.difficulty);
-            let stored = entry
-                .hash()
-                .and_then(|h| entry.marshal().map(|m| (h, m)))
-                .map_err(|e| e.to_string())
-                .and_then(|(h, m)| {
-                    self.store
-                        .add(&h, height, &rec.identity, a.difficulty, &m)
-                        .map_err(|e| e.to_string())
-                });
-            if let Err(e) = stored {
-                tracing::error!(height, "cannot record entry, not paying for it: {e}");
+            match entry.hash().and_then(|h| entry.marshal().map(|m| (h, m))) {
+                Ok((h, m)) => rows.push((h, rec.identity.clone(), a.difficulty, m)),
+                Err(e) => tracing::error!(height, "cannot build entry, not paying for it: {e}"),
             }
         }
-        let report = match pay(&self.client, &self.store, &self.key, height).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(height, "paying stopped: {e}");
-                Default::default()
-            }
-        };
+        self.store
+            .call(move |s| {
+                rows.iter()
+                    .try_for_each(|(h, id, d, m)| s.add(h, height, id, *d, m).map(|_| ()))
+            })
+            .await?;
+        let until = self.block_end(height).await;
+        let report = pay_block(
+            &self.client,
+            &self.store,
+            &self.key,
+            height,
+            self.cap_ec(),
+            until,
+        )
+        .await
+        .map_err(|crate::payer::PayError::Store(e)| e)?;
         let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
         let mut summary = summarize(height, miners, hash_rate, counts, &report, ec_balance);
         summary.winners_in_force = self.winners.get(&height).cloned().unwrap_or_default();
@@ -286,10 +443,13 @@ impl Engine {
             paid = summary.entries_paid,
             failed = summary.entries_failed,
             expired = report.expired,
+            over_cap = report.over_cap,
+            credits_lost = report.credits_lost,
             ec_balance = ?ec_balance,
             "block finished"
         );
         let _ = self.summaries.send(summary);
+        Ok(())
     }
 }
 

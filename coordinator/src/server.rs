@@ -381,6 +381,9 @@ async fn authenticate(
             ),
         ));
     }
+    if let Err(e) = pegnet::record::check_identity_cost(&hello.identity) {
+        return Err((RejectCode::BadIdentity, e.to_string()));
+    }
     if !pegnet::validate::valid_coinbase(hello.coinbase.as_bytes()) {
         return Err((
             RejectCode::BadCoinbase,
@@ -427,7 +430,9 @@ async fn submission(
     job_id: u64,
     records: Vec<protocol::Record>,
 ) -> Message {
-    let (job, mut work) = {
+    // The miner's accepted work stays in the hub while this submission is verified: minute 9's
+    // collection (`take_work`) in the meantime gets every record accepted so far.
+    let (job, known) = {
         let mut st = hub.lock();
         st.counts.received += records.len();
         let Some(job) = st.job.clone() else {
@@ -442,14 +447,17 @@ async fn submission(
                 rejected: vec![format!("job {job_id} is over")],
             };
         };
-        let work = st.work.remove(&hello.identity);
-        (job, work)
+        let known = st
+            .work
+            .get(&hello.identity)
+            .map(|w| (w.record.clone(), w.nonces.clone()));
+        (job, known)
     };
-    let record = match &work {
-        Some(w) => w.record.clone(),
+    let (record, mut nonces) = match known {
+        Some(k) => k,
         None => match MinerRecord::new(&job.template, job.job_id, &hello.identity, &hello.coinbase)
         {
-            Ok(r) => r,
+            Ok(r) => (r, HashSet::new()),
             Err(e) => {
                 return Message::SubmissionResult {
                     job_id,
@@ -463,27 +471,54 @@ async fn submission(
         .into_iter()
         .map(|r| (r.nonce.0, r.difficulty.0))
         .collect();
+    let submitted = pairs.len();
     let limits = Limits {
         current_job: job.job_id,
         min_difficulty: job.min_difficulty,
         per_miner: hub.cfg.records_per_miner,
     };
-    let mut nonces = work.as_ref().map(|w| w.nonces.clone()).unwrap_or_default();
     let table = hub.table.clone();
     let rec = record.clone();
-    // LXRHash of each record takes ~0.3 ms at 30 bits: off the async threads.
-    let (ok, refused, nonces) = tokio::task::spawn_blocking(move || {
+    // LXRHash of each record takes ~0.3 ms at 30 bits: off the async threads. It works on a copy
+    // of the miner's accepted nonces; a panic there leaves the real set (the per-miner limit and
+    // the duplicate check) untouched.
+    let verified = tokio::task::spawn_blocking(move || {
         let (ok, refused) = verify(table.as_ref(), &rec, job_id, &pairs, limits, &mut nonces);
         (ok, refused, nonces)
     })
-    .await
-    .unwrap_or_else(|_| (Vec::new(), Vec::new(), HashSet::new()));
-    let accepted = ok.len() as u32;
+    .await;
+    let (ok, refused, nonces) = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(identity = %hello.identity, "verifying a submission failed: {e}");
+            let mut st = hub.lock();
+            if st.job.as_ref().map(|j| j.job_id) == Some(job.job_id) {
+                *st.counts
+                    .rejected
+                    .entry("verification failed".into())
+                    .or_default() += submitted;
+            }
+            return Message::SubmissionResult {
+                job_id,
+                accepted: 0,
+                rejected: vec!["the coordinator could not verify these records".into()],
+            };
+        }
+    };
     let reasons: Vec<String> = refused
         .iter()
         .map(|(k, r)| format!("record {k}: {r}"))
         .collect();
     let mut st = hub.lock();
+    if st.job.as_ref().map(|j| j.job_id) != Some(job.job_id) {
+        // Collected (minute 9) while this submission was checked: too late for the block.
+        return Message::SubmissionResult {
+            job_id,
+            accepted: 0,
+            rejected: vec![format!("job {job_id} is over")],
+        };
+    }
+    let accepted = ok.len() as u32;
     st.counts.verified += ok.len();
     for (_, r) in &refused {
         let key = r
@@ -494,19 +529,91 @@ async fn submission(
             .to_string();
         *st.counts.rejected.entry(key).or_default() += 1;
     }
-    if st.job.as_ref().map(|j| j.job_id) == Some(job.job_id) {
-        let w = work.get_or_insert_with(|| MinerWork {
+    let w = st
+        .work
+        .entry(hello.identity.clone())
+        .or_insert_with(|| MinerWork {
             record,
             accepted: Vec::new(),
             nonces: HashSet::new(),
         });
-        w.accepted.extend(ok);
-        w.nonces = nonces;
-        st.work.insert(hello.identity.clone(), w.clone());
-    }
+    w.accepted.extend(ok);
+    w.nonces.extend(nonces);
     Message::SubmissionResult {
         job_id,
         accepted,
         rejected: reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pegnet::{Network, Pow};
+    use std::future::Future;
+    use std::task::Poll;
+
+    fn record(nonce: u32, difficulty: u64) -> protocol::Record {
+        protocol::Record {
+            nonce: protocol::HexBytes(nonce.to_be_bytes().to_vec()),
+            difficulty: protocol::Difficulty(difficulty),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn minute_9_collection_during_a_submission_keeps_the_records_already_accepted() {
+        let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
+        let hub = Hub::new(
+            ServerConfig {
+                records_per_miner: 5000,
+                ..ServerConfig::default()
+            },
+            table.clone(),
+        );
+        let template = OprTemplate {
+            network: Network::DevNet,
+            height: 77,
+            winners: vec![String::new(); 25],
+            prices: (1..=62).map(|k| k * 1000).collect(),
+        };
+        hub.start_job(CurrentJob {
+            job_id: 7,
+            template: template.clone(),
+            min_difficulty: 0,
+            records_wanted: 3,
+        });
+        let hello = MinerHello {
+            identity: "rig1".into(),
+            coinbase: "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q".into(),
+        };
+        let rec = MinerRecord::new(&template, 7, &hello.identity, &hello.coinbase).unwrap();
+        let good: Vec<_> = (0..3u32)
+            .map(|n| record(n, table.difficulty(&rec.opr_hash, &n.to_be_bytes())))
+            .collect();
+        match submission(&hub, &hello, 7, good).await {
+            Message::SubmissionResult { accepted: 3, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        // A second, large submission is being verified when minute 9's collection comes.
+        let more: Vec<_> = (100..3100u32).map(|n| record(n, 1)).collect();
+        let second = submission(&hub, &hello, 7, more);
+        let mut second = std::pin::pin!(second);
+        let first_poll =
+            std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx).is_pending())).await;
+        assert!(first_poll, "the submission should be verifying");
+        let (work, counts) = hub.take_work(7);
+        assert_eq!(work.len(), 1, "the miner's accepted records were dropped");
+        assert_eq!(work[0].accepted.len(), 3);
+        assert_eq!(counts.verified, 3);
+        match second.await {
+            Message::SubmissionResult {
+                accepted: 0,
+                rejected,
+                ..
+            } => {
+                assert!(rejected[0].contains("is over"), "{rejected:?}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

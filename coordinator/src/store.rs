@@ -8,7 +8,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How far paying for an entry has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +19,10 @@ pub enum EntryState {
     Committed,
     /// Reveal confirmed: done.
     Revealed,
-    /// Its block is over before it was revealed; it can no longer land.
+    /// Its block is over before it was committed; it can no longer land (nothing was spent).
     Expired,
+    /// Committed but its block ended before the reveal went through: its credits are lost.
+    Lost,
 }
 
 impl EntryState {
@@ -30,6 +32,7 @@ impl EntryState {
             EntryState::Committed => "committed",
             EntryState::Revealed => "revealed",
             EntryState::Expired => "expired",
+            EntryState::Lost => "lost",
         }
     }
 
@@ -39,6 +42,7 @@ impl EntryState {
             "committed" => EntryState::Committed,
             "revealed" => EntryState::Revealed,
             "expired" => EntryState::Expired,
+            "lost" => EntryState::Lost,
             _ => return None,
         })
     }
@@ -72,9 +76,11 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// The store. One connection, used by one task at a time.
+/// The store. One connection, used by one task at a time; clones share it. From async code use
+/// [`Store::call`], which runs the (fsync'ing) SQLite work off the async threads.
+#[derive(Clone)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 impl Store {
@@ -95,11 +101,80 @@ impl Store {
                 state TEXT NOT NULL,
                 updated INTEGER NOT NULL DEFAULT (strftime('%s','now'))
             );
-            CREATE INDEX IF NOT EXISTS entries_by_height ON entries(height, state);",
+            CREATE INDEX IF NOT EXISTS entries_by_height ON entries(height, state);
+            CREATE TABLE IF NOT EXISTS blocks (
+                height INTEGER PRIMARY KEY,
+                job_started INTEGER NOT NULL DEFAULT 0,
+                payment_started INTEGER NOT NULL DEFAULT 0,
+                winners TEXT
+            );",
         )?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// Runs `f` on a blocking thread (SQLite waits for the disk): for async code.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError(format!("store task failed: {e}")))?
+    }
+
+    fn claim(&self, height: u32, column: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            &format!(
+                "INSERT INTO blocks (height, {column}) VALUES (?1, 1)
+                 ON CONFLICT(height) DO UPDATE SET {column} = 1 WHERE {column} = 0"
+            ),
+            params![height],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records that the job of `height` is being started. False if one was already started for
+    /// that height (by this process or before a restart): never start a second.
+    pub fn claim_job(&self, height: u32) -> Result<bool, StoreError> {
+        self.claim(height, "job_started")
+    }
+
+    /// Records that the payment round of `height` is starting. False if one already ran.
+    pub fn claim_payment(&self, height: u32) -> Result<bool, StoreError> {
+        self.claim(height, "payment_started")
+    }
+
+    /// Records the winner list in force for block `height` (the previous winners its records
+    /// carry), needed to grade it.
+    pub fn set_winners(&self, height: u32, winners: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_string(winners).map_err(|e| StoreError(e.to_string()))?;
+        self.conn().execute(
+            "INSERT INTO blocks (height, winners) VALUES (?1, ?2)
+             ON CONFLICT(height) DO UPDATE SET winners = ?2",
+            params![height, json],
+        )?;
+        Ok(())
+    }
+
+    /// The winner list in force for block `height`, if recorded.
+    pub fn winners(&self, height: u32) -> Result<Option<Vec<String>>, StoreError> {
+        let s: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT winners FROM blocks WHERE height = ?1",
+                params![height],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match s.flatten() {
+            None => Ok(None),
+            Some(j) => serde_json::from_str(&j)
+                .map(Some)
+                .map_err(|e| StoreError(format!("winner list of block {height}: {e}"))),
+        }
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -185,13 +260,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks entries of blocks before `height` that were never revealed as expired (they can no
-    /// longer land: their content names their own block). Returns how many.
+    /// Marks entries of blocks before `height` that were never revealed as expired (never
+    /// committed) or lost (committed: their credits are spent). They can no longer land: their
+    /// content names their own block. Returns how many.
     pub fn expire_before(&self, height: u32) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "UPDATE entries SET state = 'expired', updated = strftime('%s','now')
-             WHERE height < ?1 AND state IN ('accepted', 'committed')",
+        let conn = self.conn();
+        let lost = conn.execute(
+            "UPDATE entries SET state = 'lost', updated = strftime('%s','now')
+             WHERE height < ?1 AND state = 'committed'",
             params![height],
-        )?)
+        )?;
+        let expired = conn.execute(
+            "UPDATE entries SET state = 'expired', updated = strftime('%s','now')
+             WHERE height < ?1 AND state = 'accepted'",
+            params![height],
+        )?;
+        Ok(lost + expired)
     }
 }

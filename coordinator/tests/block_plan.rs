@@ -53,7 +53,7 @@ async fn previous_block_winners_and_floor() {
             .add(&e.hash().unwrap(), h, &m.identity, d, &e.marshal().unwrap())
             .unwrap();
     }
-    let paid = pay(&c, &store, &key, h).await.unwrap();
+    let paid = pay(&c, &store, &key, h, 100).await.unwrap();
     assert_eq!(paid.revealed.len(), 30, "{:?}", paid.failed);
     let deadline = Instant::now() + Duration::from_secs(20);
     while (c.heights().await.unwrap().directoryblockheight as u32) < h {
@@ -101,7 +101,7 @@ async fn previous_block_winners_and_floor() {
             )
             .unwrap();
     }
-    let paid_next = pay(&c, &store, &key, h + 1).await.unwrap();
+    let paid_next = pay(&c, &store, &key, h + 1, 100).await.unwrap();
     // Block h+1 is still being built: it cannot be graded yet, and the error says which block.
     if (c.heights().await.unwrap().directoryblockheight as u32) < h + 1 {
         let err = plan(

@@ -136,6 +136,7 @@ async fn engine_on(
             records_wanted: 3,
             cutoff: 200,
             submit_window: Duration::ZERO,
+            previous_winners: None,
         },
         hub.clone(),
         client,

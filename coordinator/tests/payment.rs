@@ -79,9 +79,9 @@ async fn each_entry_is_paid_once_even_when_paying_again() {
             .unwrap(),
         "known entries are not added twice"
     );
-    let r = pay(&c, &store, &key, height).await.unwrap();
+    let r = pay(&c, &store, &key, height, 10).await.unwrap();
     assert_eq!(r.revealed.len(), 3);
-    let again = pay(&c, &store, &key, height).await.unwrap();
+    let again = pay(&c, &store, &key, height, 10).await.unwrap();
     assert!(again.revealed.is_empty(), "revealed entries are skipped");
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 47);
     let mut got = landed(&c, height).await;
@@ -108,7 +108,7 @@ async fn a_crash_between_commit_and_reveal_pays_once_after_restart() {
 
     let store = Store::open(&path).unwrap();
     assert_eq!(store.state(&h).unwrap(), Some(EntryState::Accepted));
-    let r = pay(&c, &store, &key, height).await.unwrap();
+    let r = pay(&c, &store, &key, height, 10).await.unwrap();
     assert_eq!((r.revealed.len(), r.already_committed), (1, 1));
     assert_eq!(
         c.ec_balance(&key.public()).await.unwrap(),
@@ -126,7 +126,7 @@ async fn a_node_outage_leaves_entries_for_the_next_round() {
     let store = Store::open(&store_path("outage")).unwrap();
     let h = add(&store, &record(4), height);
     s.sim().set_http_500(true);
-    let r = pay(&c, &store, &key, height).await.unwrap();
+    let r = pay(&c, &store, &key, height, 10).await.unwrap();
     assert_eq!(r.failed.len(), 1);
     assert!(r.failed[0].1.contains("500"), "{:?}", r.failed);
     assert_eq!(
@@ -135,7 +135,7 @@ async fn a_node_outage_leaves_entries_for_the_next_round() {
         "nothing recorded as paid"
     );
     s.sim().set_http_500(false);
-    let r = pay(&c, &store, &key, height).await.unwrap();
+    let r = pay(&c, &store, &key, height, 10).await.unwrap();
     assert_eq!(r.revealed.len(), 1);
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 9);
     assert_eq!(landed(&c, height).await, vec![h]);
@@ -147,7 +147,7 @@ async fn entries_whose_block_is_over_are_not_paid() {
     let (s, c, key, height) = setup(10).await;
     let store = Store::open(&store_path("late")).unwrap();
     let h = add(&store, &record(5), height - 1); // meant for a block that is already saved
-    let r = pay(&c, &store, &key, height - 1).await.unwrap();
+    let r = pay(&c, &store, &key, height - 1, 10).await.unwrap();
     assert_eq!((r.revealed.len(), r.expired), (0, 1));
     assert_eq!(store.state(&h).unwrap(), Some(EntryState::Expired));
     assert_eq!(

@@ -110,6 +110,11 @@ async fn wrong_secret_replay_duplicate_identity_and_bans() {
     assert_eq!(code(&r.unwrap_err()), RejectCode::DuplicateIdentity);
     let (_ws, r) = login(&st.addr, "farm", "bad-id").await;
     assert_eq!(code(&r.unwrap_err()), RejectCode::BadIdentity);
+    // An identity whose records would cost more than 1 EC each (9 KB: 10 EC).
+    let (_ws, r) = login(&st.addr, "farm", &"x".repeat(9000)).await;
+    let refused = r.unwrap_err();
+    assert_eq!(code(&refused), RejectCode::BadIdentity);
+    assert!(format!("{refused:?}").contains("1-EC entry"), "{refused:?}");
 
     // A recorded auth replayed on a new connection: the challenge differs, so it fails.
     let mut a = open(&st.addr).await;

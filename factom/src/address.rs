@@ -84,19 +84,19 @@ pub fn decode(s: &str) -> Result<(AddressKind, [u8; 32]), AddressError> {
     }
     let raw = bs58::decode(s).into_vec().map_err(|e| match e {
         bs58::decode::Error::InvalidCharacter { character, index } => AddressError::NotBase58 {
-            addr: s.to_string(),
+            addr: redact(s, None),
             ch: character,
             pos: index + 1,
         },
         _ => AddressError::WrongLength {
-            addr: s.to_string(),
+            addr: redact(s, None),
             chars: s.chars().count(),
             bytes: 0,
         },
     })?;
     if raw.len() != 38 || s.chars().count() != 52 {
         return Err(AddressError::WrongLength {
-            addr: s.to_string(),
+            addr: redact(s, None),
             chars: s.chars().count(),
             bytes: raw.len(),
         });
@@ -107,8 +107,8 @@ pub fn decode(s: &str) -> Result<(AddressKind, [u8; 32]), AddressError> {
         });
     }
     let prefix = [raw[0], raw[1]];
-    let kind = AddressKind::from_prefix(prefix).ok_or(AddressError::UnknownPrefix {
-        addr: s.to_string(),
+    let kind = AddressKind::from_prefix(prefix).ok_or_else(|| AddressError::UnknownPrefix {
+        addr: redact(s, None),
         prefix,
     })?;
     let mut body = [0u8; 32];
@@ -116,15 +116,19 @@ pub fn decode(s: &str) -> Result<(AddressKind, [u8; 32]), AddressError> {
     Ok((kind, body))
 }
 
-/// Secrets never appear in error messages or logs.
+/// Secrets never appear in error messages or logs. A string that did not decode could be a
+/// mistyped secret whatever it starts with, so only strings that look like public addresses (`FA`,
+/// `EC`) are shown; anything else shows its first two characters and its length.
 fn redact(s: &str, kind: Option<AddressKind>) -> String {
-    let secret = kind
-        .map(AddressKind::is_secret)
-        .unwrap_or_else(|| s.starts_with("Es") || s.starts_with("Fs"));
-    if secret {
-        format!("{}…(secret, hidden)", &s[..s.len().min(2)])
-    } else {
+    let public = match kind {
+        Some(k) => !k.is_secret(),
+        None => s.starts_with("FA") || s.starts_with("EC"),
+    };
+    if public {
         s.to_string()
+    } else {
+        let head: String = s.chars().take(2).collect();
+        format!("{head}…({} characters, hidden)", s.chars().count())
     }
 }
 
@@ -404,6 +408,45 @@ mod tests {
             "{e}"
         );
         assert_eq!("".parse::<EcAddress>().unwrap_err(), AddressError::Empty);
+    }
+
+    #[test]
+    fn a_mistyped_secret_is_never_echoed() {
+        let good = EcSecret::generate().to_secret_string();
+        let body = &good[2..];
+        let mut typos = vec![
+            format!("{}0{}", &good[..10], &good[11..]), // not base58
+            good[..51].to_string(),                     // a character lost
+            format!("{good}x"),                         // one too many
+            format!(
+                "{}{}{}{}",
+                &good[..20],
+                &good[21..22],
+                &good[20..21],
+                &good[22..]
+            ), // swapped
+            format!("Ex{body}"),                        // a typo in the prefix
+            format!("E{}", &good[2..]),
+        ];
+        // One changed character (a checksum or prefix error).
+        let c = if good.as_bytes()[30] == b'2' {
+            '3'
+        } else {
+            '2'
+        };
+        typos.push(format!("{}{c}{}", &good[..30], &good[31..]));
+        for t in &typos {
+            let e = t.parse::<EcSecret>().unwrap_err();
+            for shown in [e.to_string(), format!("{e:?}")] {
+                assert!(!shown.contains(&body[5..15]), "secret leaked: {shown}");
+            }
+            for shown in [
+                t.parse::<EcAddress>().unwrap_err().to_string(),
+                t.parse::<FactoidAddress>().unwrap_err().to_string(),
+            ] {
+                assert!(!shown.contains(&body[5..15]), "secret leaked: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,7 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
     let mut failing_since: Option<Instant> = None;
     let mut backoff = cfg.poll;
     let mut poll = cfg.poll;
+    let mut behind_since: Option<Instant> = None;
     loop {
         match client.current_minute_once().await {
             Ok(cm) => {
@@ -120,13 +121,40 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                         height += 1;
                     }
                 }
-                let changed = minute != 10
-                    && match last {
-                        None => true,
-                        Some((h, m)) => height > h || (height == h && minute != m),
-                    };
                 let minute_len =
                     Duration::from_secs_f64((cm.directoryblockinseconds.max(1) as f64) / 10.0);
+                // A node whose minute or height goes back (a rewind, a glitch, a node switch) is
+                // ignored, and logged once: re-announcing a minute would let the engine start a
+                // second job or payment round for a block. A node that stays behind for a whole
+                // block is followed again.
+                let backwards = minute != 10
+                    && last.is_some_and(|(h, m)| height < h || (height == h && minute < m));
+                let mut resync = false;
+                if backwards {
+                    let since = *behind_since.get_or_insert_with(|| {
+                        if let Some((h, m)) = last {
+                            tracing::warn!(
+                                "factomd went back from block {h} minute {m} to block {height} minute {minute}: ignored"
+                            );
+                        }
+                        Instant::now()
+                    });
+                    if since.elapsed() > minute_len * 10 {
+                        tracing::warn!(
+                            "factomd has stayed behind for a whole block: following it again at block {height} minute {minute}"
+                        );
+                        resync = true;
+                        behind_since = None;
+                    }
+                } else {
+                    behind_since = None;
+                }
+                let changed = minute != 10
+                    && (resync
+                        || match last {
+                            None => true,
+                            Some((h, m)) => height > h || (height == h && minute > m),
+                        });
                 // Fast local networks (factomd LOCAL, the simulator) have short minutes: poll at
                 // least four times per minute so none is missed.
                 poll = cfg.poll.min(minute_len / 4);

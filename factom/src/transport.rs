@@ -223,7 +223,17 @@ impl JsonRpc {
                 url: self.url.clone(),
             });
         }
-        let body = resp.bytes().await.map_err(|e| transport(error_chain(&e)))?;
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(self.decode(method, format!("response body over {MAX_BODY} bytes")));
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(error_chain(&e)))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(self.decode(method, format!("response body over {MAX_BODY} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
         let parsed: Response = match serde_json::from_slice(&body) {
             Ok(r) => r,
             // A 5xx or a proxy page: the node is not (properly) there.
@@ -257,6 +267,10 @@ impl JsonRpc {
         }
     }
 }
+
+/// The largest response body read from a node (8 MiB): a bigger one is an error, never memory
+/// exhaustion. factomd's largest answers (an entry block, a 10 KiB entry) are far smaller.
+pub const MAX_BODY: usize = 8 << 20;
 
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

@@ -23,6 +23,24 @@ pub struct Faults {
     pub http_500: bool,
     /// Extra delay before every answer (zero: none).
     pub latency: Duration,
+    /// Armed outage: after the next successful `commit-entry`, the node is unreachable (HTTP 503)
+    /// for this long.
+    pub down_after_commit: Option<Duration>,
+    /// The node is unreachable until then.
+    pub down_until: Option<Instant>,
+    /// Minute rewind: `current-minute` reports this minute (at the real height) while set.
+    pub rewind_minute: Option<i64>,
+    /// Height jump: added to every height `current-minute` and `heights` report.
+    pub height_offset: i64,
+}
+
+/// The clock faults' effect on what the node reports of its position.
+fn skew_clock(f: &Faults, cm: &mut crate::types::CurrentMinute) {
+    if let Some(m) = f.rewind_minute {
+        cm.minute = m;
+    }
+    cm.directoryblockheight += f.height_offset;
+    cm.leaderheight += f.height_offset;
 }
 
 /// A simulated node: state plus faults, shared by the request handlers.
@@ -68,6 +86,27 @@ impl Sim {
             .latency = d;
     }
 
+    /// After the next successful commit, the node is unreachable for `d` (HTTP 503).
+    pub fn set_down_after_commit(&self, d: Option<Duration>) {
+        self.faults_mut().down_after_commit = d;
+    }
+
+    /// `current-minute` reports minute `m` (at the real height) while set: a node whose minute
+    /// goes back.
+    pub fn set_minute_rewind(&self, m: Option<i64>) {
+        self.faults_mut().rewind_minute = m;
+    }
+
+    /// Every reported height is shifted by `offset` (a node whose height jumps; -1 - height makes
+    /// it report -1).
+    pub fn set_height_offset(&self, offset: i64) {
+        self.faults_mut().height_offset = offset;
+    }
+
+    fn faults_mut(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Freezes the node's clock: the minute stops moving (or resumes).
     pub fn set_stalled(&self, on: bool) {
         self.state().set_stalled(on, Instant::now());
@@ -94,6 +133,9 @@ async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Res
     if faults.http_500 {
         return (StatusCode::INTERNAL_SERVER_ERROR, "simulated node failure").into_response();
     }
+    if faults.down_until.is_some_and(|t| t > Instant::now()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "simulated outage").into_response();
+    }
     let req: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => {
@@ -109,7 +151,13 @@ async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Res
             RpcError::new(rpc::INVALID_REQUEST, "Invalid Request"),
         ));
     }
-    let outcome = dispatch(&sim, &req.method, &req.params);
+    let outcome = dispatch(&sim, &req.method, &req.params, &faults);
+    if req.method == "commit-entry" && outcome.is_ok() {
+        let mut f = sim.faults_mut();
+        if let Some(d) = f.down_after_commit.take() {
+            f.down_until = Some(Instant::now() + d);
+        }
+    }
     match &outcome {
         Ok(_) => tracing::debug!(method = %req.method, params = %req.params, "factomd-sim call ok"),
         Err(e) => {
@@ -169,12 +217,21 @@ fn to_value<T: serde::Serialize>(v: T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(|_| RpcError::new(rpc::INTERNAL_ERROR, "Internal error"))
 }
 
-fn dispatch(sim: &Sim, method: &str, p: &Value) -> Result<Value, RpcError> {
+fn dispatch(sim: &Sim, method: &str, p: &Value, faults: &Faults) -> Result<Value, RpcError> {
     let now = Instant::now();
     let mut st = sim.state();
     match method {
-        "current-minute" => to_value(st.current_minute(now)),
-        "heights" => to_value(st.heights(now)),
+        "current-minute" => {
+            let mut cm = st.current_minute(now);
+            skew_clock(faults, &mut cm);
+            to_value(cm)
+        }
+        "heights" => {
+            let mut h = st.heights(now);
+            h.directoryblockheight += faults.height_offset;
+            h.leaderheight += faults.height_offset;
+            to_value(h)
+        }
         "properties" => {
             Ok(json!({"factomdversion": "6.16.0-netmine-sim", "factomdapiversion": "2.0"}))
         }

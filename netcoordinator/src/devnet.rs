@@ -108,6 +108,7 @@ pub async fn run(
             records_wanted: top as u32,
             cutoff: 200,
             submit_window: minute / 4,
+            previous_winners: None,
         },
         monitor: MonitorConfig {
             poll: (minute / 4).min(Duration::from_secs(1)),

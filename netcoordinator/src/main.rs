@@ -71,7 +71,12 @@ struct RunArgs {
     /// Miners connected at once.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
-    /// Seconds after minute 9 to collect submissions.
+    /// The winner list in force for the block before the first one planned, comma-separated
+    /// short hashes: used instead of recovering it when there is no history.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    previous_winners: Option<Vec<String>>,
+    /// Seconds after minute 9 to collect submissions (default: a third of factomd's minute, at
+    /// most 20; a window that leaves no time to pay is refused).
     #[arg(long, value_name = "S")]
     submit_window: Option<f64>,
 }
@@ -108,8 +113,11 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
     if a.table_dir.is_some() {
         c.table_dir = a.table_dir;
     }
-    if let Some(w) = a.submit_window {
-        c.submit_window_secs = w;
+    if a.previous_winners.is_some() {
+        c.previous_winners = a.previous_winners;
+    }
+    if a.submit_window.is_some() {
+        c.submit_window_secs = a.submit_window;
     }
     tokio::runtime::Runtime::new()?.block_on(coordinator::daemon::run(c))
 }

@@ -62,6 +62,9 @@ pub async fn run(
             cfg.identity
         )));
     }
+    if let Err(e) = pegnet::record::check_identity_cost(&cfg.identity) {
+        return Err(MinerError::Config(format!("--identity: {e}")));
+    }
     if !pegnet::validate::valid_coinbase(cfg.coinbase.as_bytes()) {
         return Err(MinerError::Config(format!(
             "--coinbase {:?} is not a valid FA address",

@@ -54,6 +54,9 @@ pub fn mine(args: MineArgs) -> Result<()> {
     if !pegnet::validate::valid_identity(identity.as_bytes()) {
         bail!("--identity {identity:?} is not valid: use ASCII letters, digits and commas only");
     }
+    if let Err(e) = pegnet::record::check_identity_cost(&identity) {
+        bail!("--identity: {e}");
+    }
     if !pegnet::validate::valid_coinbase(coinbase.as_bytes()) {
         bail!("--coinbase {coinbase:?} is not a valid FA address");
     }

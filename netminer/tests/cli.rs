@@ -253,3 +253,27 @@ fn opencl_bench_checksum_equals_the_cpus() {
     assert_eq!(all["backend"], "all");
     assert!(all["workers"].as_array().unwrap().len() >= 2);
 }
+
+#[test]
+fn an_identity_whose_records_cost_more_than_1_ec_is_refused_before_connecting() {
+    let long = "x".repeat(9000);
+    let o = netminer(
+        &[
+            "--caddr",
+            "127.0.0.1:1",
+            "--secret",
+            "s",
+            "--identity",
+            &long,
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--bits",
+            "10",
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("1-EC entry"), "{err}");
+    assert!(!err.contains("connect"), "{err}");
+}

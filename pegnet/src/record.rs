@@ -38,6 +38,7 @@ impl OprTemplate {
         if !valid_identity(identity.as_bytes()) {
             return Err(Reject::Identity(identity.to_string()));
         }
+        check_identity_cost(identity)?;
         if !valid_coinbase(coinbase.as_bytes()) {
             return Err(Reject::Coinbase(coinbase.to_string()));
         }
@@ -61,6 +62,53 @@ impl OprTemplate {
         }
         .encode())
     }
+}
+
+/// Entry credits the entry of a V2+ record with this identity costs at most: 64 prices each under
+/// 2^56 (USD 720 million per unit), the largest height, a full winner list and a 16-byte nonce.
+/// (A record with a larger price could cost more: the payer's spending cap, which counts each
+/// entry's real cost, then leaves it unpaid.)
+pub fn worst_case_cost(identity: &str) -> u8 {
+    let content = V2Content {
+        address: vec![b'F'; 52],
+        id: identity.as_bytes().to_vec(),
+        height: i32::MAX,
+        winners: vec![vec![0xff; 8]; 25],
+        assets: vec![(1 << 56) - 1; 64],
+    }
+    .encode();
+    opr_entry(Network::MainNet, 5, &content, &[0xff; 16], u64::MAX)
+        .cost()
+        .unwrap_or(u8::MAX)
+}
+
+/// The longest identity whose records always fit a 1-EC entry.
+pub fn max_identity_len() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        let (mut lo, mut hi) = (0usize, 1024usize); // worst_case_cost(lo) == 1 < cost(hi)
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if worst_case_cost(&"x".repeat(mid)) == 1 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    })
+}
+
+/// Refuses an identity whose records would cost more than the 1 EC a farm budgets per entry.
+pub fn check_identity_cost(identity: &str) -> Result<(), Reject> {
+    let max = max_identity_len();
+    if identity.len() > max {
+        return Err(Reject::IdentityTooLong {
+            len: identity.len(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// SHA-256 of the content: the prefix miners hash with their nonces.
@@ -142,6 +190,19 @@ mod tests {
     fn content_refuses_what_the_grader_rejects() {
         let t = template(Network::DevNet, 100);
         assert!(matches!(t.content("bad-id", FA), Err(Reject::Identity(_))));
+        // Identities whose records would cost more than 1 EC are refused.
+        let max = crate::record::max_identity_len();
+        assert!(max >= 64, "{max}");
+        assert_eq!(crate::record::worst_case_cost(&"x".repeat(max)), 1);
+        assert_eq!(crate::record::worst_case_cost(&"x".repeat(max + 1)), 2);
+        let long = "x".repeat(9000);
+        assert!(matches!(
+            t.content(&long, FA),
+            Err(Reject::IdentityTooLong { len: 9000, .. })
+        ));
+        let fits = t.content(&"x".repeat(max), FA).unwrap();
+        let entry = opr_entry(t.network, t.version(), &fits, &[0xff; 16], u64::MAX);
+        assert_eq!(entry.cost().unwrap(), 1);
         assert!(matches!(
             t.content("ok", "FAnope"),
             Err(Reject::Coinbase(_))

@@ -71,6 +71,14 @@ pub enum Reject {
     /// Identity has characters other than letters, digits and commas (or is empty).
     #[error("identity {0:?} must be non-empty ASCII letters, digits and commas")]
     Identity(String),
+    /// Identity so long that a record carrying it would cost more than 1 EC.
+    #[error("identity of {len} bytes is too long: its records would not fit a 1-EC entry (at most {max} bytes)")]
+    IdentityTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The longest identity whose records fit a 1-EC entry.
+        max: usize,
+    },
 }
 
 /// The V2+ price rules: exactly the version's assets, none zero (except PEG, index 0, in V2).

@@ -23,11 +23,15 @@ pub fn select(version: u8, prices: &[f64]) -> Option<usize> {
     )
 }
 
-/// The mean without the lowest and the highest price (at least 3 prices).
+/// The mean without the lowest and the highest price. With fewer than 3 prices nothing would be
+/// left after trimming: the plain mean is returned (NaN for no price at all), never a panic.
 pub fn trimmed_mean(prices: &[f64]) -> f64 {
     let mut sorted = prices.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let inner = &sorted[1..sorted.len() - 1];
+    let inner = match sorted.len() {
+        0..=2 => &sorted[..],
+        n => &sorted[1..n - 1],
+    };
     inner.iter().sum::<f64>() / inner.len() as f64
 }
 
@@ -51,6 +55,13 @@ mod tests {
     fn fewer_than_three_prices_take_the_top_priority() {
         assert_eq!(select(5, &[10.0, 10.5]), Some(0));
         assert_eq!(select(5, &[10.0, 99.0]), Some(0));
+    }
+
+    #[test]
+    fn trimmed_mean_of_fewer_than_three_prices_does_not_panic() {
+        assert!(trimmed_mean(&[]).is_nan());
+        assert_eq!(trimmed_mean(&[4.0]), 4.0);
+        assert_eq!(trimmed_mean(&[4.0, 6.0]), 5.0);
     }
 
     #[test]
