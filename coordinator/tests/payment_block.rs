@@ -4,8 +4,8 @@
 
 use coordinator::payer::{block_end, pay, pay_block};
 use coordinator::store::{EntryState, Store};
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, Entry, FactomdClient, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use pegnet::Network;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -35,7 +35,7 @@ pub struct Faults {
 }
 
 /// The clock faults' effect on what the node reports of its position.
-fn skew_clock(f: &Faults, cm: &mut crate::types::CurrentMinute) {
+fn skew_clock(f: &Faults, cm: &mut factom::types::CurrentMinute) {
     if let Some(m) = f.rewind_minute {
         cm.minute = m;
     }

@@ -2,8 +2,8 @@
 //! window fits the network (every block is paid with 6 s and 30 s blocks), a window that cannot
 //! fit is refused at start, and a coordinator whose engine fails exits non-zero.
 
-use factom::sim::{SimConfig, SimServer};
 use factom::{EcSecret, FactomdClient, RpcConfig};
+use factomd_sim::{SimConfig, SimServer};
 use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::Network;
 use std::path::{Path, PathBuf};
