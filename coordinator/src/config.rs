@@ -19,7 +19,7 @@ pub struct CoordinatorConfig {
     /// factomd's address.
     pub factomd: String,
     /// Network: mainnet, testnet or devnet.
-    pub network: String,
+    pub network: pegnet::Network,
     /// The farm's shared secret (also `NETMINE_SECRET`); no `Debug` shows it.
     pub secret: Option<SecretString>,
     /// Turn miner authentication off (logged as a warning at every start).
@@ -59,7 +59,7 @@ impl Default for CoordinatorConfig {
         CoordinatorConfig {
             caddr: ":1234".into(),
             factomd: "localhost:8088".into(),
-            network: "mainnet".into(),
+            network: pegnet::Network::MainNet,
             secret: None,
             no_auth: false,
             ec_secret: None,
@@ -107,10 +107,7 @@ impl CoordinatorConfig {
     /// it reads the price file, so the daemon uses this one instead of building another).
     pub fn validate(&self) -> Result<Plan> {
         self.listen_addr()?;
-        let network = self
-            .network
-            .parse::<pegnet::Network>()
-            .map_err(anyhow::Error::msg)?;
+        let network = self.network;
         if self
             .secret
             .as_ref()

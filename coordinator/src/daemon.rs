@@ -8,7 +8,6 @@ use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use factom::{EcSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig, WalletdClient};
 use hashcore::Table;
-use pegnet::Network;
 use prices::Oracle;
 use protocol::Secret;
 use secrecy::{ExposeSecret, SecretString};
@@ -189,7 +188,7 @@ async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Dur
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let plan = cfg.validate()?;
-    let network: Network = cfg.network.parse().map_err(anyhow::Error::msg)?;
+    let network = cfg.network;
     let key = ec_key(&cfg).await?;
     tracing::info!(
         sources = ?plan.sources.iter().map(|s| s.source.name()).collect::<Vec<_>>(),

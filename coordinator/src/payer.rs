@@ -43,7 +43,8 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-enum Outcome {
+/// How paying for one entry ended this round.
+enum EntryPayment {
     Revealed { already_committed: bool },
     Failed(String),
 }
@@ -144,11 +145,11 @@ pub async fn pay(
     for (e, outcome) in payable.iter().zip(outcomes) {
         let hex_hash = hex::encode(e.entry_hash);
         match outcome? {
-            Outcome::Revealed { already_committed } => {
+            EntryPayment::Revealed { already_committed } => {
                 report.already_committed += already_committed as usize;
                 report.revealed.push(hex_hash);
             }
-            Outcome::Failed(why) => report.failed.push((hex_hash, why)),
+            EntryPayment::Failed(why) => report.failed.push((hex_hash, why)),
         }
     }
     Ok(report)
@@ -229,16 +230,16 @@ async fn pay_one(
     store: &Store,
     key: &EcSecret,
     e: &StoredEntry,
-) -> Result<Outcome, StoreError> {
+) -> Result<EntryPayment, StoreError> {
     let composed = match Entry::unmarshal(&e.entry).and_then(|entry| compose(&entry, key, now_ms()))
     {
         Ok(c) if c.entry_hash == e.entry_hash => c,
         Ok(_) => {
-            return Ok(Outcome::Failed(
+            return Ok(EntryPayment::Failed(
                 "stored entry does not match its hash".into(),
             ))
         }
-        Err(err) => return Ok(Outcome::Failed(err.to_string())),
+        Err(err) => return Ok(EntryPayment::Failed(err.to_string())),
     };
     let hash = e.entry_hash;
     let mut already_committed = false;
@@ -250,7 +251,7 @@ async fn pay_one(
                     .call(move |s| s.set_state(&hash, EntryState::Committed))
                     .await?;
             }
-            Err(err) => return Ok(Outcome::Failed(err.to_string())),
+            Err(err) => return Ok(EntryPayment::Failed(err.to_string())),
         }
     }
     match client.reveal_entry(&composed.reveal).await {
@@ -258,8 +259,8 @@ async fn pay_one(
             store
                 .call(move |s| s.set_state(&hash, EntryState::Revealed))
                 .await?;
-            Ok(Outcome::Revealed { already_committed })
+            Ok(EntryPayment::Revealed { already_committed })
         }
-        Err(err) => Ok(Outcome::Failed(err.to_string())),
+        Err(err) => Ok(EntryPayment::Failed(err.to_string())),
     }
 }

@@ -8,7 +8,8 @@ use crate::verify::{verify, Accepted, Limits, MinerRecord};
 use hashcore::Table;
 use pegnet::OprTemplate;
 use protocol::{
-    CoordinatorHandshake, Message, MinerHello, ProtocolError, RejectCode, Secret, Session, Stats,
+    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
+    Stats,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -253,7 +254,7 @@ async fn recv_text(ws: &mut Ws) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn reject(ws: &mut Ws, code: RejectCode, reason: String) -> String {
+async fn reject(ws: &mut Ws, code: ConnectionRefusal, reason: String) -> String {
     let _ = send_text(
         ws,
         protocol::encode_plain(&Message::Rejected {
@@ -284,7 +285,7 @@ async fn connection(
     if hub.banned(addr.ip()) {
         return Err(reject(
             &mut ws,
-            RejectCode::Banned,
+            ConnectionRefusal::Banned,
             "too many failed authentications from this address; try later".into(),
         )
         .await);
@@ -292,7 +293,7 @@ async fn connection(
     if open > hub.cfg.max_connections {
         return Err(reject(
             &mut ws,
-            RejectCode::Busy,
+            ConnectionRefusal::Busy,
             format!(
                 "the coordinator already serves {} connections",
                 hub.cfg.max_connections
@@ -303,7 +304,7 @@ async fn connection(
     let (mut session, hello) = match authenticate(hub, &mut ws).await {
         Ok(x) => x,
         Err((code, reason)) => {
-            if code == RejectCode::BadSecret {
+            if code == ConnectionRefusal::BadSecret {
                 hub.auth_failed(addr.ip());
             }
             return Err(reject(&mut ws, code, reason).await);
@@ -351,10 +352,10 @@ async fn connection(
 async fn authenticate(
     hub: &Arc<Hub>,
     ws: &mut Ws,
-) -> Result<(Session, MinerHello), (RejectCode, String)> {
+) -> Result<(Session, MinerHello), (ConnectionRefusal, String)> {
     let secret = hub.cfg.secret.clone().unwrap_or_else(|| Secret::new(""));
     let (hs, challenge) = CoordinatorHandshake::start(&secret);
-    let proto = |e: String| (RejectCode::Protocol, e);
+    let proto = |e: String| (ConnectionRefusal::Protocol, e);
     send_text(ws, challenge).await.map_err(proto)?;
     let auth = tokio::time::timeout(hub.cfg.auth_timeout, recv_text(ws))
         .await
@@ -367,14 +368,14 @@ async fn authenticate(
         .map_err(proto)?;
     let (session, hello, welcome) = hs.finish(&auth).map_err(|e| match e {
         ProtocolError::WrongSecret => (
-            RejectCode::BadSecret,
+            ConnectionRefusal::BadSecret,
             "wrong shared secret: check --secret on the miner".to_string(),
         ),
-        other => (RejectCode::Protocol, other.to_string()),
+        other => (ConnectionRefusal::Protocol, other.to_string()),
     })?;
     if !pegnet::validate::valid_identity(hello.identity.as_bytes()) {
         return Err((
-            RejectCode::BadIdentity,
+            ConnectionRefusal::BadIdentity,
             format!(
                 "identity {:?} must be ASCII letters, digits and commas",
                 hello.identity
@@ -382,17 +383,17 @@ async fn authenticate(
         ));
     }
     if let Err(e) = pegnet::record::check_identity_cost(&hello.identity) {
-        return Err((RejectCode::BadIdentity, e.to_string()));
+        return Err((ConnectionRefusal::BadIdentity, e.to_string()));
     }
     if !pegnet::validate::valid_coinbase(hello.coinbase.as_bytes()) {
         return Err((
-            RejectCode::BadCoinbase,
+            ConnectionRefusal::BadCoinbase,
             format!("coinbase {:?} is not a valid FA address", hello.coinbase),
         ));
     }
     if !hub.lock().connected.insert(hello.identity.clone()) {
         return Err((
-            RejectCode::DuplicateIdentity,
+            ConnectionRefusal::DuplicateIdentity,
             format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
         ));
     }
@@ -428,7 +429,7 @@ async fn submission(
     hub: &Arc<Hub>,
     hello: &MinerHello,
     job_id: u64,
-    records: Vec<protocol::Record>,
+    records: Vec<protocol::SubmittedRecord>,
 ) -> Message {
     // The miner's accepted work stays in the hub while this submission is verified: minute 9's
     // collection (`take_work`) in the meantime gets every record accepted so far.
@@ -553,8 +554,8 @@ mod tests {
     use std::future::Future;
     use std::task::Poll;
 
-    fn record(nonce: u32, difficulty: u64) -> protocol::Record {
-        protocol::Record {
+    fn record(nonce: u32, difficulty: u64) -> protocol::SubmittedRecord {
+        protocol::SubmittedRecord {
             nonce: protocol::HexBytes(nonce.to_be_bytes().to_vec()),
             difficulty: protocol::Difficulty(difficulty),
         }

@@ -3,7 +3,7 @@
 //! recomputed, and it is accepted only if the difficulty matches exactly, the job is current, it
 //! beats the minimum, it is not a duplicate, and the miner is within its records per block.
 
-use pegnet::{opr_entry, opr_hash, Network, OprTemplate, Pow, Reject};
+use pegnet::{opr_entry, opr_hash, InvalidRecord, Network, OprTemplate, Pow};
 use std::collections::HashSet;
 
 /// Longest nonce the coordinator accepts (our miners use at most 9 bytes).
@@ -34,7 +34,7 @@ impl MinerRecord {
         job_id: u64,
         identity: &str,
         coinbase: &str,
-    ) -> Result<Self, Reject> {
+    ) -> Result<Self, InvalidRecord> {
         let content = template.content(identity, coinbase)?;
         Ok(MinerRecord {
             job_id,
@@ -54,7 +54,7 @@ impl MinerRecord {
 
 /// Why a submitted record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum RecordRefusal {
     /// Submitted for another job than the current one.
     #[error("record for job {got}, the current job is {current}")]
     StaleJob {
@@ -120,31 +120,31 @@ pub fn verify(
     records: &[(Vec<u8>, u64)],
     limits: Limits,
     accepted: &mut HashSet<Vec<u8>>,
-) -> (Vec<Accepted>, Vec<(usize, Refusal)>) {
+) -> (Vec<Accepted>, Vec<(usize, RecordRefusal)>) {
     let mut ok = Vec::new();
     let mut refused = Vec::new();
     for (k, (nonce, claimed)) in records.iter().enumerate() {
         let verdict = if submitted_job != limits.current_job || miner.job_id != limits.current_job {
-            Err(Refusal::StaleJob {
+            Err(RecordRefusal::StaleJob {
                 got: submitted_job,
                 current: limits.current_job,
             })
         } else if nonce.len() > MAX_NONCE {
-            Err(Refusal::NonceTooLong(nonce.len()))
+            Err(RecordRefusal::NonceTooLong(nonce.len()))
         } else if accepted.contains(nonce) {
-            Err(Refusal::Duplicate)
+            Err(RecordRefusal::Duplicate)
         } else if accepted.len() >= limits.per_miner {
-            Err(Refusal::OverLimit(limits.per_miner))
+            Err(RecordRefusal::OverLimit(limits.per_miner))
         } else if *claimed <= limits.min_difficulty {
             // Checked before hashing: cheap refusals first, LXRHash only for plausible records.
-            Err(Refusal::BelowMinimum {
+            Err(RecordRefusal::BelowMinimum {
                 difficulty: *claimed,
                 min: limits.min_difficulty,
             })
         } else {
             let actual = pow.difficulty(&miner.opr_hash, nonce);
             if actual != *claimed {
-                Err(Refusal::WrongDifficulty {
+                Err(RecordRefusal::WrongDifficulty {
                     claimed: *claimed,
                     actual,
                 })

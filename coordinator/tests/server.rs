@@ -8,8 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use hashcore::{Nonce, Table};
 use pegnet::{Network, OprTemplate, Pow};
 use protocol::{
-    encode_plain, Difficulty, HexBytes, Message, MinerHandshake, Record, RejectCode, Secret,
-    Session,
+    encode_plain, ConnectionRefusal, Difficulty, HexBytes, Message, MinerHandshake, Secret,
+    Session, SubmittedRecord,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +85,7 @@ async fn login(addr: &str, secret: &str, identity: &str) -> (Stream, Result<Sess
     }
 }
 
-fn code(m: &Message) -> RejectCode {
+fn code(m: &Message) -> ConnectionRefusal {
     match m {
         Message::Rejected { code, .. } => *code,
         other => panic!("expected a rejection, got {other:?}"),
@@ -102,18 +102,18 @@ async fn wrong_secret_replay_duplicate_identity_and_bans() {
     c.ban_after = 2;
     let st = setup(c).await;
     let (_ws, r) = login(&st.addr, "typo", "rig1").await;
-    assert_eq!(code(&r.unwrap_err()), RejectCode::BadSecret);
+    assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::BadSecret);
 
     let (_keep, ok) = login(&st.addr, "farm", "rig1").await;
     let _session = ok.unwrap();
     let (_ws, r) = login(&st.addr, "farm", "rig1").await;
-    assert_eq!(code(&r.unwrap_err()), RejectCode::DuplicateIdentity);
+    assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::DuplicateIdentity);
     let (_ws, r) = login(&st.addr, "farm", "bad-id").await;
-    assert_eq!(code(&r.unwrap_err()), RejectCode::BadIdentity);
+    assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::BadIdentity);
     // An identity whose records would cost more than 1 EC each (9 KB: 10 EC).
     let (_ws, r) = login(&st.addr, "farm", &"x".repeat(9000)).await;
     let refused = r.unwrap_err();
-    assert_eq!(code(&refused), RejectCode::BadIdentity);
+    assert_eq!(code(&refused), ConnectionRefusal::BadIdentity);
     assert!(format!("{refused:?}").contains("1-EC entry"), "{refused:?}");
 
     // A recorded auth replayed on a new connection: the challenge differs, so it fails.
@@ -126,11 +126,11 @@ async fn wrong_secret_replay_duplicate_identity_and_bans() {
     let _ = text(&mut b).await.unwrap();
     b.send(Ws::Text(auth.into())).await.unwrap();
     let reply = protocol::decode_plain(&text(&mut b).await.unwrap()).unwrap();
-    assert_eq!(code(&reply), RejectCode::BadSecret);
+    assert_eq!(code(&reply), ConnectionRefusal::BadSecret);
 
     // Two failures from this address: banned, even with the right secret.
     let (_ws, r) = login_raw(&st.addr).await;
-    assert_eq!(code(&r), RejectCode::Banned);
+    assert_eq!(code(&r), ConnectionRefusal::Banned);
 }
 
 async fn login_raw(addr: &str) -> (Stream, Message) {
@@ -153,7 +153,7 @@ async fn slow_oversized_malformed_and_unknown_are_dropped_others_unaffected() {
     let r = protocol::decode_plain(&text(&mut idle).await.unwrap()).unwrap();
     match r {
         Message::Rejected {
-            code: RejectCode::Protocol,
+            code: ConnectionRefusal::Protocol,
             reason,
         } => assert!(reason.contains("not authenticated"), "{reason}"),
         other => panic!("{other:?}"),
@@ -217,7 +217,7 @@ async fn submissions_are_verified() {
     let rec = |c: u64, lie: bool| {
         let n = Nonce::new(0, c);
         let d = st.table.difficulty(&mine.opr_hash, n.as_bytes());
-        Record {
+        SubmittedRecord {
             nonce: HexBytes(n.as_bytes().to_vec()),
             difficulty: Difficulty(if lie { d ^ 1 } else { d }),
         }
@@ -275,7 +275,7 @@ async fn too_many_connections() {
     let (_a, s) = login(&st.addr, "farm", "one").await;
     let _s = s.unwrap();
     let (_b, r) = login_raw(&st.addr).await;
-    assert_eq!(code(&r), RejectCode::Busy);
+    assert_eq!(code(&r), ConnectionRefusal::Busy);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Submission checks, with a real (small) LXRHash table.
 
-use coordinator::verify::{select_best, verify, Limits, MinerRecord, Refusal};
+use coordinator::verify::{select_best, verify, Limits, MinerRecord, RecordRefusal};
 use hashcore::{Nonce, Table};
 use pegnet::{Network, OprTemplate, Pow};
 use std::collections::HashSet;
@@ -40,22 +40,25 @@ fn only_honest_current_unique_records_within_limits_pass() {
     assert_eq!(ok.len(), 3);
     assert_eq!(ok[0].difficulty, honest[0].1);
     let reasons: Vec<_> = refused.iter().map(|(k, r)| (*k, r.clone())).collect();
-    assert_eq!(reasons[0], (1, Refusal::Duplicate));
-    assert!(matches!(reasons[1], (2, Refusal::WrongDifficulty { .. })));
-    assert_eq!(reasons[2], (4, Refusal::NonceTooLong(17)));
-    assert_eq!(reasons[3], (6, Refusal::OverLimit(3)));
+    assert_eq!(reasons[0], (1, RecordRefusal::Duplicate));
+    assert!(matches!(
+        reasons[1],
+        (2, RecordRefusal::WrongDifficulty { .. })
+    ));
+    assert_eq!(reasons[2], (4, RecordRefusal::NonceTooLong(17)));
+    assert_eq!(reasons[3], (6, RecordRefusal::OverLimit(3)));
 
     // Old job, and below the minimum.
     let (ok, refused) = verify(&table, &miner, 4, &honest[5..], limits, &mut HashSet::new());
     assert!(ok.is_empty());
-    assert_eq!(refused[0].1, Refusal::StaleJob { got: 4, current: 5 });
+    assert_eq!(refused[0].1, RecordRefusal::StaleJob { got: 4, current: 5 });
     let high = Limits {
         min_difficulty: u64::MAX - 1,
         ..limits
     };
     let (ok, refused) = verify(&table, &miner, 5, &honest[5..], high, &mut HashSet::new());
     assert!(ok.is_empty());
-    assert!(matches!(refused[0].1, Refusal::BelowMinimum { .. }));
+    assert!(matches!(refused[0].1, RecordRefusal::BelowMinimum { .. }));
 }
 
 #[test]
@@ -76,7 +79,10 @@ fn another_miners_names_give_another_record() {
     let records = [(nonce.as_bytes().to_vec(), claimed)];
     let (ok, refused) = verify(&table, &b, 1, &records, limits, &mut HashSet::new());
     assert!(ok.is_empty());
-    assert!(matches!(refused[0].1, Refusal::WrongDifficulty { .. }));
+    assert!(matches!(
+        refused[0].1,
+        RecordRefusal::WrongDifficulty { .. }
+    ));
     let (ok, _) = verify(&table, &a, 1, &records, limits, &mut HashSet::new());
     assert_eq!(ok.len(), 1);
 }

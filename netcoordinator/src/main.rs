@@ -47,7 +47,7 @@ struct RunArgs {
     no_auth: bool,
     /// mainnet, testnet or devnet.
     #[arg(long)]
-    network: Option<String>,
+    network: Option<pegnet::Network>,
     /// Take prices only from this file (TOML `[prices]` TICKER = USD), instead of the
     /// `[prices]` sources of the config.
     #[arg(long, value_name = "FILE")]

@@ -16,7 +16,7 @@ pub struct PricesArgs {
     pub config: Option<PathBuf>,
     /// mainnet, testnet or devnet (overrides the config).
     #[arg(long)]
-    pub network: Option<String>,
+    pub network: Option<Network>,
     /// OPR version to price (default: the version in force now on the network).
     #[arg(long, value_name = "V", value_parser = clap::value_parser!(u8).range(1..=5))]
     pub version: Option<u8>,
@@ -36,12 +36,12 @@ pub fn run(a: &PricesArgs) -> Result<()> {
         None => CoordinatorConfig::default(),
     };
     if let Some(n) = &a.network {
-        cfg.network = n.clone();
+        cfg.network = *n;
     }
     if let Some(f) = &a.prices {
         cfg.prices = PricesConfig::fixed_only(f.clone());
     }
-    let network: Network = cfg.network.parse().map_err(anyhow::Error::msg)?;
+    let network = cfg.network;
     let version = a.version.unwrap_or_else(|| network.version(u32::MAX));
     let oracle = Oracle::new(cfg.prices.plan(network)?).context("starting the price oracle")?;
     let report = tokio::runtime::Runtime::new()?.block_on(oracle.poll(version));

@@ -6,7 +6,7 @@
 use crate::rates::RateTracker;
 use hashcore::{Job, MiningBackend};
 use pegnet::{opr_hash, Network, OprTemplate};
-use protocol::{HandshakeError, Message, MinerHandshake, Record, Secret, Session};
+use protocol::{HandshakeError, Message, MinerHandshake, Secret, Session, SubmittedRecord};
 use rand::RngExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -260,10 +260,10 @@ fn on_message(
         }
         Message::Stop { job_id } => {
             backend.set_job(None);
-            let records: Vec<Record> = backend
+            let records: Vec<SubmittedRecord> = backend
                 .best(job_id)
                 .into_iter()
-                .map(|f| Record {
+                .map(|f| SubmittedRecord {
                     nonce: protocol::HexBytes(f.nonce.as_bytes().to_vec()),
                     difficulty: protocol::Difficulty(f.difficulty),
                 })

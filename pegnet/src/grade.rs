@@ -4,7 +4,9 @@
 use crate::assets;
 use crate::proto::V2Content;
 use crate::v1::V1Content;
-use crate::validate::{check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, Reject};
+use crate::validate::{
+    check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, InvalidRecord,
+};
 use sha2::{Digest, Sha256};
 
 /// How many records grading keeps: the 50 highest-difficulty honest records, from which the
@@ -52,7 +54,7 @@ pub fn reward(version: u8, position: usize) -> u64 {
 
 /// A valid record of the block.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub struct GradedRecord {
     /// Hash of the Factom entry carrying the record; its first 8 bytes are the short hash that
     /// names a winner.
     pub entry_hash: [u8; 32],
@@ -72,7 +74,7 @@ pub struct Record {
     pub grade: f64,
 }
 
-impl Record {
+impl GradedRecord {
     /// First 8 bytes of the entry hash, lowercase hex.
     pub fn short_hash(&self) -> String {
         hex::encode(&self.entry_hash[..8])
@@ -90,7 +92,7 @@ pub struct GradedBlock {
     /// How many entries passed validation and were graded (before the top-50 cut).
     pub valid: usize,
     /// The honest records kept (at most 50), in final order.
-    pub graded: Vec<Record>,
+    pub graded: Vec<GradedRecord>,
     /// This block's winner list: the first 10/25 short hashes, or the inherited list when the
     /// block has no winners.
     pub winners: Vec<String>,
@@ -134,7 +136,7 @@ pub struct Grader {
     algorithm: u8,
     height: u32,
     prev: Vec<String>,
-    records: Vec<Record>,
+    records: Vec<GradedRecord>,
 }
 
 impl Grader {
@@ -176,7 +178,7 @@ impl Grader {
     }
 
     /// Valid records so far.
-    pub fn valid(&self) -> &[Record] {
+    pub fn valid(&self) -> &[GradedRecord] {
         &self.records
     }
 
@@ -186,7 +188,7 @@ impl Grader {
         entry_hash: &[u8],
         ext_ids: &[Vec<u8>],
         content: &[u8],
-    ) -> Result<(), Reject> {
+    ) -> Result<(), InvalidRecord> {
         let r = self.validate(entry_hash, ext_ids, content)?;
         self.records.push(r);
         Ok(())
@@ -198,15 +200,15 @@ impl Grader {
         entry_hash: &[u8],
         ext_ids: &[Vec<u8>],
         content: &[u8],
-    ) -> Result<Record, Reject> {
+    ) -> Result<GradedRecord, InvalidRecord> {
         let entry_hash: [u8; 32] = entry_hash
             .try_into()
-            .map_err(|_| Reject::EntryHashLen(entry_hash.len()))?;
+            .map_err(|_| InvalidRecord::EntryHashLen(entry_hash.len()))?;
         if ext_ids.len() != 3 {
-            return Err(Reject::ExtIdCount(ext_ids.len()));
+            return Err(InvalidRecord::ExtIdCount(ext_ids.len()));
         }
         if ext_ids[2] != [self.version] {
-            return Err(Reject::Version {
+            return Err(InvalidRecord::Version {
                 got: ext_ids[2].clone(),
                 want: self.version,
             });
@@ -214,13 +216,13 @@ impl Grader {
         let srd: [u8; 8] = ext_ids[1]
             .as_slice()
             .try_into()
-            .map_err(|_| Reject::DifficultyLen(ext_ids[1].len()))?;
+            .map_err(|_| InvalidRecord::DifficultyLen(ext_ids[1].len()))?;
         let (prices, coinbase, identity) = if self.version == 1 {
             self.validate_v1(content)?
         } else {
             self.validate_v2(content)?
         };
-        Ok(Record {
+        Ok(GradedRecord {
             entry_hash,
             nonce: ext_ids[0].clone(),
             srd: u64::from_be_bytes(srd),
@@ -232,9 +234,9 @@ impl Grader {
         })
     }
 
-    fn check_height(&self, h: i64) -> Result<(), Reject> {
+    fn check_height(&self, h: i64) -> Result<(), InvalidRecord> {
         if h != self.height as i64 {
-            return Err(Reject::Height {
+            return Err(InvalidRecord::Height {
                 got: h,
                 want: self.height,
             });
@@ -242,54 +244,54 @@ impl Grader {
         Ok(())
     }
 
-    fn validate_v1(&self, content: &[u8]) -> Result<(Vec<f64>, String, String), Reject> {
-        let c = V1Content::parse(content).map_err(Reject::Decode)?;
+    fn validate_v1(&self, content: &[u8]) -> Result<(Vec<f64>, String, String), InvalidRecord> {
+        let c = V1Content::parse(content).map_err(InvalidRecord::Decode)?;
         self.check_height(c.dbht as i64)?;
-        let prices = c.prices().map_err(Reject::MissingAsset)?;
+        let prices = c.prices().map_err(InvalidRecord::MissingAsset)?;
         for (k, p) in prices.iter().enumerate().skip(1) {
             if *p == 0.0 {
-                return Err(Reject::ZeroPrice(assets::V1[k]));
+                return Err(InvalidRecord::ZeroPrice(assets::V1[k]));
             }
         }
         if !winners_format_ok(&c.winners, 10) {
-            return Err(Reject::WinnerFormat);
+            return Err(InvalidRecord::WinnerFormat);
         }
         if c.winners != self.prev {
-            return Err(Reject::WinnersMismatch);
+            return Err(InvalidRecord::WinnersMismatch);
         }
         Ok((prices, c.coinbase, c.minerid))
     }
 
-    fn validate_v2(&self, content: &[u8]) -> Result<(Vec<f64>, String, String), Reject> {
+    fn validate_v2(&self, content: &[u8]) -> Result<(Vec<f64>, String, String), InvalidRecord> {
         let v = self.version;
-        let c = V2Content::parse(content).map_err(Reject::Decode)?;
+        let c = V2Content::parse(content).map_err(InvalidRecord::Decode)?;
         self.check_height(c.height as i64)?;
         check_v2_prices(v, &c.assets)?;
         let n = c.winners.len();
         let counts_ok = if v == 2 { n == 10 || n == 25 } else { n == 25 };
         if !counts_ok {
-            return Err(Reject::WinnerCount {
+            return Err(InvalidRecord::WinnerCount {
                 got: n,
                 want: 25,
                 version: v,
             });
         }
         if !valid_coinbase(&c.address) {
-            return Err(Reject::Coinbase(
+            return Err(InvalidRecord::Coinbase(
                 String::from_utf8_lossy(&c.address).into_owned(),
             ));
         }
         if !valid_identity(&c.id) {
-            return Err(Reject::Identity(
+            return Err(InvalidRecord::Identity(
                 String::from_utf8_lossy(&c.id).into_owned(),
             ));
         }
         let winners: Vec<String> = c.winners.iter().map(hex::encode).collect();
         if !(winners_format_ok(&winners, 10) || winners_format_ok(&winners, 25)) {
-            return Err(Reject::WinnerFormat);
+            return Err(InvalidRecord::WinnerFormat);
         }
         if winners != self.prev {
-            return Err(Reject::WinnersMismatch);
+            return Err(InvalidRecord::WinnersMismatch);
         }
         Ok((
             c.assets.iter().map(|&u| u as f64 / 1e8).collect(),
@@ -302,7 +304,7 @@ impl Grader {
     /// self-reported difficulty (computing LXRHash only as far as needed), run the version's loop.
     pub fn grade(&self, pow: &dyn Pow) -> GradedBlock {
         let mut seen = std::collections::HashSet::new();
-        let mut list: Vec<Record> = self
+        let mut list: Vec<GradedRecord> = self
             .records
             .iter()
             .filter(|r| {
@@ -354,7 +356,10 @@ impl Grader {
         }
         let has_winners = c >= need;
         let winners = if has_winners {
-            honest[..need].iter().map(Record::short_hash).collect()
+            honest[..need]
+                .iter()
+                .map(GradedRecord::short_hash)
+                .collect()
         } else {
             self.prev.clone()
         };
@@ -370,7 +375,7 @@ impl Grader {
 }
 
 /// `averageV1`: mean of absolute prices, summed in list order.
-fn average(list: &[Record]) -> Vec<f64> {
+fn average(list: &[GradedRecord]) -> Vec<f64> {
     let n = list.len() as f64;
     let assets = list.first().map_or(0, |r| r.prices.len());
     (0..assets)
@@ -384,7 +389,7 @@ fn average(list: &[Record]) -> Vec<f64> {
 }
 
 /// `averageV5`: trimmed mean dropping ⌊n/10⌋ + 1 values at each end (middle value for n ≤ 3).
-fn average_trimmed(list: &[Record]) -> Vec<f64> {
+fn average_trimmed(list: &[GradedRecord]) -> Vec<f64> {
     let n = list.len();
     let assets = list.first().map_or(0, |r| r.prices.len());
     (0..assets)

@@ -15,9 +15,9 @@ pub mod record;
 pub mod v1;
 pub mod validate;
 
-pub use grade::{reward, GradedBlock, Grader, GraderError, Pow, Record};
+pub use grade::{reward, GradedBlock, GradedRecord, Grader, GraderError, Pow};
 pub use network::Network;
 pub use proto::V2Content;
 pub use record::{opr_entry, opr_hash, price_to_u64, short_hash, OprTemplate};
 pub use v1::V1Content;
-pub use validate::Reject;
+pub use validate::InvalidRecord;

@@ -3,7 +3,9 @@
 
 use crate::network::Network;
 use crate::proto::V2Content;
-use crate::validate::{check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, Reject};
+use crate::validate::{
+    check_v2_prices, valid_coinbase, valid_identity, winners_format_ok, InvalidRecord,
+};
 use sha2::{Digest, Sha256};
 
 /// Everything in a V2+ record except the miner's identity and coinbase.
@@ -27,31 +29,31 @@ impl OprTemplate {
 
     /// The record content for one miner. Refuses what the grader would reject, so a miner never
     /// hashes (and a coordinator never pays for) a record that cannot win.
-    pub fn content(&self, identity: &str, coinbase: &str) -> Result<Vec<u8>, Reject> {
+    pub fn content(&self, identity: &str, coinbase: &str) -> Result<Vec<u8>, InvalidRecord> {
         let v = self.version();
         if v < 2 {
-            return Err(Reject::Version {
+            return Err(InvalidRecord::Version {
                 got: vec![v],
                 want: 2,
             });
         }
         if !valid_identity(identity.as_bytes()) {
-            return Err(Reject::Identity(identity.to_string()));
+            return Err(InvalidRecord::Identity(identity.to_string()));
         }
         check_identity_cost(identity)?;
         if !valid_coinbase(coinbase.as_bytes()) {
-            return Err(Reject::Coinbase(coinbase.to_string()));
+            return Err(InvalidRecord::Coinbase(coinbase.to_string()));
         }
         check_v2_prices(v, &self.prices)?;
         let winners_fit = winners_format_ok(&self.winners, 25)
             || (v == 2 && winners_format_ok(&self.winners, 10));
         if !winners_fit {
-            return Err(Reject::WinnerFormat);
+            return Err(InvalidRecord::WinnerFormat);
         }
         let winners = self
             .winners
             .iter()
-            .map(|w| hex::decode(w).map_err(|_| Reject::WinnerFormat))
+            .map(|w| hex::decode(w).map_err(|_| InvalidRecord::WinnerFormat))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(V2Content {
             address: coinbase.as_bytes().to_vec(),
@@ -100,10 +102,10 @@ pub fn max_identity_len() -> usize {
 }
 
 /// Refuses an identity whose records would cost more than the 1 EC a farm budgets per entry.
-pub fn check_identity_cost(identity: &str) -> Result<(), Reject> {
+pub fn check_identity_cost(identity: &str) -> Result<(), InvalidRecord> {
     let max = max_identity_len();
     if identity.len() > max {
-        return Err(Reject::IdentityTooLong {
+        return Err(InvalidRecord::IdentityTooLong {
             len: identity.len(),
             max,
         });
@@ -189,7 +191,10 @@ mod tests {
     #[test]
     fn content_refuses_what_the_grader_rejects() {
         let t = template(Network::DevNet, 100);
-        assert!(matches!(t.content("bad-id", FA), Err(Reject::Identity(_))));
+        assert!(matches!(
+            t.content("bad-id", FA),
+            Err(InvalidRecord::Identity(_))
+        ));
         // Identities whose records would cost more than 1 EC are refused.
         let max = crate::record::max_identity_len();
         assert!(max >= 64, "{max}");
@@ -198,27 +203,27 @@ mod tests {
         let long = "x".repeat(9000);
         assert!(matches!(
             t.content(&long, FA),
-            Err(Reject::IdentityTooLong { len: 9000, .. })
+            Err(InvalidRecord::IdentityTooLong { len: 9000, .. })
         ));
         let fits = t.content(&"x".repeat(max), FA).unwrap();
         let entry = opr_entry(t.network, t.version(), &fits, &[0xff; 16], u64::MAX);
         assert_eq!(entry.cost().unwrap(), 1);
         assert!(matches!(
             t.content("ok", "FAnope"),
-            Err(Reject::Coinbase(_))
+            Err(InvalidRecord::Coinbase(_))
         ));
         let mut z = t.clone();
         z.prices[0] = 0;
-        assert_eq!(z.content("ok", FA), Err(Reject::ZeroPrice("PEG")));
+        assert_eq!(z.content("ok", FA), Err(InvalidRecord::ZeroPrice("PEG")));
         let mut short = t.clone();
         short.prices.pop();
         assert!(matches!(
             short.content("ok", FA),
-            Err(Reject::AssetCount { .. })
+            Err(InvalidRecord::AssetCount { .. })
         ));
         let mut w = t;
         w.winners.truncate(10);
-        assert_eq!(w.content("ok", FA), Err(Reject::WinnerFormat));
+        assert_eq!(w.content("ok", FA), Err(InvalidRecord::WinnerFormat));
         assert!(
             template(Network::MainNet, 206_500)
                 .content("ok", FA)

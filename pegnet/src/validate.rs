@@ -4,7 +4,7 @@ use factom::FactoidAddress;
 
 /// A reason the grader drops an entry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Reject {
+pub enum InvalidRecord {
     /// Entry hash not 32 bytes.
     #[error("entry hash is {0} bytes, not 32")]
     EntryHashLen(usize),
@@ -82,10 +82,10 @@ pub enum Reject {
 }
 
 /// The V2+ price rules: exactly the version's assets, none zero (except PEG, index 0, in V2).
-pub fn check_v2_prices(version: u8, prices: &[u64]) -> Result<(), Reject> {
+pub fn check_v2_prices(version: u8, prices: &[u64]) -> Result<(), InvalidRecord> {
     let names = crate::assets::for_version(version);
     if prices.len() != names.len() {
-        return Err(Reject::AssetCount {
+        return Err(InvalidRecord::AssetCount {
             got: prices.len(),
             want: names.len(),
             version,
@@ -93,7 +93,7 @@ pub fn check_v2_prices(version: u8, prices: &[u64]) -> Result<(), Reject> {
     }
     let first_checked = if version == 2 { 1 } else { 0 };
     match (first_checked..names.len()).find(|&k| prices[k] == 0) {
-        Some(k) => Err(Reject::ZeroPrice(names[k])),
+        Some(k) => Err(InvalidRecord::ZeroPrice(names[k])),
         None => Ok(()),
     }
 }

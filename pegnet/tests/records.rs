@@ -4,7 +4,7 @@
 mod common;
 
 use common::{block, Honest};
-use pegnet::{Grader, Network, OprTemplate, Reject, V1Content, V2Content};
+use pegnet::{Grader, InvalidRecord, Network, OprTemplate, V1Content, V2Content};
 
 const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
 
@@ -70,7 +70,10 @@ fn v5(
     (pegnet::opr_hash(&content).to_vec(), ext, content)
 }
 
-fn add(g: &mut Grader, (h, ext, content): (Vec<u8>, Vec<Vec<u8>>, Vec<u8>)) -> Result<(), Reject> {
+fn add(
+    g: &mut Grader,
+    (h, ext, content): (Vec<u8>, Vec<Vec<u8>>, Vec<u8>),
+) -> Result<(), InvalidRecord> {
     g.add(&h, &ext, &content)
 }
 
@@ -86,21 +89,21 @@ fn a_valid_record_is_accepted() {
 #[test]
 fn wrong_extid_count() {
     let r = add(&mut grader(), v5(1, |_, e| e.push(vec![])));
-    assert_eq!(r, Err(Reject::ExtIdCount(4)));
+    assert_eq!(r, Err(InvalidRecord::ExtIdCount(4)));
 }
 
 #[test]
 fn wrong_version_byte() {
     let r = add(&mut grader(), v5(1, |_, e| e[2] = vec![4]));
-    assert!(matches!(r, Err(Reject::Version { want: 5, .. })));
+    assert!(matches!(r, Err(InvalidRecord::Version { want: 5, .. })));
     let r = add(&mut grader(), v5(1, |_, e| e[2] = vec![5, 0]));
-    assert!(matches!(r, Err(Reject::Version { .. })));
+    assert!(matches!(r, Err(InvalidRecord::Version { .. })));
 }
 
 #[test]
 fn difficulty_not_8_bytes() {
     let r = add(&mut grader(), v5(1, |_, e| e[1].pop().map(|_| ()).unwrap()));
-    assert_eq!(r, Err(Reject::DifficultyLen(7)));
+    assert_eq!(r, Err(InvalidRecord::DifficultyLen(7)));
 }
 
 #[test]
@@ -108,7 +111,7 @@ fn wrong_height() {
     let r = add(&mut grader(), v5(1, |c, _| c.height = 499));
     assert_eq!(
         r,
-        Err(Reject::Height {
+        Err(InvalidRecord::Height {
             got: 499,
             want: 500
         })
@@ -119,12 +122,18 @@ fn wrong_height() {
 fn undecodable_or_empty_content() {
     let mut g = grader();
     let ext = vec![vec![1], vec![0; 8], vec![5]];
-    assert!(matches!(g.add(&[0; 32], &ext, &[]), Err(Reject::Decode(_))));
+    assert!(matches!(
+        g.add(&[0; 32], &ext, &[]),
+        Err(InvalidRecord::Decode(_))
+    ));
     assert!(matches!(
         g.add(&[0; 32], &ext, &[0xff, 0xff, 0xff]),
-        Err(Reject::Decode(_))
+        Err(InvalidRecord::Decode(_))
     ));
-    assert_eq!(g.add(&[0; 31], &ext, &[1]), Err(Reject::EntryHashLen(31)));
+    assert_eq!(
+        g.add(&[0; 31], &ext, &[1]),
+        Err(InvalidRecord::EntryHashLen(31))
+    );
 }
 
 #[test]
@@ -137,7 +146,7 @@ fn wrong_asset_count() {
     );
     assert!(matches!(
         r,
-        Err(Reject::AssetCount {
+        Err(InvalidRecord::AssetCount {
             got: 61,
             want: 62,
             ..
@@ -148,9 +157,13 @@ fn wrong_asset_count() {
 #[test]
 fn zero_prices_where_forbidden() {
     let r = add(&mut grader(), v5(1, |c, _| c.assets[0] = 0));
-    assert_eq!(r, Err(Reject::ZeroPrice("PEG")), "V3+ needs a PEG price");
+    assert_eq!(
+        r,
+        Err(InvalidRecord::ZeroPrice("PEG")),
+        "V3+ needs a PEG price"
+    );
     let r = add(&mut grader(), v5(1, |c, _| c.assets[17] = 0));
-    assert_eq!(r, Err(Reject::ZeroPrice("XBT")));
+    assert_eq!(r, Err(InvalidRecord::ZeroPrice("XBT")));
     // V2 allows PEG = 0 but nothing else.
     let prev: Vec<String> = vec![String::new(); 25];
     let mut g2 = Grader::new(2, 500, &prev).unwrap();
@@ -168,16 +181,20 @@ fn zero_prices_where_forbidden() {
     assert_eq!(g2.add(&[0; 32], &ext, &mk(0, 1)), Ok(()));
     assert_eq!(
         g2.add(&[0; 32], &ext, &mk(1, 0)),
-        Err(Reject::ZeroPrice("USD"))
+        Err(InvalidRecord::ZeroPrice("USD"))
     );
 }
 
 #[test]
 fn bad_previous_winners() {
     let r = add(&mut grader(), v5(1, |c, _| c.winners.truncate(10)));
-    assert!(matches!(r, Err(Reject::WinnerCount { got: 10, .. })));
+    assert!(matches!(r, Err(InvalidRecord::WinnerCount { got: 10, .. })));
     let r = add(&mut grader(), v5(1, |c, _| c.winners[0] = vec![1; 8]));
-    assert_eq!(r, Err(Reject::WinnerFormat), "first non-empty, rest empty");
+    assert_eq!(
+        r,
+        Err(InvalidRecord::WinnerFormat),
+        "first non-empty, rest empty"
+    );
     // Well-formed but not the previous block's.
     let prev: Vec<String> = (0..25).map(|k| format!("{k:016x}")).collect();
     let mut g = Grader::new(5, 500, &prev).unwrap();
@@ -187,7 +204,7 @@ fn bad_previous_winners() {
             c.winners = (0..25u64).map(|k| (k + 1).to_be_bytes().to_vec()).collect()
         }),
     );
-    assert_eq!(r, Err(Reject::WinnersMismatch));
+    assert_eq!(r, Err(InvalidRecord::WinnersMismatch));
     let r = add(
         &mut g,
         v5(1, |c, _| {
@@ -205,15 +222,15 @@ fn bad_coinbase() {
             c.address = b"FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1R".to_vec()
         }),
     );
-    assert!(matches!(r, Err(Reject::Coinbase(_))));
+    assert!(matches!(r, Err(InvalidRecord::Coinbase(_))));
 }
 
 #[test]
 fn bad_identity() {
     let r = add(&mut grader(), v5(1, |c, _| c.id = b"my-miner".to_vec()));
-    assert!(matches!(r, Err(Reject::Identity(_))));
+    assert!(matches!(r, Err(InvalidRecord::Identity(_))));
     let r = add(&mut grader(), v5(1, |c, _| c.id = vec![]));
-    assert!(matches!(r, Err(Reject::Identity(_))));
+    assert!(matches!(r, Err(InvalidRecord::Identity(_))));
 }
 
 #[test]

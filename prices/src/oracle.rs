@@ -6,7 +6,7 @@ use crate::breaker::{Breaker, Clock, SystemClock};
 use crate::config::Plan;
 use crate::http;
 use crate::quote::{Quote, SourceError};
-use crate::report::{AssetPrice, Candidate, Outcome, PriceError, Report, SourceReport};
+use crate::report::{AssetPrice, Candidate, PriceError, Report, SourceOutcome, SourceReport};
 use crate::select::{select, truncate};
 use crate::source::Fetch;
 use std::collections::BTreeMap;
@@ -115,8 +115,8 @@ impl Oracle {
                 let Some(h) = held else {
                     // Why the source failed is said once, in its own line of the report.
                     notes.push(match &outcomes[i] {
-                        Outcome::Failed(_) => format!("{name}: failed"),
-                        Outcome::BreakerOpen { .. } => format!("{name}: breaker open"),
+                        SourceOutcome::Failed(_) => format!("{name}: failed"),
+                        SourceOutcome::BreakerOpen { .. } => format!("{name}: breaker open"),
                         _ => format!("{name}: no quote"),
                     });
                     continue;
@@ -176,8 +176,10 @@ impl Oracle {
         let report = self.poll(version).await;
         for s in &report.sources {
             match &s.outcome {
-                Outcome::Failed(e) => tracing::warn!(source = %s.name, "price source failed: {e}"),
-                Outcome::BreakerOpen { .. } => {
+                SourceOutcome::Failed(e) => {
+                    tracing::warn!(source = %s.name, "price source failed: {e}")
+                }
+                SourceOutcome::BreakerOpen { .. } => {
                     tracing::debug!(source = %s.name, "price source skipped: breaker open")
                 }
                 _ => {}
@@ -187,9 +189,9 @@ impl Oracle {
     }
 
     /// Brings source `i`'s quotes for `assets` up to date, if it is due and allowed.
-    async fn refresh(&self, i: usize, assets: &[&str]) -> Outcome {
+    async fn refresh(&self, i: usize, assets: &[&str]) -> SourceOutcome {
         if assets.is_empty() {
-            return Outcome::Unused;
+            return SourceOutcome::Unused;
         }
         let p = &self.plan.sources[i];
         {
@@ -198,13 +200,13 @@ impl Oracle {
             if let Some((at, covered)) = &st.fetched {
                 let age = now.saturating_sub(*at);
                 if age < p.refresh && assets.iter().all(|a| covered.iter().any(|c| c == a)) {
-                    return Outcome::Cached {
+                    return SourceOutcome::Cached {
                         age_secs: age.as_secs_f64(),
                     };
                 }
             }
             if let Err(wait) = st.breaker.allow(now) {
-                return Outcome::BreakerOpen {
+                return SourceOutcome::BreakerOpen {
                     retry_in_secs: wait.as_secs_f64(),
                 };
             }
@@ -234,11 +236,11 @@ impl Oracle {
                     );
                 }
                 st.fetched = Some((now, assets.iter().map(|a| a.to_string()).collect()));
-                Outcome::Fetched
+                SourceOutcome::Fetched
             }
             Err(e) => {
                 st.breaker.failure(now);
-                Outcome::failed(&e)
+                SourceOutcome::failed(&e)
             }
         }
     }

@@ -69,7 +69,7 @@ pub struct AssetPrice {
 /// What happened to a source in this poll.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
-pub enum Outcome {
+pub enum SourceOutcome {
     /// Asked, and it answered.
     Fetched,
     /// Not asked: its quotes are younger than its refresh interval.
@@ -88,21 +88,21 @@ pub enum Outcome {
     Unused,
 }
 
-impl Outcome {
-    pub(crate) fn failed(e: &SourceError) -> Outcome {
-        Outcome::Failed(e.to_string())
+impl SourceOutcome {
+    pub(crate) fn failed(e: &SourceError) -> SourceOutcome {
+        SourceOutcome::Failed(e.to_string())
     }
 
     /// A short description for the table.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Fetched => "ok".into(),
-            Outcome::Cached { age_secs } => format!("ok (cached, {})", age(*age_secs)),
-            Outcome::Failed(e) => format!("FAILED: {e}"),
-            Outcome::BreakerOpen { retry_in_secs } => {
+            SourceOutcome::Fetched => "ok".into(),
+            SourceOutcome::Cached { age_secs } => format!("ok (cached, {})", age(*age_secs)),
+            SourceOutcome::Failed(e) => format!("FAILED: {e}"),
+            SourceOutcome::BreakerOpen { retry_in_secs } => {
                 format!("skipped: breaker open, retry in {}", age(*retry_in_secs))
             }
-            Outcome::Unused => "not needed".into(),
+            SourceOutcome::Unused => "not needed".into(),
         }
     }
 }
@@ -115,7 +115,7 @@ pub struct SourceReport {
     /// Its configured priority: lower numbers are asked first and preferred.
     pub priority: i64,
     /// Whether it was asked and how that went (fetched, cached, failed, skipped, unused).
-    pub outcome: Outcome,
+    pub outcome: SourceOutcome,
     /// Its circuit breaker's state after this poll.
     pub breaker: BreakerState,
 }
@@ -160,8 +160,8 @@ impl Report {
                 .sources
                 .iter()
                 .filter_map(|s| match &s.outcome {
-                    Outcome::Failed(e) => Some(format!("{}: {e}", s.name)),
-                    Outcome::BreakerOpen { .. } => Some(format!("{}: breaker open", s.name)),
+                    SourceOutcome::Failed(e) => Some(format!("{}: {e}", s.name)),
+                    SourceOutcome::BreakerOpen { .. } => Some(format!("{}: breaker open", s.name)),
                     _ => None,
                 })
                 .collect(),

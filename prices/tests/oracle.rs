@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use pegnet::Network;
 use prices::breaker::{BreakerState, ManualClock};
-use prices::report::Outcome;
+use prices::report::SourceOutcome;
 use prices::PricesConfig;
 use prices_fixture::{Fault, FixtureServer};
 use std::sync::Arc;
@@ -93,7 +93,7 @@ async fn a_failing_source_falls_back_to_the_next_priority() {
     let alt = &r.sources[0];
     assert_eq!(
         alt.outcome,
-        Outcome::Failed("HTTP 503: fixture: injected HTTP 503".into())
+        SourceOutcome::Failed("HTTP 503: fixture: injected HTTP 503".into())
     );
 }
 
@@ -135,7 +135,7 @@ async fn breakers_open_half_open_and_close_on_a_controlled_clock() {
     assert_eq!(fx.fixture.hits("CoinGecko"), 3);
     assert_eq!(
         cg(&r).outcome,
-        Outcome::BreakerOpen {
+        SourceOutcome::BreakerOpen {
             retry_in_secs: 240.0
         }
     );
@@ -164,7 +164,7 @@ async fn breakers_open_half_open_and_close_on_a_controlled_clock() {
     clock.advance(Duration::from_secs(120));
     let r = o.poll(5).await;
     assert_eq!(fx.fixture.hits("CoinGecko"), 4);
-    assert!(matches!(cg(&r).outcome, Outcome::Failed(_)));
+    assert!(matches!(cg(&r).outcome, SourceOutcome::Failed(_)));
     assert!(matches!(cg(&r).breaker, BreakerState::Open { .. }));
 
     // It recovers: the next trial succeeds (half-open), a second success closes it.
@@ -202,7 +202,7 @@ async fn quotes_younger_than_the_refresh_interval_are_reused() {
         .iter()
         .find(|s| s.name == "OpenExchangeRates")
         .unwrap();
-    assert_eq!(oxr.outcome, Outcome::Cached { age_secs: 1800.0 });
+    assert_eq!(oxr.outcome, SourceOutcome::Cached { age_secs: 1800.0 });
     let eur = r.assets.iter().find(|l| l.asset == "EUR").unwrap();
     assert_eq!(eur.age_secs, Some(1800.0));
     // Version 4 needs a subset of what was asked: still cached. Version 1 also needs XPD and
@@ -247,7 +247,7 @@ async fn sources_no_asset_needs_are_not_asked() {
         .iter()
         .find(|s| s.name == "PegnetMarketCap")
         .unwrap();
-    assert_eq!(pmc.outcome, Outcome::Unused);
+    assert_eq!(pmc.outcome, SourceOutcome::Unused);
     assert_eq!(fx.fixture.hits("PegnetMarketCap"), 0);
     assert!(r.record_prices().is_ok());
 }
@@ -379,7 +379,7 @@ async fn the_fixed_file_is_reread_and_a_broken_file_fails_like_an_api() {
     clock.advance(refresh);
     std::fs::write(&f, "[prices\n").unwrap();
     let r = o.poll(5).await;
-    let Outcome::Failed(e) = &r.sources[0].outcome else {
+    let SourceOutcome::Failed(e) = &r.sources[0].outcome else {
         panic!("{:?}", r.sources[0].outcome)
     };
     assert!(e.contains("p.toml"), "{e}");

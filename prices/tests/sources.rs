@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use prices::report::Outcome;
+use prices::report::SourceOutcome;
 use prices_fixture::{Fault, FixtureServer};
 use serde_json::json;
 use std::time::Duration;
@@ -29,7 +29,7 @@ async fn every_source_reads_its_documented_shape() {
     for name in HTTP_SOURCES {
         let o = oracle(&config(&fx, &[(name, 1)], ""));
         let report = o.poll(5).await;
-        assert_eq!(report.sources[0].outcome, Outcome::Fetched, "{name}");
+        assert_eq!(report.sources[0].outcome, SourceOutcome::Fetched, "{name}");
         let src = prices::sources::build(name, None, Some("k".into()), None).unwrap();
         let mut priced = 0;
         for a in &report.assets {
@@ -79,7 +79,7 @@ async fn failure(fault: Fault) -> Vec<(String, String)> {
         let report = tokio::time::timeout(Duration::from_secs(20), o.poll(5))
             .await
             .expect("a poll never hangs");
-        let Outcome::Failed(e) = &report.sources[0].outcome else {
+        let SourceOutcome::Failed(e) = &report.sources[0].outcome else {
             panic!("{name}: {:?}", report.sources[0].outcome)
         };
         let err = report.record_prices().unwrap_err().to_string();
@@ -122,7 +122,7 @@ async fn connection_refused_is_reported() {
         s.url = Some("http://127.0.0.1:1/CoinGecko".into());
     }
     let report = oracle(&cfg).poll(5).await;
-    let Outcome::Failed(e) = &report.sources[0].outcome else {
+    let SourceOutcome::Failed(e) = &report.sources[0].outcome else {
         panic!("{:?}", report.sources[0].outcome)
     };
     assert!(e.starts_with("connection failed"), "{e}");
@@ -182,7 +182,7 @@ async fn a_bad_key_is_an_api_error_and_never_shown() {
             report.record_prices()
         );
         assert!(!shown.contains(secret), "{name}: {shown}");
-        let Outcome::Failed(e) = &report.sources[0].outcome else {
+        let SourceOutcome::Failed(e) = &report.sources[0].outcome else {
             panic!("{name}: {:?}", report.sources[0].outcome)
         };
         assert!(
@@ -211,7 +211,7 @@ async fn keys_with_reserved_characters_reach_the_server_intact() {
         // The config's usual key is refused now: the fixture really checks what arrives.
         let report = oracle(&cfg).poll(5).await;
         assert!(
-            matches!(report.sources[0].outcome, Outcome::Failed(_)),
+            matches!(report.sources[0].outcome, SourceOutcome::Failed(_)),
             "{name}: {:?}",
             report.sources[0].outcome
         );
@@ -219,7 +219,7 @@ async fn keys_with_reserved_characters_reach_the_server_intact() {
             s.key = Some(prices::config::ApiKey(key.into()));
         }
         let report = oracle(&cfg).poll(5).await;
-        assert_eq!(report.sources[0].outcome, Outcome::Fetched, "{name}");
+        assert_eq!(report.sources[0].outcome, SourceOutcome::Fetched, "{name}");
         assert!(
             report.assets.iter().any(|a| a.value.is_some()),
             "{name}: no prices"

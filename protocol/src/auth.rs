@@ -14,7 +14,7 @@
 use crate::error::ProtocolError;
 use crate::frame::{decode_plain, encode_plain};
 use crate::mac::{keyed, HmacB2};
-use crate::message::{HexBytes, Message, RejectCode, PROTOCOL_VERSION};
+use crate::message::{ConnectionRefusal, HexBytes, Message, PROTOCOL_VERSION};
 use crate::session::{Role, Session};
 use hmac::Mac;
 use rand::TryRng;
@@ -172,8 +172,8 @@ pub enum HandshakeError {
     /// The coordinator refused us.
     #[error("the coordinator refused the connection ({code:?}): {reason}")]
     Rejected {
-        /// Machine-readable reason; [`RejectCode::is_fatal`] says whether to stop retrying.
-        code: RejectCode,
+        /// Machine-readable reason; [`ConnectionRefusal::is_fatal`] says whether to stop retrying.
+        code: ConnectionRefusal,
         /// The coordinator's explanation for the operator, saying what to fix.
         reason: String,
     },

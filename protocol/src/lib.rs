@@ -27,6 +27,7 @@ pub use auth::{
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
-    Difficulty, HexBytes, Message, OprFields, Record, RejectCode, Stats, PROTOCOL_VERSION,
+    ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, Stats, SubmittedRecord,
+    PROTOCOL_VERSION,
 };
 pub use session::{Role, Session};

@@ -54,7 +54,7 @@ impl<'de> Deserialize<'de> for HexBytes {
 /// Why the coordinator refused a connection or a submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RejectCode {
+pub enum ConnectionRefusal {
     /// Wrong shared secret (the miner should stop and fix its config).
     BadSecret,
     /// Identity invalid (must be letters, digits and commas).
@@ -71,22 +71,22 @@ pub enum RejectCode {
     Protocol,
 }
 
-impl RejectCode {
+impl ConnectionRefusal {
     /// True when retrying cannot help until the operator changes something.
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
-            RejectCode::BadSecret
-                | RejectCode::BadIdentity
-                | RejectCode::BadCoinbase
-                | RejectCode::DuplicateIdentity
+            ConnectionRefusal::BadSecret
+                | ConnectionRefusal::BadIdentity
+                | ConnectionRefusal::BadCoinbase
+                | ConnectionRefusal::DuplicateIdentity
         )
     }
 }
 
 /// A mined record: the nonce and the difficulty it reaches (never a whole entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub struct SubmittedRecord {
     /// The nonce (ExtID 0 of the record's entry): miner id byte ‖ big-endian counter, at most
     /// 9 bytes from our miners.
     pub nonce: HexBytes,
@@ -170,8 +170,8 @@ pub enum Message {
     },
     /// Coordinator → miner: connection refused; the socket closes after it.
     Rejected {
-        /// Machine-readable reason; [`RejectCode::is_fatal`] says whether retrying can help.
-        code: RejectCode,
+        /// Machine-readable reason; [`ConnectionRefusal::is_fatal`] says whether retrying can help.
+        code: ConnectionRefusal,
         /// Human-readable explanation for the operator, saying what to fix.
         reason: String,
     },
@@ -213,7 +213,7 @@ pub enum Message {
         /// The job they belong to.
         job_id: u64,
         /// The miner's best records for the job, best (highest difficulty) first.
-        records: Vec<Record>,
+        records: Vec<SubmittedRecord>,
     },
     /// Coordinator → miner: what became of a submission.
     SubmissionResult {
@@ -275,7 +275,7 @@ mod tests {
             },
             Message::Welcome { mac: hex() },
             Message::Rejected {
-                code: RejectCode::Busy,
+                code: ConnectionRefusal::Busy,
                 reason: "r".into(),
             },
             Message::Job {

@@ -1,8 +1,8 @@
 //! Mutual authentication and frame integrity.
 
 use protocol::{
-    decode_plain, CoordinatorHandshake, Difficulty, HandshakeError, HexBytes, Message,
-    MinerHandshake, ProtocolError, Record, RejectCode, Secret, Session, MAX_FRAME,
+    decode_plain, ConnectionRefusal, CoordinatorHandshake, Difficulty, HandshakeError, HexBytes,
+    Message, MinerHandshake, ProtocolError, Secret, Session, SubmittedRecord, MAX_FRAME,
 };
 
 const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
@@ -31,7 +31,7 @@ fn both_sides_authenticate_and_talk() {
     assert_eq!(m.open(&c.seal(&job).unwrap()).unwrap(), job);
     let sub = Message::Submission {
         job_id: 3,
-        records: vec![Record {
+        records: vec![SubmittedRecord {
             nonce: HexBytes(vec![0, 1]),
             difficulty: Difficulty(u64::MAX - 5),
         }],
@@ -83,7 +83,7 @@ fn a_rejection_reaches_the_miner_with_its_reason() {
         .respond(&challenge)
         .unwrap();
     let rej = protocol::encode_plain(&Message::Rejected {
-        code: RejectCode::DuplicateIdentity,
+        code: ConnectionRefusal::DuplicateIdentity,
         reason: "identity rig01 is already mining".into(),
     });
     match pending.finish(&rej) {
