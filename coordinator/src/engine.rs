@@ -155,7 +155,6 @@ pub struct Engine {
     /// Where block summaries go.
     pub summaries: mpsc::UnboundedSender<BlockSummary>,
     winners: BTreeMap<u32, Vec<String>>,
-    job: Option<(u32, u64)>,
     next_job: u64,
     resumed: bool,
 }
@@ -183,7 +182,6 @@ impl Engine {
             prices,
             summaries,
             winners: BTreeMap::new(),
-            job: None,
             next_job: 1,
             resumed: false,
         }
@@ -281,7 +279,7 @@ impl Engine {
     }
 
     async fn start_block(&mut self, height: u32) -> Result<(), EngineError> {
-        if self.job.map(|(h, _)| h) == Some(height) {
+        if self.hub.current_job().map(|(h, _)| h) == Some(height) {
             return Ok(()); // minute 1 seen twice
         }
         // One job per height, whatever the node says (its minute going back, its height jumping
@@ -364,7 +362,6 @@ impl Engine {
         self.winners.insert(height, p.template.winners.clone());
         let job_id = self.next_job;
         self.next_job += 1;
-        self.job = Some((height, job_id));
         tracing::info!(
             height,
             job_id,
@@ -382,7 +379,8 @@ impl Engine {
     }
 
     async fn finish_block(&mut self, height: u32) -> Result<(), EngineError> {
-        let Some((h, job_id)) = self.job.take() else {
+        // The hub owns the current job; it is closed when its work is collected below.
+        let Some((h, job_id)) = self.hub.current_job() else {
             return Ok(());
         };
         if h != height {

@@ -1,53 +1,15 @@
-//! The miners' side of the coordinator: a WebSocket listener that authenticates miners, relays the
-//! block's job, minute and stop events, and checks their submissions as they arrive.
-//!
-//! Each connection is its own task; a stalled miner only ever blocks itself (broadcasts go through a
-//! bounded channel whose slow receivers lag and are told so, never the sender).
+//! The hub: the only owner of the current job and of each miner's verified work for it. The
+//! block engine starts and collects jobs here; the connections register miners, report their hash
+//! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
+use super::ServerConfig;
 use crate::verify::{verify, Accepted, Limits, MinerRecord};
 use hashcore::Table;
 use pegnet::OprTemplate;
-use protocol::{
-    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
-    Stats,
-};
+use protocol::{Message, MinerHello, Stats};
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, watch};
-use tokio_tungstenite::WebSocketStream;
-
-/// Limits and timings of the listener.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The farm's shared secret; `None` turns authentication off (a warning is logged).
-    pub secret: Option<Secret>,
-    /// Connections at once.
-    pub max_connections: usize,
-    /// A socket must authenticate within this.
-    pub auth_timeout: Duration,
-    /// Failed authentications from one address before it is banned.
-    pub ban_after: u32,
-    /// How long a ban lasts.
-    pub ban_for: Duration,
-    /// Records a miner may submit per block.
-    pub records_per_miner: usize,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            secret: None,
-            max_connections: 256,
-            auth_timeout: Duration::from_secs(10),
-            ban_after: 5,
-            ban_for: Duration::from_secs(600),
-            records_per_miner: 10,
-        }
-    }
-}
+use tokio::sync::broadcast;
 
 /// The job miners are working on.
 #[derive(Debug, Clone)]
@@ -69,7 +31,7 @@ pub struct MinerWork {
     pub record: MinerRecord,
     /// Verified records.
     pub accepted: Vec<Accepted>,
-    nonces: HashSet<Vec<u8>>,
+    pub(super) nonces: HashSet<Vec<u8>>,
 }
 
 /// Counters of the current job.
@@ -84,20 +46,19 @@ pub struct JobCounts {
 }
 
 #[derive(Default)]
-struct State {
-    connected: HashSet<String>,
-    job: Option<CurrentJob>,
-    work: HashMap<String, MinerWork>,
-    counts: JobCounts,
-    stats: HashMap<String, Stats>,
-    failures: HashMap<IpAddr, (u32, Option<Instant>)>,
+pub(super) struct State {
+    pub(super) connected: HashSet<String>,
+    pub(super) job: Option<CurrentJob>,
+    pub(super) work: HashMap<String, MinerWork>,
+    pub(super) counts: JobCounts,
+    pub(super) stats: HashMap<String, Stats>,
 }
 
 /// Shared by the listener, the connections and the block engine.
 pub struct Hub {
-    cfg: ServerConfig,
-    table: Arc<Table>,
-    events: broadcast::Sender<Message>,
+    pub(super) cfg: ServerConfig,
+    pub(super) table: Arc<Table>,
+    pub(super) events: broadcast::Sender<Message>,
     state: Mutex<State>,
 }
 
@@ -116,7 +77,7 @@ impl Hub {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -140,6 +101,14 @@ impl Hub {
             st.counts = JobCounts::default();
         }
         self.broadcast(msg);
+    }
+
+    /// The current job as (height, job id), if a job is open (started and not yet collected).
+    pub fn current_job(&self) -> Option<(u32, u64)> {
+        self.lock()
+            .job
+            .as_ref()
+            .map(|j| (j.template.height, j.job_id))
     }
 
     /// Ends the current job: returns everyone's verified work and the counters.
@@ -171,31 +140,9 @@ impl Hub {
     pub fn hash_rate(&self) -> f64 {
         self.lock().stats.values().map(|s| s.rate_10s).sum()
     }
-
-    fn banned(&self, ip: IpAddr) -> bool {
-        let mut st = self.lock();
-        match st.failures.get(&ip) {
-            Some((_, Some(until))) if *until > Instant::now() => true,
-            Some((_, Some(_))) => {
-                st.failures.remove(&ip);
-                false
-            }
-            _ => false,
-        }
-    }
-
-    fn auth_failed(&self, ip: IpAddr) {
-        let mut st = self.lock();
-        let e = st.failures.entry(ip).or_insert((0, None));
-        e.0 += 1;
-        if e.0 >= self.cfg.ban_after {
-            tracing::warn!(%ip, "too many failed authentications: banned for {:?}", self.cfg.ban_for);
-            e.1 = Some(Instant::now() + self.cfg.ban_for);
-        }
-    }
 }
 
-fn job_message(job: &CurrentJob) -> Message {
+pub(super) fn job_message(job: &CurrentJob) -> Message {
     Message::Job {
         job_id: job.job_id,
         opr: protocol::OprFields {
@@ -210,222 +157,7 @@ fn job_message(job: &CurrentJob) -> Message {
     }
 }
 
-/// Accepts miners until `shutdown` turns true.
-pub async fn serve(hub: Arc<Hub>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
-    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    loop {
-        let (stream, addr) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // A failed accept (e.g. out of file descriptors) is logged and skipped.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => return,
-        };
-        let hub = hub.clone();
-        let open = open.clone();
-        let stop = shutdown.clone();
-        let n = open.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        tokio::spawn(async move {
-            if let Err(e) = connection(&hub, stream, addr, n, stop).await {
-                tracing::info!(%addr, "miner connection closed: {e}");
-            }
-            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        });
-    }
-}
-
-type Ws = WebSocketStream<TcpStream>;
-
-// The link helpers are protocol::ws's; these only turn their errors into this file's strings.
-async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
-    protocol::ws::send_text(ws, text)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn recv_text(ws: &mut Ws) -> Result<String, String> {
-    protocol::ws::recv_text(ws, "miner")
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn reject(ws: &mut Ws, code: ConnectionRefusal, reason: String) -> String {
-    let _ = send_text(
-        ws,
-        protocol::encode_plain(&Message::Rejected {
-            code,
-            reason: reason.clone(),
-        }),
-    )
-    .await;
-    let _ = ws.close(None).await;
-    reason
-}
-
-async fn connection(
-    hub: &Arc<Hub>,
-    stream: TcpStream,
-    addr: SocketAddr,
-    open: usize,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), String> {
-    let cfg = protocol::ws::config();
-    let mut ws = tokio::time::timeout(
-        hub.cfg.auth_timeout,
-        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
-    )
-    .await
-    .map_err(|_| "no WebSocket handshake in time".to_string())?
-    .map_err(|e| e.to_string())?;
-    if hub.banned(addr.ip()) {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Banned,
-            "too many failed authentications from this address; try later".into(),
-        )
-        .await);
-    }
-    if open > hub.cfg.max_connections {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Busy,
-            format!(
-                "the coordinator already serves {} connections",
-                hub.cfg.max_connections
-            ),
-        )
-        .await);
-    }
-    let (mut session, hello) = match authenticate(hub, &mut ws).await {
-        Ok(x) => x,
-        Err((code, reason)) => {
-            if code == ConnectionRefusal::BadSecret {
-                hub.auth_failed(addr.ip());
-            }
-            return Err(reject(&mut ws, code, reason).await);
-        }
-    };
-    let id = hello.identity.clone();
-    tracing::info!(%addr, identity = %id, "miner connected");
-    let mut events = hub.events.subscribe();
-    let current = hub.lock().job.clone();
-    let result = async {
-        if let Some(job) = current {
-            send_text(&mut ws, session.seal(&job_message(&job)).map_err(|e| e.to_string())?).await?;
-        }
-        loop {
-            tokio::select! {
-                _ = stop.changed() => {
-                    let _ = ws.close(None).await;
-                    return Ok(());
-                }
-                ev = events.recv() => match ev {
-                    Ok(msg) => send_text(&mut ws, session.seal(&msg).map_err(|e| e.to_string())?).await?,
-                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %id, "slow miner missed {n} events"),
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
-                },
-                text = recv_text(&mut ws) => {
-                    let text = text?;
-                    let msg = session.open(&text).map_err(|e| format!("protocol violation: {e}"))?;
-                    if let Some(reply) = handle(hub, &hello, msg).await {
-                        send_text(&mut ws, session.seal(&reply).map_err(|e| e.to_string())?).await?;
-                    }
-                }
-            }
-        }
-    }
-    .await;
-    {
-        let mut st = hub.lock();
-        st.connected.remove(&id);
-        st.stats.remove(&id);
-    }
-    tracing::info!(identity = %id, "miner disconnected");
-    result
-}
-
-async fn authenticate(
-    hub: &Arc<Hub>,
-    ws: &mut Ws,
-) -> Result<(Session, MinerHello), (ConnectionRefusal, String)> {
-    let secret = hub.cfg.secret.clone().unwrap_or_else(|| Secret::new(""));
-    let (hs, challenge) = CoordinatorHandshake::start(&secret);
-    let proto = |e: String| (ConnectionRefusal::Protocol, e);
-    send_text(ws, challenge).await.map_err(proto)?;
-    let auth = tokio::time::timeout(hub.cfg.auth_timeout, recv_text(ws))
-        .await
-        .map_err(|_| {
-            proto(format!(
-                "not authenticated within {:?}",
-                hub.cfg.auth_timeout
-            ))
-        })?
-        .map_err(proto)?;
-    let (session, hello, welcome) = hs.finish(&auth).map_err(|e| match e {
-        ProtocolError::WrongSecret => (
-            ConnectionRefusal::BadSecret,
-            "wrong shared secret: check --secret on the miner".to_string(),
-        ),
-        other => (ConnectionRefusal::Protocol, other.to_string()),
-    })?;
-    if !pegnet::validate::valid_identity(hello.identity.as_bytes()) {
-        return Err((
-            ConnectionRefusal::BadIdentity,
-            format!(
-                "identity {:?} must be ASCII letters, digits and commas",
-                hello.identity
-            ),
-        ));
-    }
-    if let Err(e) = pegnet::record::check_identity_cost(&hello.identity) {
-        return Err((ConnectionRefusal::BadIdentity, e.to_string()));
-    }
-    if !pegnet::validate::valid_coinbase(hello.coinbase.as_bytes()) {
-        return Err((
-            ConnectionRefusal::BadCoinbase,
-            format!("coinbase {:?} is not a valid FA address", hello.coinbase),
-        ));
-    }
-    if !hub.lock().connected.insert(hello.identity.clone()) {
-        return Err((
-            ConnectionRefusal::DuplicateIdentity,
-            format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
-        ));
-    }
-    if let Err(e) = send_text(ws, welcome).await {
-        hub.lock().connected.remove(&hello.identity);
-        return Err(proto(e));
-    }
-    Ok((session, hello))
-}
-
-async fn handle(hub: &Arc<Hub>, hello: &MinerHello, msg: Message) -> Option<Message> {
-    match msg {
-        Message::Ping { nonce } => Some(Message::Pong { nonce }),
-        Message::Pong { .. } => None,
-        Message::Stats(s) => {
-            hub.lock().stats.insert(hello.identity.clone(), s);
-            None
-        }
-        Message::Submission { job_id, records } => {
-            Some(submission(hub, hello, job_id, records).await)
-        }
-        Message::Error { message } => {
-            tracing::warn!(identity = %hello.identity, "miner reports: {message}");
-            None
-        }
-        other => Some(Message::Error {
-            message: format!("{} is not a message miners send", other.kind()),
-        }),
-    }
-}
-
-async fn submission(
+pub(super) async fn submission(
     hub: &Arc<Hub>,
     hello: &MinerHello,
     job_id: u64,
@@ -550,6 +282,7 @@ async fn submission(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::ServerConfig;
     use pegnet::{Network, Pow};
     use std::future::Future;
     use std::task::Poll;
