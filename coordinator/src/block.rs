@@ -24,7 +24,7 @@ pub enum PlanError {
     Node {
         /// The block fetched.
         height: u32,
-        /// The error.
+        /// What the client reported (transport failure or factomd's JSON-RPC error).
         source: ClientError,
     },
     /// The previous winners do not fit the grader.
@@ -42,7 +42,7 @@ pub enum PlanError {
     NoWinnerList {
         /// The previous block.
         height: u32,
-        /// Its entries.
+        /// How many entries the block holds on the OPR chain.
         records: usize,
     },
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub struct CoordinatorConfig {
     /// Listen address for miners (`:1234` means every interface, port 1234).
     pub caddr: String,
-    /// factomd's address.
+    /// factomd's JSON-RPC address: `host:port` or an `http(s)://` URL (`/v2` is added).
     pub factomd: String,
     /// Network: mainnet, testnet or devnet.
     pub network: pegnet::Network,
@@ -28,7 +28,8 @@ pub struct CoordinatorConfig {
     pub ec_secret: Option<SecretString>,
     /// EC address whose secret is fetched from factom-walletd (with `walletd`).
     pub ec_address: Option<String>,
-    /// factom-walletd's address.
+    /// factom-walletd's address (`host:port` or URL), asked for the secret of `ec_address` when
+    /// no EC secret is given directly.
     pub walletd: Option<String>,
     /// Price sources (`[prices]`, see the `prices` crate).
     pub prices: PricesConfig,

@@ -20,21 +20,21 @@ use tokio::sync::{mpsc, watch};
 pub struct Parts {
     /// Where miners connect.
     pub listen: SocketAddr,
-    /// factomd.
+    /// factomd's JSON-RPC client, shared by the monitor and the engine.
     pub client: Arc<FactomdClient>,
-    /// LXRHash table.
+    /// The LXRHash table the submissions are verified with (30 bits on the real networks).
     pub table: Arc<Table>,
-    /// Durable store.
+    /// The durable record of entries to pay for (and of planned and paid heights).
     pub store: Store,
-    /// EC key.
+    /// The entry-credit key that pays for the entries.
     pub key: EcSecret,
-    /// Price sources.
+    /// The price oracle polled at minute 1.
     pub prices: Arc<Oracle>,
-    /// Listener settings.
+    /// The miners' listener: secret, connection limits, bans, records per miner.
     pub server: ServerConfig,
-    /// Engine settings.
+    /// How blocks are run: network, entries per block, submit window.
     pub engine: EngineConfig,
-    /// Monitor settings.
+    /// How factomd's minutes are polled (interval, when the node counts as down).
     pub monitor: MonitorConfig,
 }
 
@@ -42,7 +42,8 @@ pub struct Parts {
 pub struct Running {
     /// The bound miners' address.
     pub addr: SocketAddr,
-    /// Finished blocks.
+    /// One summary per finished block (records, entries paid, EC balance), as the engine sends
+    /// them.
     pub summaries: mpsc::UnboundedReceiver<BlockSummary>,
     /// The miners' hub.
     pub hub: Arc<Hub>,

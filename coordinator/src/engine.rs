@@ -89,10 +89,12 @@ pub fn fit_submit_window(
     }
 }
 
-/// Engine settings.
+/// How the engine runs a block: which network it mines, how many entries it pays for, how many
+/// records it asks each miner for, the difficulty floor's cut-off and the submit window.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Network mined.
+    /// The network mined: decides the OPR chain, the record version at each height and whether
+    /// a block with no recoverable winner list may still be mined (only the devnet).
     pub network: Network,
     /// Entries paid per block at most.
     pub max_entries: usize,
@@ -111,19 +113,19 @@ pub struct EngineConfig {
 /// What happened in one block, as the devnet and the logs report it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BlockSummary {
-    /// Height.
+    /// The height of the block the records were mined for (the block being built at minute 1).
     pub height: u32,
     /// Miners connected at minute 9.
     pub miners: usize,
-    /// Records submitted.
+    /// Records the miners submitted for the block's job, accepted or not.
     pub records_received: usize,
     /// Records that verified.
     pub records_verified: usize,
     /// Refused records by reason.
     pub records_rejected: BTreeMap<String, usize>,
-    /// Entries revealed.
+    /// Entries whose reveal factomd confirmed this block (each cost its commit's credits).
     pub entries_paid: usize,
-    /// Their hashes.
+    /// The hex entry hashes of those entries, best record first.
     pub entry_hashes: Vec<String>,
     /// Entries that could not be paid (still in the store).
     pub entries_failed: usize,
@@ -136,13 +138,16 @@ pub struct BlockSummary {
     pub winners_in_force: Vec<String>,
 }
 
-/// The engine.
+/// The block engine: follows factomd's minutes (from `factom::Monitor`), plans and broadcasts a
+/// job at minute 1, and at minute 9 collects the miners' verified records from the hub, records
+/// the best in the store and pays for them. Built with [`Engine::new`], driven by [`Engine::run`].
 pub struct Engine {
-    /// Settings.
+    /// How blocks are run (network, entries per block, submit window, …).
     pub cfg: EngineConfig,
     /// The miners' hub.
     pub hub: Arc<Hub>,
-    /// factomd.
+    /// factomd's JSON-RPC client: previous blocks for grading, the EC balance, commits and
+    /// reveals.
     pub client: Arc<FactomdClient>,
     /// Verification and grading table.
     pub table: Arc<Table>,
@@ -150,7 +155,7 @@ pub struct Engine {
     pub store: Store,
     /// Pays for entries.
     pub key: EcSecret,
-    /// Price sources.
+    /// The price oracle polled at minute 1 for the record's prices.
     pub prices: Arc<Oracle>,
     /// Where block summaries go.
     pub summaries: mpsc::UnboundedSender<BlockSummary>,

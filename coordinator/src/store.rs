@@ -51,21 +51,23 @@ impl EntryState {
 /// An entry the coordinator decided to pay for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
-    /// Entry hash.
+    /// The entry's hash (SHA-256 based, as factomd computes it): its identity in the store and in
+    /// factomd's commit/reveal answers.
     pub entry_hash: [u8; 32],
     /// Block height it is for.
     pub height: u32,
     /// The miner identity that mined it.
     pub miner: String,
-    /// Its difficulty.
+    /// The record's verified LXRHash difficulty (entries are paid best first).
     pub difficulty: u64,
     /// The marshalled entry (what is revealed).
     pub entry: Vec<u8>,
-    /// Payment progress.
+    /// How far paying for it has got (accepted → committed → revealed, or expired).
     pub state: EntryState,
 }
 
-/// Store errors.
+/// A failure of the SQLite store (opening, a query, a corrupt row). Nothing is paid without a
+/// record of it, so callers stop paying when they see one.
 #[derive(Debug, thiserror::Error)]
 #[error("coordinator store: {0}")]
 pub struct StoreError(String);

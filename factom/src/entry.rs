@@ -16,9 +16,9 @@ pub type Hash32 = [u8; 32];
 pub struct Entry {
     /// The chain it belongs to.
     pub chain_id: Hash32,
-    /// External IDs.
+    /// The external IDs, in order (PegNet's OPRs: nonce, self-reported difficulty, version).
     pub ext_ids: Vec<Vec<u8>>,
-    /// Content.
+    /// The content bytes (an OPR's JSON or protobuf).
     pub content: Vec<u8>,
 }
 

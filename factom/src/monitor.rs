@@ -35,7 +35,8 @@ pub enum MonitorEvent {
     NodeUp,
 }
 
-/// Monitor settings.
+/// How the monitor polls factomd: how often, after how long without an answer the node counts
+/// as down, and the longest backoff between failed polls.
 #[derive(Debug, Clone)]
 pub struct MonitorConfig {
     /// Poll interval (PegNet: 1 s).

@@ -125,11 +125,11 @@ pub struct SourceSettings {
 
 /// A source ready to poll.
 pub struct PlannedSource {
-    /// The source.
+    /// The source itself, built from its config entry (URL and key filled in).
     pub source: Box<dyn PriceSource>,
     /// Its priority (lower first).
     pub priority: i64,
-    /// Its timeout.
+    /// The deadline of one request to it: connect, headers and body together.
     pub timeout: Duration,
     /// Its refresh interval.
     pub refresh: Duration,
@@ -155,7 +155,8 @@ pub struct Plan {
     pub overrides: BTreeMap<String, Vec<usize>>,
     /// Oldest usable quote.
     pub max_quote_age: Duration,
-    /// Breaker settings.
+    /// The circuit breaker every source gets: failures before it opens, how long it stays open,
+    /// successes to close it again.
     pub breaker: BreakerConfig,
 }
 
