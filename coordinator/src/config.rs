@@ -142,6 +142,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pinned_winner_list_must_be_25_or_10_short_hashes() {
+        let base = || CoordinatorConfig {
+            secret: Some("0123456789abcdef0123".to_string().into()),
+            prices: PricesConfig::fixed_only(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../config/devnet-prices.toml").into(),
+            ),
+            network: pegnet::Network::DevNet,
+            ..CoordinatorConfig::default()
+        };
+        let with = |w: Vec<String>| CoordinatorConfig {
+            previous_winners: Some(w),
+            ..base()
+        };
+        assert!(base().validate().is_ok());
+        assert!(with(vec!["0aa7da814df36be1".into(); 25]).validate().is_ok());
+        assert!(
+            with(vec![String::new(); 25]).validate().is_ok(),
+            "all empty"
+        );
+        assert!(with(vec!["0aa7da814df36be1".into(); 10]).validate().is_ok());
+        for bad in [
+            vec!["0aa7da814df36be1".to_string(); 24],
+            vec!["not hex".to_string(); 25],
+            vec!["0aa7da814df36be".to_string(); 25],
+        ] {
+            let e = with(bad).validate().unwrap_err().to_string();
+            assert!(e.contains("previous_winners must be 25"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_documented_example_parses_and_defaults_apply() {
         let text = include_str!("../../config/netcoordinator.toml");
         let c: CoordinatorConfig = toml::from_str(text).unwrap();

@@ -106,6 +106,38 @@ async fn the_list_with_the_most_work_wins_over_the_most_records() {
         .iter()
         .all(|r| r.identity.starts_with("worker")));
 
+    // An operator's pinned list is used as given, never overridden by recovery: pinning the bogus
+    // list grades the block under it (the cheap records), pinning the true one the workers.
+    let pinned = plan(
+        &c,
+        &table,
+        Network::DevNet,
+        h + 1,
+        &list(0x55),
+        prices.clone(),
+        200,
+    )
+    .await
+    .unwrap();
+    assert!(!pinned.previous.graded.is_empty());
+    assert!(pinned
+        .previous
+        .graded
+        .iter()
+        .all(|r| r.identity.starts_with("cheap")));
+    let pinned = plan(
+        &c,
+        &table,
+        Network::DevNet,
+        h + 1,
+        &list(0xaa),
+        prices.clone(),
+        200,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pinned.previous.graded.len(), 10);
+
     // The same chain on mainnet has no records at all: skipped with the reason, not planned with
     // an empty list and no floor.
     let e = plan(
