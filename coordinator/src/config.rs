@@ -7,11 +7,12 @@ use anyhow::{bail, Context, Result};
 use prices::config::Plan;
 use prices::PricesConfig;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Every option, with its default.
-#[derive(Debug, Clone, Deserialize)]
+/// Every option, with its default. Serializing it (`check-config`) writes every secret as
+/// `"***"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoordinatorConfig {
     /// Listen address for miners (`:1234` means every interface, port 1234).
@@ -21,10 +22,12 @@ pub struct CoordinatorConfig {
     /// Network: mainnet, testnet or devnet.
     pub network: pegnet::Network,
     /// The farm's shared secret (also `NETMINE_SECRET`); no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
     pub secret: Option<SecretString>,
     /// Turn miner authentication off (logged as a warning at every start).
     pub no_auth: bool,
     /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`); no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
     pub ec_secret: Option<SecretString>,
     /// EC address whose secret is fetched from factom-walletd (with `walletd`).
     pub ec_address: Option<String>,
@@ -105,41 +108,125 @@ impl CoordinatorConfig {
     }
 
     /// Checks what can be checked before starting, and returns the checked price plan (building
-    /// it reads the price file, so the daemon uses this one instead of building another).
+    /// it reads the price file, so the daemon uses this one instead of building another). The
+    /// error lists every problem found, one per line.
     pub fn validate(&self) -> Result<Plan> {
-        self.listen_addr()?;
-        let network = self.network;
+        let (problems, plan) = self.problems();
+        match plan {
+            Some(plan) if problems.is_empty() => Ok(plan),
+            _ => bail!("{}", problems.join("\n")),
+        }
+    }
+
+    /// Every problem of this config (empty when it can start), and the price plan when the
+    /// `[prices]` section is sound.
+    pub fn problems(&self) -> (Vec<String>, Option<Plan>) {
+        let mut problems = Vec::new();
+        if let Err(e) = self.listen_addr() {
+            problems.push(format!("{e:#}"));
+        }
         if self
             .secret
             .as_ref()
             .is_none_or(|s| s.expose_secret().is_empty())
             && !self.no_auth
         {
-            bail!("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)");
+            problems.push("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)".into());
         }
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
-            bail!("max_entries, records_per_miner and max_connections must be at least 1");
+            problems.push(
+                "max_entries, records_per_miner and max_connections must be at least 1".into(),
+            );
         }
         if self
             .submit_window_secs
             .is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w)))
         {
-            bail!("submit_window_secs must be a number of seconds >= 0");
+            problems.push("submit_window_secs must be a number of seconds >= 0".into());
         }
         if let Some(w) = &self.previous_winners {
             if !(pegnet::validate::winners_format_ok(w, 25)
                 || pegnet::validate::winners_format_ok(w, 10))
             {
-                bail!("previous_winners must be 25 (or, in OPR version 2, 10) 16-hex-digit short hashes, or all empty");
+                problems.push("previous_winners must be 25 (or, in OPR version 2, 10) 16-hex-digit short hashes, or all empty".into());
             }
         }
-        Ok(self.prices.plan(network)?)
+        if let Some(Err(e)) = self
+            .ec_secret
+            .as_ref()
+            .map(|s| s.expose_secret().parse::<factom::EcSecret>())
+        {
+            problems.push(format!("ec_secret: {e}"));
+        }
+        let plan = match self.prices.plan(self.network) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        };
+        (problems, plan)
+    }
+
+    /// The effective settings as TOML, every secret written as `"***"` (what `check-config`
+    /// prints).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# the settings cannot be written as TOML: {e}\n"))
+    }
+}
+
+/// Serializes a secret as `"***"` (and an absent one as nothing), so no output shows it.
+fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("***"),
+        None => s.serialize_none(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_problem_is_listed_and_secrets_are_never_printed() {
+        let text = r#"
+            caddr = "nowhere"
+            secret = "the-farm-secret-value"
+            ec_secret = "Es2XT3jSxi1xqrDvS5JERM3W3jh1awRHuyoahn3hbQLyfEi1jvbq"
+            max_entries = 0
+            network = "devnet"
+            previous_winners = ["x"]
+            [prices]
+            sources = { NoSuchSource = 1 }
+        "#;
+        let c: CoordinatorConfig = toml::from_str(text).unwrap();
+        let (problems, plan) = c.problems();
+        assert!(plan.is_none());
+        let all = problems.join("\n");
+        for want in [
+            "caddr",
+            "max_entries",
+            "previous_winners",
+            "ec_secret",
+            "NoSuchSource",
+        ] {
+            assert!(all.contains(want), "{want} missing from {all}");
+        }
+        assert!(!all.contains("the-farm-secret-value"), "{all}");
+        assert!(!all.contains("Es2XT3jSxi1"), "{all}");
+        let err = c.validate().unwrap_err().to_string();
+        assert_eq!(err.lines().count(), problems.len());
+        let shown = c.to_toml();
+        assert!(shown.contains("secret = \"***\""), "{shown}");
+        assert!(shown.contains("ec_secret = \"***\""), "{shown}");
+        assert!(!shown.contains("the-farm-secret-value") && !shown.contains("Es2XT3"));
+        assert!(shown.contains("max_entries = 0"), "{shown}");
+        // What it prints reads back as the same config.
+        let again: CoordinatorConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(again.max_entries, 0);
+        assert_eq!(again.caddr, "nowhere");
+    }
 
     #[test]
     fn a_pinned_winner_list_must_be_25_or_10_short_hashes() {

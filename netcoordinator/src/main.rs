@@ -2,6 +2,7 @@
 //! `grade` (grade a block file) and `prices` (poll the price sources once).
 
 mod block_file;
+mod check_config_cmd;
 mod grade_cmd;
 mod prices_cmd;
 
@@ -132,6 +133,9 @@ enum Command {
     /// Poll the configured price sources once and print every asset: value, source used, age,
     /// and which sources failed and why. Exits non-zero if the record could not be built.
     Prices(prices_cmd::PricesArgs),
+    /// Load and validate a config as the daemon would, print the effective settings (secrets as
+    /// ***), and exit 1 listing every problem found. Starts and contacts nothing.
+    CheckConfig(check_config_cmd::CheckConfigArgs),
 }
 
 /// Arguments of `netcoordinator devnet`; they become [`netcoordinator::devnet::DevnetOptions`].
@@ -213,6 +217,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Grade(args)) => grade_cmd::run(&args),
         Some(Command::Devnet(args)) => devnet(&args),
         Some(Command::Prices(args)) => prices_cmd::run(&args),
+        Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),
         None => run_daemon(cli.run),
     };
     match result {

@@ -111,6 +111,9 @@ pub enum Command {
     Hash(HashArgs),
     /// Measure the hash rate and print a checksum that must match on every box and backend.
     Bench(BenchArgs),
+    /// Load and validate a miner config, print the effective settings (the secret as ***), and
+    /// exit 1 listing every problem found. Loads no table and connects to nothing.
+    CheckConfig(CheckConfigArgs),
 }
 
 /// Arguments of `netminer table`: only which table to build or load.
@@ -155,4 +158,12 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `netminer check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The config file to check (see config/netminer.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }

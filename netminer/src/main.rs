@@ -7,6 +7,7 @@
 
 mod backends;
 mod bench_cmd;
+mod check_config_cmd;
 mod cli;
 mod hash_cmd;
 mod mine_cmd;
@@ -23,6 +24,7 @@ fn main() -> std::process::ExitCode {
         (false, Some(cli::Command::Table(args))) => table_cmd::run(&args),
         (false, Some(cli::Command::Hash(args))) => hash_cmd::run(&args),
         (false, Some(cli::Command::Bench(args))) => bench_cmd::run(&args),
+        (false, Some(cli::Command::CheckConfig(args))) => check_config_cmd::run(&args),
         (false, None) => mine_cmd::mine(cli.mine),
     };
     match result {

@@ -10,19 +10,28 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The miner's config file (every key documented in `config/netminer.toml`).
-#[derive(Debug, Default, Deserialize)]
+/// The miner's config file (every key documented in `config/netminer.toml`). Serializing it
+/// (`check-config`) writes the secret as `"***"`.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MinerFile {
-    caddr: Vec<String>,
-    secret: Option<SecretString>,
-    miners: Option<usize>,
-    top: Option<usize>,
-    identity: Option<String>,
-    coinbase: Option<String>,
+    pub(crate) caddr: Vec<String>,
+    #[serde(serialize_with = "redacted")]
+    pub(crate) secret: Option<SecretString>,
+    pub(crate) miners: Option<usize>,
+    pub(crate) top: Option<usize>,
+    pub(crate) identity: Option<String>,
+    pub(crate) coinbase: Option<String>,
 }
 
-fn load(path: &Path) -> Result<MinerFile> {
+fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("***"),
+        None => s.serialize_none(),
+    }
+}
+
+pub(crate) fn load(path: &Path) -> Result<MinerFile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text)

@@ -14,6 +14,7 @@ fn netminer(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netminer"));
     cmd.args(args)
         .env_remove("LXRBITSIZE")
+        .env_remove("NETMINE_SECRET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -276,4 +277,33 @@ fn an_identity_whose_records_cost_more_than_1_ec_is_refused_before_connecting() 
     let err = stderr(&o);
     assert!(err.contains("1-EC entry"), "{err}");
     assert!(!err.contains("connect"), "{err}");
+}
+
+#[test]
+fn check_config_prints_the_settings_or_every_problem() {
+    let dir = tmpdir("check-config");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "caddr = [\"coordinator.lan:1234\", \"wss://backup.example:443\"]\nsecret = \"a-very-long-farm-secret-123\"\nidentity = \"rig01\"\ncoinbase = \"FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q\"\n",
+    )
+    .unwrap();
+    let o = netminer(&["check-config", "--config", good.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("config ok"));
+    assert!(stdout(&o).contains("secret = \"***\""), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("a-very-long-farm-secret-123"));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "caddr = [\"nohost\"]\nidentity = \"rig 01\"\ncoinbase = \"FAnope\"\ntop = 0\n",
+    )
+    .unwrap();
+    let o = netminer(&["check-config", "--config", bad.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for want in ["caddr", "identity", "coinbase", "top", "5 problem"] {
+        assert!(err.contains(want), "{want} missing from {err}");
+    }
 }

@@ -14,7 +14,7 @@ use crate::sources::{self, KINDS};
 use crate::symbols::all_assets;
 use pegnet::Network;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +30,17 @@ pub struct PriceConfigError(pub String);
 #[serde(transparent)]
 pub struct ApiKey(pub SecretString);
 
+/// Written out (e.g. by `check-config`) as `"***"`, or `""` when empty: never the key.
+impl Serialize for ApiKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.expose_secret().is_empty() {
+            ""
+        } else {
+            "***"
+        })
+    }
+}
+
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.expose_secret().is_empty() {
@@ -41,7 +52,7 @@ impl std::fmt::Debug for ApiKey {
 }
 
 /// `[prices]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PricesConfig {
     /// Seconds a source may take to answer (each source may override it).
@@ -73,7 +84,7 @@ impl Default for PricesConfig {
 }
 
 /// `[prices.breaker]`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerSettings {
     /// Consecutive failures that open a source's breaker.
@@ -96,7 +107,7 @@ impl Default for BreakerSettings {
 }
 
 /// A source's entry: just a priority (`CoinGecko = 4`) or a table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum SourceEntry {
     /// `NAME = priority`.
@@ -106,7 +117,7 @@ pub enum SourceEntry {
 }
 
 /// `[prices.sources.NAME]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSettings {
     /// Lower is preferred; -1 disables the source.
