@@ -193,7 +193,7 @@ mod tests {
         let text = r#"
             caddr = "nowhere"
             secret = "the-farm-secret-value"
-            ec_secret = "Es2XT3jSxi1xqrDvS5JERM3W3jh1awRHuyoahn3hbQLyfEi1jvbq"
+            ec_secret = "Es2XT3jSxi1xqrDvS5JERM3W3jh1awRHuyoahn3hbQLyfEi1jvbX"
             max_entries = 0
             network = "devnet"
             previous_winners = ["x"]
@@ -215,6 +215,7 @@ mod tests {
         }
         assert!(!all.contains("the-farm-secret-value"), "{all}");
         assert!(!all.contains("Es2XT3jSxi1"), "{all}");
+        assert_eq!(problems.len(), 5, "{all}");
         let err = c.validate().unwrap_err().to_string();
         assert_eq!(err.lines().count(), problems.len());
         let shown = c.to_toml();

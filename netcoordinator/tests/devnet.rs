@@ -20,7 +20,7 @@ async fn two_miners_two_blocks() {
         DevnetOptions {
             miners: 2,
             blocks: 2,
-            block_seconds: 8.0,
+            block_seconds: 12.0,
             bits: 12,
             table_dir: Some(table_dir()),
             threads: 1,
@@ -61,7 +61,7 @@ fn the_devnet_command_prints_one_json_object_per_block() {
             "--blocks",
             "1",
             "--block-seconds",
-            "8",
+            "12",
             "--bits",
             "12",
             "--json",
