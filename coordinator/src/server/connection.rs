@@ -3,14 +3,16 @@
 //! answering its messages (stats, submissions, pings).
 
 use super::hub::{job_message, submission, Hub};
-use super::listener::Bans;
+use super::listener::{Bans, PendingSlot};
 use protocol::{
     ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 
 type Ws = WebSocketStream<TcpStream>;
@@ -28,17 +30,35 @@ async fn recv_text(ws: &mut Ws) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Sends a `rejected` message (within a second) and closes.
 async fn reject(ws: &mut Ws, code: ConnectionRefusal, reason: String) -> String {
-    let _ = send_text(
-        ws,
-        protocol::encode_plain(&Message::Rejected {
-            code,
-            reason: reason.clone(),
-        }),
-    )
+    let _ = tokio::time::timeout(REFUSAL_GRACE, async {
+        let _ = send_text(
+            ws,
+            protocol::encode_plain(&Message::Rejected {
+                code,
+                reason: reason.clone(),
+            }),
+        )
+        .await;
+        let _ = ws.close(None).await;
+    })
     .await;
-    let _ = ws.close(None).await;
     reason
+}
+
+/// Extra time, past the handshake deadline, to send a refusal before the socket is dropped.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
+
+/// Why a handshake did not give an authenticated miner.
+enum HandshakeFailure {
+    /// Refused with a `rejected` message (already sent); `counts` says whether it counts
+    /// toward the address's ban.
+    Refused { reason: String, counts: bool },
+    /// The socket never became a WebSocket (malformed request, closed, too slow).
+    Upgrade(String),
+    /// Dropped to admit a newer handshake.
+    Evicted,
 }
 
 pub(super) async fn connection(
@@ -46,43 +66,32 @@ pub(super) async fn connection(
     bans: &Bans,
     stream: TcpStream,
     addr: SocketAddr,
-    open: usize,
+    mut slot: PendingSlot,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let cfg = protocol::ws::config();
-    let mut ws = tokio::time::timeout(
-        hub.cfg.auth_timeout,
-        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
-    )
-    .await
-    .map_err(|_| "no WebSocket handshake in time".to_string())?
-    .map_err(|e| e.to_string())?;
-    if bans.banned(addr.ip()) {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Banned,
-            "too many failed authentications from this address; try later".into(),
-        )
-        .await);
-    }
-    if open > hub.cfg.max_connections {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Busy,
-            format!(
-                "the coordinator already serves {} connections",
-                hub.cfg.max_connections
-            ),
-        )
-        .await);
-    }
-    let (mut session, hello) = match authenticate(hub, &mut ws).await {
+    // Upgrade and authentication share one deadline; the pending slot is held until then.
+    let until = Instant::now() + hub.cfg.auth_timeout;
+    let outcome = tokio::select! {
+        r = tokio::time::timeout_at(until + REFUSAL_GRACE, handshake(hub, bans, stream, addr, until)) => {
+            r.unwrap_or_else(|_| Err(HandshakeFailure::Upgrade("handshake not finished in time".into())))
+        }
+        _ = &mut slot.evicted => Err(HandshakeFailure::Evicted),
+    };
+    drop(slot);
+    let (mut ws, mut session, hello) = match outcome {
         Ok(x) => x,
-        Err((code, reason)) => {
-            if code == ConnectionRefusal::BadSecret {
-                bans.failed(addr.ip(), hub.cfg.ban_after, hub.cfg.ban_for);
+        Err(HandshakeFailure::Refused { reason, counts }) => {
+            if counts {
+                bans.failed(addr.ip(), &reason);
             }
-            return Err(reject(&mut ws, code, reason).await);
+            return Err(reason);
+        }
+        Err(HandshakeFailure::Upgrade(e)) => {
+            bans.failed(addr.ip(), &e);
+            return Err(e);
+        }
+        Err(HandshakeFailure::Evicted) => {
+            return Err("dropped to admit a newer handshake (too many pending)".into())
         }
     };
     let id = hello.identity.clone();
@@ -124,15 +133,78 @@ pub(super) async fn connection(
     result
 }
 
+/// The WebSocket upgrade and the authentication, both before `until`.
+async fn handshake(
+    hub: &Arc<Hub>,
+    bans: &Bans,
+    stream: TcpStream,
+    addr: SocketAddr,
+    until: Instant,
+) -> Result<(Ws, Session, MinerHello), HandshakeFailure> {
+    let cfg = protocol::ws::config();
+    let mut ws = tokio::time::timeout_at(
+        until,
+        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
+    )
+    .await
+    .map_err(|_| HandshakeFailure::Upgrade("no WebSocket handshake in time".into()))?
+    .map_err(|e| HandshakeFailure::Upgrade(format!("WebSocket handshake: {e}")))?;
+    if bans.banned(addr.ip()) {
+        return Err(refuse(
+            &mut ws,
+            ConnectionRefusal::Banned,
+            "too many failed handshakes from this address; try later".into(),
+            false,
+        )
+        .await);
+    }
+    if hub.lock().connected.len() >= hub.cfg.max_connections {
+        return Err(refuse(&mut ws, ConnectionRefusal::Busy, busy(hub), false).await);
+    }
+    match authenticate(hub, &mut ws, until).await {
+        Ok((session, hello)) => Ok((ws, session, hello)),
+        Err((code, reason)) => {
+            // A wrong secret, a timeout or a malformed handshake counts toward a ban; a refused
+            // name or a full house does not (the peer proved the secret).
+            let counts = matches!(
+                code,
+                ConnectionRefusal::BadSecret | ConnectionRefusal::Protocol
+            );
+            Err(refuse(&mut ws, code, reason, counts).await)
+        }
+    }
+}
+
+async fn refuse(
+    ws: &mut Ws,
+    code: ConnectionRefusal,
+    reason: String,
+    counts: bool,
+) -> HandshakeFailure {
+    let reason = reject(ws, code, reason).await;
+    HandshakeFailure::Refused { reason, counts }
+}
+
+fn busy(hub: &Hub) -> String {
+    format!(
+        "the coordinator already serves {} miners",
+        hub.cfg.max_connections
+    )
+}
+
 async fn authenticate(
     hub: &Arc<Hub>,
     ws: &mut Ws,
+    until: Instant,
 ) -> Result<(Session, MinerHello), (ConnectionRefusal, String)> {
     let secret = hub.cfg.secret.clone().unwrap_or_else(|| Secret::new(""));
     let (hs, challenge) = CoordinatorHandshake::start(&secret);
     let proto = |e: String| (ConnectionRefusal::Protocol, e);
-    send_text(ws, challenge).await.map_err(proto)?;
-    let auth = tokio::time::timeout(hub.cfg.auth_timeout, recv_text(ws))
+    tokio::time::timeout_at(until, send_text(ws, challenge))
+        .await
+        .map_err(|_| proto("the challenge could not be sent in time".into()))?
+        .map_err(proto)?;
+    let auth = tokio::time::timeout_at(until, recv_text(ws))
         .await
         .map_err(|_| {
             proto(format!(
@@ -166,15 +238,23 @@ async fn authenticate(
             format!("coinbase {:?} is not a valid FA address", hello.coinbase),
         ));
     }
-    if !hub.lock().connected.insert(hello.identity.clone()) {
-        return Err((
-            ConnectionRefusal::DuplicateIdentity,
-            format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
-        ));
+    {
+        let mut st = hub.lock();
+        if st.connected.contains(&hello.identity) {
+            return Err((
+                ConnectionRefusal::DuplicateIdentity,
+                format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
+            ));
+        }
+        if st.connected.len() >= hub.cfg.max_connections {
+            return Err((ConnectionRefusal::Busy, busy(hub)));
+        }
+        st.connected.insert(hello.identity.clone());
     }
-    if let Err(e) = send_text(ws, welcome).await {
+    let sent = tokio::time::timeout_at(until, send_text(ws, welcome)).await;
+    if !matches!(sent, Ok(Ok(()))) {
         hub.lock().connected.remove(&hello.identity);
-        return Err(proto(e));
+        return Err(proto("the welcome could not be sent in time".into()));
     }
     Ok((session, hello))
 }

@@ -26,11 +26,17 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// The farm's shared secret; `None` turns authentication off (a warning is logged).
     pub secret: Option<Secret>,
-    /// Connections at once.
+    /// Authenticated miners at once.
     pub max_connections: usize,
-    /// A socket must authenticate within this.
+    /// Pending handshakes (sockets not yet upgraded and authenticated) at once; when full, the
+    /// oldest of the address holding the most is dropped to admit a new one.
+    pub max_pending: usize,
+    /// Pending handshakes from one address at once; a socket over it is closed at once.
+    pub max_pending_per_ip: usize,
+    /// A socket must upgrade to WebSocket and authenticate within this.
     pub auth_timeout: Duration,
-    /// Failed authentications from one address before it is banned.
+    /// Failed handshakes (wrong secret, timeout, malformed) from one address, within `ban_for`
+    /// of each other, before it is banned.
     pub ban_after: u32,
     /// How long a ban lasts.
     pub ban_for: Duration,
@@ -43,7 +49,9 @@ impl Default for ServerConfig {
         ServerConfig {
             secret: None,
             max_connections: 256,
-            auth_timeout: Duration::from_secs(10),
+            max_pending: 256,
+            max_pending_per_ip: 16,
+            auth_timeout: Duration::from_secs(5),
             ban_after: 5,
             ban_for: Duration::from_secs(600),
             records_per_miner: 10,
