@@ -2,16 +2,17 @@
 //! authentication with the farm secret, then a loop relaying the hub's broadcasts to the miner and
 //! answering its messages (stats, submissions, pings).
 
-use super::hub::{job_message, submission, Hub};
+use super::hub::{job_message, submission, Hub, Registration};
 use super::listener::{Bans, PendingSlot};
 use protocol::{
     ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
 };
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 
@@ -78,7 +79,7 @@ pub(super) async fn connection(
         _ = &mut slot.evicted => Err(HandshakeFailure::Evicted),
     };
     drop(slot);
-    let (mut ws, mut session, hello) = match outcome {
+    let (mut ws, mut session, hello, conn, mut replaced) = match outcome {
         Ok(x) => x,
         Err(HandshakeFailure::Refused { reason, counts }) => {
             if counts {
@@ -98,26 +99,66 @@ pub(super) async fn connection(
     tracing::info!(%addr, identity = %id, "miner connected");
     let mut events = hub.events.subscribe();
     let current = hub.lock().job.clone();
+    let (ping_every, idle) = (hub.cfg.ping_every, hub.cfg.idle_timeout);
     let result = async {
-        if let Some(job) = current {
-            send_text(&mut ws, session.seal(&job_message(&job)).map_err(|e| e.to_string())?).await?;
+        // A send that cannot complete (a half-open peer whose buffers are full) ends the
+        // connection after the idle timeout instead of blocking it forever.
+        macro_rules! send {
+            ($msg:expr) => {{
+                let frame = session.seal(&$msg).map_err(|e| e.to_string())?;
+                tokio::time::timeout(idle, send_text(&mut ws, frame))
+                    .await
+                    .map_err(|_| format!("could not send for {idle:?}"))??
+            }};
         }
+        if let Some(job) = current {
+            send!(job_message(&job));
+        }
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pings = 0u64;
+        let mut last_heard = Instant::now();
         loop {
             tokio::select! {
                 _ = stop.changed() => {
                     let _ = ws.close(None).await;
                     return Ok(());
                 }
+                why = &mut replaced => {
+                    let message = why.unwrap_or_else(|_| "replaced by a newer connection".into());
+                    tracing::info!(identity = %id, %addr, "{message}");
+                    let _ = tokio::time::timeout(
+                        REFUSAL_GRACE,
+                        async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                    )
+                    .await;
+                    let _ = tokio::time::timeout(REFUSAL_GRACE, ws.close(None)).await;
+                    return Err(message);
+                }
+                _ = tokio::time::sleep_until(last_heard + idle) => {
+                    let message = format!("nothing heard from the miner for {idle:?}: closing");
+                    let _ = tokio::time::timeout(
+                        REFUSAL_GRACE,
+                        async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                    )
+                    .await;
+                    return Err(message);
+                }
+                _ = ping.tick() => {
+                    pings += 1;
+                    send!(Message::Ping { nonce: pings });
+                }
                 ev = events.recv() => match ev {
-                    Ok(msg) => send_text(&mut ws, session.seal(&msg).map_err(|e| e.to_string())?).await?,
+                    Ok(msg) => send!(msg),
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %id, "slow miner missed {n} events"),
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 text = recv_text(&mut ws) => {
                     let text = text?;
+                    last_heard = Instant::now();
                     let msg = session.open(&text).map_err(|e| format!("protocol violation: {e}"))?;
                     if let Some(reply) = handle(hub, &hello, msg).await {
-                        send_text(&mut ws, session.seal(&reply).map_err(|e| e.to_string())?).await?;
+                        send!(reply);
                     }
                 }
             }
@@ -125,9 +166,12 @@ pub(super) async fn connection(
     }
     .await;
     {
+        // Only this connection's own registration: a newer connection may hold the identity.
         let mut st = hub.lock();
-        st.connected.remove(&id);
-        st.stats.remove(&id);
+        if st.connected.get(&id).is_some_and(|r| r.conn == conn) {
+            st.connected.remove(&id);
+            st.stats.remove(&id);
+        }
     }
     tracing::info!(identity = %id, "miner disconnected");
     result
@@ -140,7 +184,7 @@ async fn handshake(
     stream: TcpStream,
     addr: SocketAddr,
     until: Instant,
-) -> Result<(Ws, Session, MinerHello), HandshakeFailure> {
+) -> Result<Authenticated, HandshakeFailure> {
     let cfg = protocol::ws::config();
     let mut ws = tokio::time::timeout_at(
         until,
@@ -161,8 +205,8 @@ async fn handshake(
     if hub.lock().connected.len() >= hub.cfg.max_connections {
         return Err(refuse(&mut ws, ConnectionRefusal::Busy, busy(hub), false).await);
     }
-    match authenticate(hub, &mut ws, until).await {
-        Ok((session, hello)) => Ok((ws, session, hello)),
+    match authenticate(hub, &mut ws, addr, until).await {
+        Ok((session, hello, conn, replaced)) => Ok((ws, session, hello, conn, replaced)),
         Err((code, reason)) => {
             // A wrong secret, a timeout or a malformed handshake counts toward a ban; a refused
             // name or a full house does not (the peer proved the secret).
@@ -192,11 +236,16 @@ fn busy(hub: &Hub) -> String {
     )
 }
 
+/// An authenticated miner: its link, session, names, connection number, and the signal that a
+/// newer connection took its identity.
+type Authenticated = (Ws, Session, MinerHello, u64, oneshot::Receiver<String>);
+
 async fn authenticate(
     hub: &Arc<Hub>,
     ws: &mut Ws,
+    addr: SocketAddr,
     until: Instant,
-) -> Result<(Session, MinerHello), (ConnectionRefusal, String)> {
+) -> Result<(Session, MinerHello, u64, oneshot::Receiver<String>), (ConnectionRefusal, String)> {
     let secret = hub.cfg.secret.clone().unwrap_or_else(|| Secret::new(""));
     let (hs, challenge) = CoordinatorHandshake::start(&secret);
     let proto = |e: String| (ConnectionRefusal::Protocol, e);
@@ -238,25 +287,38 @@ async fn authenticate(
             format!("coinbase {:?} is not a valid FA address", hello.coinbase),
         ));
     }
+    // A newer connection with an identity already connected replaces the old one (a rebooted
+    // box whose old, half-open connection is still registered): the old one is told and closed.
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = oneshot::channel();
     {
         let mut st = hub.lock();
-        if st.connected.contains(&hello.identity) {
-            return Err((
-                ConnectionRefusal::DuplicateIdentity,
-                format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
-            ));
-        }
-        if st.connected.len() >= hub.cfg.max_connections {
+        let replacing = st.connected.contains_key(&hello.identity);
+        if !replacing && st.connected.len() >= hub.cfg.max_connections {
             return Err((ConnectionRefusal::Busy, busy(hub)));
         }
-        st.connected.insert(hello.identity.clone());
+        let reg = Registration { conn, replaced: tx };
+        if let Some(old) = st.connected.insert(hello.identity.clone(), reg) {
+            tracing::warn!(identity = %hello.identity, %addr, "identity connected again: the older connection is replaced");
+            let _ = old.replaced.send(format!(
+                "replaced by a newer connection with identity {:?} from {addr}",
+                hello.identity
+            ));
+        }
     }
     let sent = tokio::time::timeout_at(until, send_text(ws, welcome)).await;
     if !matches!(sent, Ok(Ok(()))) {
-        hub.lock().connected.remove(&hello.identity);
+        let mut st = hub.lock();
+        if st
+            .connected
+            .get(&hello.identity)
+            .is_some_and(|r| r.conn == conn)
+        {
+            st.connected.remove(&hello.identity);
+        }
         return Err(proto("the welcome could not be sent in time".into()));
     }
-    Ok((session, hello))
+    Ok((session, hello, conn, rx))
 }
 
 async fn handle(hub: &Arc<Hub>, hello: &MinerHello, msg: Message) -> Option<Message> {

@@ -45,9 +45,16 @@ pub struct JobCounts {
     pub rejected: HashMap<String, usize>,
 }
 
+/// A connected miner's registration: which connection holds the identity, and how to tell it
+/// that a newer connection replaced it.
+pub(super) struct Registration {
+    pub(super) conn: u64,
+    pub(super) replaced: tokio::sync::oneshot::Sender<String>,
+}
+
 #[derive(Default)]
 pub(super) struct State {
-    pub(super) connected: HashSet<String>,
+    pub(super) connected: HashMap<String, Registration>,
     pub(super) job: Option<CurrentJob>,
     pub(super) work: HashMap<String, MinerWork>,
     pub(super) counts: JobCounts,
@@ -59,6 +66,7 @@ pub struct Hub {
     pub(super) cfg: ServerConfig,
     pub(super) table: Arc<Table>,
     pub(super) events: broadcast::Sender<Message>,
+    pub(super) next_conn: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -73,6 +81,7 @@ impl Hub {
             cfg,
             table,
             events,
+            next_conn: std::sync::atomic::AtomicU64::new(1),
             state: Mutex::new(State::default()),
         })
     }
@@ -131,7 +140,7 @@ impl Hub {
 
     /// Identities connected now.
     pub fn miners(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.lock().connected.iter().cloned().collect();
+        let mut v: Vec<String> = self.lock().connected.keys().cloned().collect();
         v.sort();
         v
     }

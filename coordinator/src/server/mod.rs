@@ -42,6 +42,10 @@ pub struct ServerConfig {
     pub ban_for: Duration,
     /// Records a miner may submit per block.
     pub records_per_miner: usize,
+    /// How often each miner is sent a `ping`.
+    pub ping_every: Duration,
+    /// A miner silent this long (no frame at all, pongs included) is disconnected.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +59,8 @@ impl Default for ServerConfig {
             ban_after: 5,
             ban_for: Duration::from_secs(600),
             records_per_miner: 10,
+            ping_every: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
         }
     }
 }
