@@ -2,10 +2,11 @@
 //! authentication with the farm secret, then a loop relaying the hub's broadcasts to the miner and
 //! answering its messages (stats, submissions, pings).
 
-use super::hub::{job_message, submission, Hub, Registration};
+use super::hub::{job_message, submission, truncate, Hub, Registration};
 use super::listener::{Bans, PendingSlot};
 use protocol::{
-    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
+    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, RefusalCode,
+    Secret, Session,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -118,6 +119,7 @@ pub(super) async fn connection(
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pings = 0u64;
         let mut last_heard = Instant::now();
+        let mut conduct = Conduct::default();
         loop {
             tokio::select! {
                 _ = stop.changed() => {
@@ -156,9 +158,34 @@ pub(super) async fn connection(
                 text = recv_text(&mut ws) => {
                     let text = text?;
                     last_heard = Instant::now();
-                    let msg = session.open(&text).map_err(|e| format!("protocol violation: {e}"))?;
-                    if let Some(reply) = handle(hub, &hello, msg).await {
+                    let msg = match session.open(&text) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            // A peer that proved the secret and then breaks the protocol counts
+                            // toward a ban, like a failed handshake.
+                            let why = format!("protocol violation: {e}");
+                            bans.failed(addr.ip(), &why);
+                            return Err(why);
+                        }
+                    };
+                    if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         send!(reply);
+                    }
+                    if conduct.bad_submissions >= hub.cfg.max_bad_submissions {
+                        let message = format!(
+                            "{} submissions with over-limit or invalid records: disconnecting",
+                            conduct.bad_submissions
+                        );
+                        let _ = tokio::time::timeout(
+                            REFUSAL_GRACE,
+                            async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                        )
+                        .await;
+                        bans.failed(addr.ip(), &message);
+                        return Err(message);
+                    }
+                    if let Some(pause) = conduct.throttle() {
+                        tokio::time::sleep(pause).await;
                     }
                 }
             }
@@ -321,19 +348,84 @@ async fn authenticate(
     Ok((session, hello, conn, rx))
 }
 
-async fn handle(hub: &Arc<Hub>, hello: &MinerHello, msg: Message) -> Option<Message> {
+/// What one connection remembers about its miner's behaviour (all bounded).
+#[derive(Default)]
+struct Conduct {
+    /// Submissions with refusals an honest miner never causes.
+    bad_submissions: u32,
+    /// When a miner's `error` was last logged, and how many were not logged since.
+    last_error_log: Option<Instant>,
+    errors_suppressed: u64,
+    /// The current one-second window of received frames.
+    window_start: Option<Instant>,
+    frames_in_window: u32,
+}
+
+/// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
+const MAX_FRAMES_PER_SEC: u32 = 50;
+/// A miner's `error` messages are logged at most this often, and cut to this many bytes.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+const ERROR_LOG_BYTES: usize = 200;
+
+impl Conduct {
+    /// How long to pause before reading the next frame.
+    fn throttle(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let start = *self.window_start.get_or_insert(now);
+        if now.duration_since(start) >= Duration::from_secs(1) {
+            self.window_start = Some(now);
+            self.frames_in_window = 1;
+            return None;
+        }
+        self.frames_in_window += 1;
+        (self.frames_in_window > MAX_FRAMES_PER_SEC)
+            .then(|| (start + Duration::from_secs(1)).duration_since(now))
+    }
+}
+
+async fn handle(
+    hub: &Arc<Hub>,
+    hello: &MinerHello,
+    conduct: &mut Conduct,
+    msg: Message,
+) -> Option<Message> {
     match msg {
         Message::Ping { nonce } => Some(Message::Pong { nonce }),
         Message::Pong { .. } => None,
         Message::Stats(s) => {
-            hub.lock().stats.insert(hello.identity.clone(), s);
+            hub.set_stats(&hello.identity, s);
             None
         }
         Message::Submission { job_id, records } => {
-            Some(submission(hub, hello, job_id, records).await)
+            let result = submission(hub, hello, job_id, records).await;
+            if let Message::SubmissionResult { rejected, .. } = &result {
+                if rejected.iter().any(|r| {
+                    matches!(
+                        r.code,
+                        RefusalCode::OverLimit
+                            | RefusalCode::WrongDifficulty
+                            | RefusalCode::NonceTooLong
+                            | RefusalCode::Duplicate
+                    )
+                }) {
+                    conduct.bad_submissions += 1;
+                }
+            }
+            Some(result)
         }
         Message::Error { message } => {
-            tracing::warn!(identity = %hello.identity, "miner reports: {message}");
+            let now = Instant::now();
+            if conduct
+                .last_error_log
+                .is_none_or(|t| now.duration_since(t) >= ERROR_LOG_EVERY)
+            {
+                let shown = truncate(&message, ERROR_LOG_BYTES);
+                let suppressed = std::mem::take(&mut conduct.errors_suppressed);
+                tracing::warn!(identity = %hello.identity, suppressed, "miner reports: {shown:?}");
+                conduct.last_error_log = Some(now);
+            } else {
+                conduct.errors_suppressed += 1;
+            }
             None
         }
         other => Some(Message::Error {

@@ -15,7 +15,7 @@ mod connection;
 mod hub;
 mod listener;
 
-pub use hub::{CurrentJob, Hub, JobCounts, MinerWork};
+pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
 
 use protocol::Secret;
@@ -46,6 +46,11 @@ pub struct ServerConfig {
     pub ping_every: Duration,
     /// A miner silent this long (no frame at all, pongs included) is disconnected.
     pub idle_timeout: Duration,
+    /// Threads hashing submissions (0: one per CPU).
+    pub verify_threads: usize,
+    /// Submissions with refusals that an honest miner never causes (over the limit, a wrong
+    /// difficulty, a too-long nonce, a duplicate) a connection may send before it is closed.
+    pub max_bad_submissions: u32,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +66,8 @@ impl Default for ServerConfig {
             records_per_miner: 10,
             ping_every: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
+            verify_threads: 0,
+            max_bad_submissions: 3,
         }
     }
 }
