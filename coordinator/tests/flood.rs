@@ -38,6 +38,11 @@ async fn stranger(
     held: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 ) {
+    // The previous batch is dropped only once the new one is open, so the count never dips.
+    let mut previous: (
+        Vec<TcpStream>,
+        Vec<tokio_tungstenite::WebSocketStream<TcpStream>>,
+    ) = (Vec::new(), Vec::new());
     while !stop.load(Ordering::Relaxed) {
         let mut tcp = Vec::new();
         let mut ws = Vec::new();
@@ -67,8 +72,9 @@ async fn stranger(
             }
             held.fetch_add(1, Ordering::Relaxed);
         }
+        held.fetch_sub(previous.0.len() + previous.1.len(), Ordering::Relaxed);
+        previous = (tcp, ws);
         tokio::time::sleep(refresh).await;
-        held.fetch_sub(tcp.len() + ws.len(), Ordering::Relaxed);
     }
 }
 
