@@ -46,8 +46,19 @@ pub struct CoordinatorConfig {
     pub max_entries: usize,
     /// Records each miner may submit per block.
     pub records_per_miner: usize,
-    /// Miners connected at once.
+    /// Authenticated miners connected at once.
     pub max_connections: usize,
+    /// Handshakes in progress (sockets not yet upgraded and authenticated) at once; when full,
+    /// the oldest of the address holding the most is dropped.
+    pub max_pending: usize,
+    /// Handshakes in progress from one address at once; more sockets are closed at once.
+    pub max_pending_per_address: usize,
+    /// Seconds a socket has to upgrade to WebSocket and authenticate.
+    pub handshake_timeout_secs: f64,
+    /// Failed handshakes (wrong secret, timeout, malformed) from one address before it is banned.
+    pub ban_after: u32,
+    /// Seconds a ban lasts (failures older than this are forgotten).
+    pub ban_secs: f64,
     /// PegNet's submission cut-off for the difficulty floor (0 disables the floor).
     pub cutoff: usize,
     /// The winner list in force for the block before the first one planned (16-hex-digit short
@@ -76,6 +87,11 @@ impl Default for CoordinatorConfig {
             max_entries: 10,
             records_per_miner: 3,
             max_connections: 256,
+            max_pending: 256,
+            max_pending_per_address: 16,
+            handshake_timeout_secs: 5.0,
+            ban_after: 5,
+            ban_secs: 600.0,
             cutoff: 200,
             submit_window_secs: None,
             previous_winners: None,
@@ -94,6 +110,22 @@ impl CoordinatorConfig {
             c.prices.resolve_files(dir);
         }
         Ok(c)
+    }
+
+    /// The listener's limits (everything but the secret, which the caller sets).
+    pub fn server_limits(&self) -> crate::server::ServerConfig {
+        let secs = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+        crate::server::ServerConfig {
+            secret: None,
+            max_connections: self.max_connections,
+            max_pending: self.max_pending,
+            max_pending_per_ip: self.max_pending_per_address,
+            auth_timeout: secs(self.handshake_timeout_secs),
+            ban_after: self.ban_after,
+            ban_for: secs(self.ban_secs),
+            records_per_miner: self.records_per_miner,
+            ..crate::server::ServerConfig::default()
+        }
     }
 
     /// The listen address as a socket address (`:1234` → `0.0.0.0:1234`).
@@ -133,10 +165,24 @@ impl CoordinatorConfig {
         {
             problems.push("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)".into());
         }
-        if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
-            problems.push(
-                "max_entries, records_per_miner and max_connections must be at least 1".into(),
-            );
+        if self.max_entries == 0
+            || self.records_per_miner == 0
+            || self.max_connections == 0
+            || self.max_pending == 0
+            || self.max_pending_per_address == 0
+            || self.ban_after == 0
+        {
+            problems.push("max_entries, records_per_miner, max_connections, max_pending, max_pending_per_address and ban_after must be at least 1".into());
+        }
+        for (key, secs) in [
+            ("handshake_timeout_secs", self.handshake_timeout_secs),
+            ("ban_secs", self.ban_secs),
+        ] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+                problems.push(format!(
+                    "{key} must be a number of seconds above 0 (at most a day)"
+                ));
+            }
         }
         if self
             .submit_window_secs

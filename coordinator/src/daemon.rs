@@ -186,9 +186,39 @@ async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Dur
     Ok(window)
 }
 
+/// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to its hard limit, so the
+/// listener can hold as many sockets as the system allows; returns the (old, new) soft limits.
+#[cfg(unix)]
+pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let old = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
+    Ok((old as u64, lim.rlim_cur as u64))
+}
+
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let plan = cfg.validate()?;
+    #[cfg(unix)]
+    match raise_fd_limit() {
+        Ok((old, new)) if new > old => tracing::info!("open-file limit raised from {old} to {new}"),
+        Ok((_, new)) => tracing::info!("open-file limit {new}"),
+        Err(e) => tracing::warn!("could not raise the open-file limit: {e}"),
+    }
     let network = cfg.network;
     let key = ec_key(&cfg).await?;
     tracing::info!(
@@ -222,9 +252,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         prices,
         server: ServerConfig {
             secret,
-            max_connections: cfg.max_connections,
-            records_per_miner: cfg.records_per_miner,
-            ..ServerConfig::default()
+            ..cfg.server_limits()
         },
         engine: EngineConfig {
             network,

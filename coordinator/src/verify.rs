@@ -1,7 +1,10 @@
 //! Checking a miner's submitted records before anything is paid: each record is rebuilt from the
 //! job and the miner's own identity and coinbase (from its authenticated handshake), its LXRHash is
 //! recomputed, and it is accepted only if the difficulty matches exactly, the job is current, it
-//! beats the minimum, it is not a duplicate, and the miner is within its records per block.
+//! beats the minimum, it is not a duplicate, and the miner is within its records per block. Every
+//! record counts toward that limit, refused or not, and the checks that need no hashing come
+//! first: a miner can never make the coordinator compute more than its records per block of
+//! LXRHashes.
 
 use pegnet::{opr_entry, opr_hash, InvalidRecord, Network, OprTemplate, Pow};
 use std::collections::HashSet;
@@ -90,6 +93,25 @@ pub enum RecordRefusal {
     OverLimit(usize),
 }
 
+impl RecordRefusal {
+    /// The refusal's fixed code (what refusals are counted and summarized by).
+    pub fn code(&self) -> protocol::RefusalCode {
+        use protocol::RefusalCode as C;
+        match self {
+            RecordRefusal::StaleJob { .. } => C::StaleJob,
+            RecordRefusal::NonceTooLong(_) => C::NonceTooLong,
+            RecordRefusal::WrongDifficulty { .. } => C::WrongDifficulty,
+            RecordRefusal::BelowMinimum { .. } => C::BelowMinimum,
+            RecordRefusal::Duplicate => C::Duplicate,
+            RecordRefusal::OverLimit(_) => C::OverLimit,
+        }
+    }
+}
+
+/// A record that passed the cheap checks: its index in the submission, nonce and claimed
+/// difficulty, still to be hashed.
+pub type Candidate = (usize, Vec<u8>, u64);
+
 /// An accepted record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
@@ -110,9 +132,84 @@ pub struct Limits {
     pub per_miner: usize,
 }
 
-/// Checks a submission of `(nonce, claimed difficulty)` pairs for `miner`. `accepted` holds the
-/// nonces already accepted from this miner for this job (updated). Returns accepted records and,
-/// per refused record, its index and the reason.
+/// The checks that need no hashing, in this order: the job (a stale record is not counted), the
+/// miner's records per block (**every** record for the current job counts, refused or not, so
+/// the excess is refused before any hashing), the nonce's length, duplicates (of `accepted`, the
+/// nonces already accepted from this miner, or earlier in this submission) and the minimum.
+/// `submitted` is the number of this miner's records already counted for this job (updated).
+/// Returns the records left to hash, and the refused ones by index.
+pub fn precheck(
+    miner: &MinerRecord,
+    submitted_job: u64,
+    records: Vec<(Vec<u8>, u64)>,
+    limits: Limits,
+    accepted: &HashSet<Vec<u8>>,
+    submitted: &mut usize,
+) -> (Vec<Candidate>, Vec<(usize, RecordRefusal)>) {
+    let mut to_hash = Vec::new();
+    let mut refused = Vec::new();
+    let mut here: HashSet<Vec<u8>> = HashSet::new();
+    for (k, (nonce, claimed)) in records.into_iter().enumerate() {
+        let verdict = if submitted_job != limits.current_job || miner.job_id != limits.current_job {
+            Err(RecordRefusal::StaleJob {
+                got: submitted_job,
+                current: limits.current_job,
+            })
+        } else if *submitted >= limits.per_miner {
+            Err(RecordRefusal::OverLimit(limits.per_miner))
+        } else {
+            *submitted += 1;
+            if nonce.len() > MAX_NONCE {
+                Err(RecordRefusal::NonceTooLong(nonce.len()))
+            } else if accepted.contains(&nonce) || here.contains(&nonce) {
+                Err(RecordRefusal::Duplicate)
+            } else if claimed <= limits.min_difficulty {
+                Err(RecordRefusal::BelowMinimum {
+                    difficulty: claimed,
+                    min: limits.min_difficulty,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                here.insert(nonce.clone());
+                to_hash.push((k, nonce, claimed));
+            }
+            Err(r) => refused.push((k, r)),
+        }
+    }
+    (to_hash, refused)
+}
+
+/// Hashes the records left by [`precheck`]: accepted if LXRHash gives exactly the claimed
+/// difficulty.
+pub fn check_pow(
+    pow: &dyn Pow,
+    miner: &MinerRecord,
+    candidates: Vec<Candidate>,
+) -> (Vec<Accepted>, Vec<(usize, RecordRefusal)>) {
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for (k, nonce, claimed) in candidates {
+        let actual = pow.difficulty(&miner.opr_hash, &nonce);
+        if actual == claimed {
+            ok.push(Accepted {
+                nonce,
+                difficulty: claimed,
+            });
+        } else {
+            refused.push((k, RecordRefusal::WrongDifficulty { claimed, actual }));
+        }
+    }
+    (ok, refused)
+}
+
+/// Checks a submission of `(nonce, claimed difficulty)` pairs for `miner`: [`precheck`] then
+/// [`check_pow`]. `accepted` holds the nonces already accepted from this miner for this job
+/// (updated); they are taken as the records already counted. Returns accepted records and, per
+/// refused record, its index and the reason (in index order).
 pub fn verify(
     pow: &dyn Pow,
     miner: &MinerRecord,
@@ -121,48 +218,19 @@ pub fn verify(
     limits: Limits,
     accepted: &mut HashSet<Vec<u8>>,
 ) -> (Vec<Accepted>, Vec<(usize, RecordRefusal)>) {
-    let mut ok = Vec::new();
-    let mut refused = Vec::new();
-    for (k, (nonce, claimed)) in records.iter().enumerate() {
-        let verdict = if submitted_job != limits.current_job || miner.job_id != limits.current_job {
-            Err(RecordRefusal::StaleJob {
-                got: submitted_job,
-                current: limits.current_job,
-            })
-        } else if nonce.len() > MAX_NONCE {
-            Err(RecordRefusal::NonceTooLong(nonce.len()))
-        } else if accepted.contains(nonce) {
-            Err(RecordRefusal::Duplicate)
-        } else if accepted.len() >= limits.per_miner {
-            Err(RecordRefusal::OverLimit(limits.per_miner))
-        } else if *claimed <= limits.min_difficulty {
-            // Checked before hashing: cheap refusals first, LXRHash only for plausible records.
-            Err(RecordRefusal::BelowMinimum {
-                difficulty: *claimed,
-                min: limits.min_difficulty,
-            })
-        } else {
-            let actual = pow.difficulty(&miner.opr_hash, nonce);
-            if actual != *claimed {
-                Err(RecordRefusal::WrongDifficulty {
-                    claimed: *claimed,
-                    actual,
-                })
-            } else {
-                Ok(())
-            }
-        };
-        match verdict {
-            Ok(()) => {
-                accepted.insert(nonce.clone());
-                ok.push(Accepted {
-                    nonce: nonce.clone(),
-                    difficulty: *claimed,
-                });
-            }
-            Err(r) => refused.push((k, r)),
-        }
-    }
+    let mut submitted = accepted.len();
+    let (to_hash, mut refused) = precheck(
+        miner,
+        submitted_job,
+        records.to_vec(),
+        limits,
+        accepted,
+        &mut submitted,
+    );
+    let (ok, wrong) = check_pow(pow, miner, to_hash);
+    refused.extend(wrong);
+    refused.sort_by_key(|(k, _)| *k);
+    accepted.extend(ok.iter().map(|a| a.nonce.clone()));
     (ok, refused)
 }
 

@@ -8,8 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use hashcore::{Nonce, Table};
 use pegnet::{Network, OprTemplate, Pow};
 use protocol::{
-    encode_plain, ConnectionRefusal, Difficulty, HexBytes, Message, MinerHandshake, Secret,
-    Session, SubmittedRecord,
+    encode_plain, ConnectionRefusal, Difficulty, HexBytes, Message, MinerHandshake, RefusalCode,
+    Secret, Session, SubmittedRecord,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,10 +104,11 @@ async fn wrong_secret_replay_duplicate_identity_and_bans() {
     let (_ws, r) = login(&st.addr, "typo", "rig1").await;
     assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::BadSecret);
 
+    // The same identity again replaces the older connection (see tests/liveness.rs).
     let (_keep, ok) = login(&st.addr, "farm", "rig1").await;
     let _session = ok.unwrap();
     let (_ws, r) = login(&st.addr, "farm", "rig1").await;
-    assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::DuplicateIdentity);
+    let _session = r.unwrap();
     let (_ws, r) = login(&st.addr, "farm", "bad-id").await;
     assert_eq!(code(&r.unwrap_err()), ConnectionRefusal::BadIdentity);
     // An identity whose records would cost more than 1 EC each (9 KB: 10 EC).
@@ -222,14 +223,9 @@ async fn submissions_are_verified() {
             difficulty: Difficulty(if lie { d ^ 1 } else { d }),
         }
     };
-    let records = vec![
-        rec(1, false),
-        rec(2, true),
-        rec(1, false),
-        rec(3, false),
-        rec(4, false),
-        rec(5, false),
-    ];
+    // Every record counts toward the 3 per block, refused or not; refusals come back counted
+    // per code with an example.
+    let records = vec![rec(1, false), rec(2, true), rec(1, false)];
     let frame = s.seal(&Message::Submission { job_id: 4, records }).unwrap();
     ws.send(Ws::Text(frame.into())).await.unwrap();
     match next_msg(&mut ws, &mut s).await {
@@ -238,11 +234,37 @@ async fn submissions_are_verified() {
             accepted,
             rejected,
         } => {
-            assert_eq!(accepted, 3, "{rejected:?}");
-            assert_eq!(rejected.len(), 3);
-            assert!(rejected[0].contains("claimed difficulty"), "{rejected:?}");
-            assert!(rejected[1].contains("duplicate"));
-            assert!(rejected[2].contains("over the limit"));
+            assert_eq!(accepted, 1, "{rejected:?}");
+            assert_eq!(rejected.len(), 2);
+            assert_eq!(rejected[0].code, RefusalCode::WrongDifficulty);
+            assert!(
+                rejected[0].example.contains("claimed difficulty"),
+                "{rejected:?}"
+            );
+            assert_eq!(
+                (rejected[1].code, rejected[1].count),
+                (RefusalCode::Duplicate, 1)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let frame = s
+        .seal(&Message::Submission {
+            job_id: 4,
+            records: vec![rec(3, false), rec(4, false)],
+        })
+        .unwrap();
+    ws.send(Ws::Text(frame.into())).await.unwrap();
+    match next_msg(&mut ws, &mut s).await {
+        Message::SubmissionResult {
+            accepted, rejected, ..
+        } => {
+            assert_eq!(accepted, 0, "{rejected:?}");
+            assert_eq!(
+                (rejected[0].code, rejected[0].count),
+                (RefusalCode::OverLimit, 2)
+            );
+            assert!(rejected[0].example.contains("over the limit"));
         }
         other => panic!("{other:?}"),
     }
@@ -258,13 +280,17 @@ async fn submissions_are_verified() {
             accepted: 0,
             rejected,
             ..
-        } => assert!(rejected[0].contains("job 3"), "{rejected:?}"),
+        } => {
+            assert_eq!(rejected[0].code, RefusalCode::StaleJob);
+            assert!(rejected[0].example.contains("job 3"), "{rejected:?}")
+        }
         other => panic!("{other:?}"),
     }
     let (work, counts) = st.hub.take_work(4);
     assert_eq!(work.len(), 1);
-    assert_eq!(work[0].accepted.len(), 3);
-    assert_eq!((counts.received, counts.verified), (7, 3));
+    assert_eq!(work[0].accepted.len(), 1);
+    assert_eq!((counts.received, counts.verified), (6, 1));
+    assert_eq!(counts.rejected["over_limit"], 2);
 }
 
 #[tokio::test]

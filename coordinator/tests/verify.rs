@@ -26,7 +26,8 @@ fn only_honest_current_unique_records_within_limits_pass() {
     let limits = Limits {
         current_job: 5,
         min_difficulty: 0,
-        per_miner: 3,
+        // Every record counts toward the limit, refused or not: the 7th is over 6.
+        per_miner: 6,
     };
     let mut seen = HashSet::new();
 
@@ -35,7 +36,7 @@ fn only_honest_current_unique_records_within_limits_pass() {
     records.push(honest[2].clone());
     records.push((vec![0; 17], 5));
     records.push(honest[3].clone());
-    records.push(honest[4].clone()); // over the limit of 3
+    records.push(honest[4].clone()); // over the limit of 6
     let (ok, refused) = verify(&table, &miner, 5, &records, limits, &mut seen);
     assert_eq!(ok.len(), 3);
     assert_eq!(ok[0].difficulty, honest[0].1);
@@ -46,7 +47,7 @@ fn only_honest_current_unique_records_within_limits_pass() {
         (2, RecordRefusal::WrongDifficulty { .. })
     ));
     assert_eq!(reasons[2], (4, RecordRefusal::NonceTooLong(17)));
-    assert_eq!(reasons[3], (6, RecordRefusal::OverLimit(3)));
+    assert_eq!(reasons[3], (6, RecordRefusal::OverLimit(6)));
 
     // Old job, and below the minimum.
     let (ok, refused) = verify(&table, &miner, 4, &honest[5..], limits, &mut HashSet::new());

@@ -69,9 +69,25 @@ struct RunArgs {
     /// Records each miner may submit per block.
     #[arg(long, value_name = "N")]
     records_per_miner: Option<usize>,
-    /// Miners connected at once.
+    /// Authenticated miners connected at once.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Handshakes in progress at once (sockets not yet authenticated); when full the oldest of
+    /// the address holding the most is dropped.
+    #[arg(long, value_name = "N")]
+    max_pending: Option<usize>,
+    /// Handshakes in progress from one address at once.
+    #[arg(long, value_name = "N")]
+    max_pending_per_address: Option<usize>,
+    /// Seconds a socket has to upgrade to WebSocket and authenticate.
+    #[arg(long, value_name = "S")]
+    handshake_timeout: Option<f64>,
+    /// Failed handshakes from one address before it is banned.
+    #[arg(long, value_name = "N")]
+    ban_after: Option<u32>,
+    /// Seconds a ban lasts.
+    #[arg(long, value_name = "S")]
+    ban_secs: Option<f64>,
     /// The winner list in force for the block before the first one planned, comma-separated
     /// short hashes: used instead of recovering it when there is no history.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -96,8 +112,15 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         network,
         max_entries,
         records_per_miner,
-        max_connections
+        max_connections,
+        max_pending,
+        max_pending_per_address,
+        ban_after,
+        ban_secs
     );
+    if let Some(s) = a.handshake_timeout {
+        c.handshake_timeout_secs = s;
+    }
     if a.secret.is_some() {
         c.secret = a.secret;
     }

@@ -288,7 +288,13 @@ fn on_message(
                 "submission result"
             );
             for r in rejected {
-                tracing::warn!(job_id, "refused: {r}");
+                tracing::warn!(
+                    job_id,
+                    code = r.code.name(),
+                    count = r.count,
+                    "refused, e.g. {}",
+                    r.example
+                );
             }
             None
         }

@@ -84,6 +84,65 @@ impl ConnectionRefusal {
     }
 }
 
+/// Why the coordinator refused a submitted record: a fixed code with a stable snake_case name
+/// (the same in `submission_result`, the coordinator's logs and its block summary).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RefusalCode {
+    /// For another job than the current one, or the job is already over.
+    StaleJob,
+    /// The nonce is longer than the coordinator accepts.
+    NonceTooLong,
+    /// The claimed difficulty is not what LXRHash gives.
+    WrongDifficulty,
+    /// Not above the job's minimum difficulty.
+    BelowMinimum,
+    /// The same nonce was already submitted.
+    Duplicate,
+    /// More records than the miner may submit per block.
+    OverLimit,
+    /// The miner's identity or coinbase cannot make a valid record.
+    BadRecord,
+    /// The coordinator failed to check the records (its own fault).
+    VerificationFailed,
+}
+
+impl RefusalCode {
+    /// The stable name (`stale_job`, `wrong_difficulty`, …).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// How many records of a submission were refused for one reason, with one example.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalCount {
+    /// The reason.
+    pub code: RefusalCode,
+    /// Records refused for it.
+    pub count: u32,
+    /// One of them explained (at most [`RefusalCount::MAX_EXAMPLE`] bytes).
+    pub example: String,
+}
+
+impl RefusalCount {
+    /// Longest example the coordinator sends.
+    pub const MAX_EXAMPLE: usize = 200;
+}
+
 /// A mined record: the nonce and the difficulty it reaches (never a whole entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmittedRecord {
@@ -222,8 +281,8 @@ pub enum Message {
         /// How many of the submitted records passed verification and will be considered for
         /// payment.
         accepted: u32,
-        /// Records refused, with reasons.
-        rejected: Vec<String>,
+        /// Records refused, counted per reason (at most one entry per [`RefusalCode`]).
+        rejected: Vec<RefusalCount>,
     },
     /// Miner → coordinator: hash rates.
     Stats(Stats),

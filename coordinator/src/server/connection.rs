@@ -2,15 +2,19 @@
 //! authentication with the farm secret, then a loop relaying the hub's broadcasts to the miner and
 //! answering its messages (stats, submissions, pings).
 
-use super::hub::{job_message, submission, Hub};
-use super::listener::Bans;
+use super::hub::{job_message, submission, truncate, Hub, Registration};
+use super::listener::{Bans, PendingSlot};
 use protocol::{
-    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
+    ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, RefusalCode,
+    Secret, Session,
 };
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 
 type Ws = WebSocketStream<TcpStream>;
@@ -28,17 +32,35 @@ async fn recv_text(ws: &mut Ws) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Sends a `rejected` message (within a second) and closes.
 async fn reject(ws: &mut Ws, code: ConnectionRefusal, reason: String) -> String {
-    let _ = send_text(
-        ws,
-        protocol::encode_plain(&Message::Rejected {
-            code,
-            reason: reason.clone(),
-        }),
-    )
+    let _ = tokio::time::timeout(REFUSAL_GRACE, async {
+        let _ = send_text(
+            ws,
+            protocol::encode_plain(&Message::Rejected {
+                code,
+                reason: reason.clone(),
+            }),
+        )
+        .await;
+        let _ = ws.close(None).await;
+    })
     .await;
-    let _ = ws.close(None).await;
     reason
+}
+
+/// Extra time, past the handshake deadline, to send a refusal before the socket is dropped.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
+
+/// Why a handshake did not give an authenticated miner.
+enum HandshakeFailure {
+    /// Refused with a `rejected` message (already sent); `counts` says whether it counts
+    /// toward the address's ban.
+    Refused { reason: String, counts: bool },
+    /// The socket never became a WebSocket (malformed request, closed, too slow).
+    Upgrade(String),
+    /// Dropped to admit a newer handshake.
+    Evicted,
 }
 
 pub(super) async fn connection(
@@ -46,69 +68,124 @@ pub(super) async fn connection(
     bans: &Bans,
     stream: TcpStream,
     addr: SocketAddr,
-    open: usize,
+    mut slot: PendingSlot,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let cfg = protocol::ws::config();
-    let mut ws = tokio::time::timeout(
-        hub.cfg.auth_timeout,
-        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
-    )
-    .await
-    .map_err(|_| "no WebSocket handshake in time".to_string())?
-    .map_err(|e| e.to_string())?;
-    if bans.banned(addr.ip()) {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Banned,
-            "too many failed authentications from this address; try later".into(),
-        )
-        .await);
-    }
-    if open > hub.cfg.max_connections {
-        return Err(reject(
-            &mut ws,
-            ConnectionRefusal::Busy,
-            format!(
-                "the coordinator already serves {} connections",
-                hub.cfg.max_connections
-            ),
-        )
-        .await);
-    }
-    let (mut session, hello) = match authenticate(hub, &mut ws).await {
+    // Upgrade and authentication share one deadline; the pending slot is held until then.
+    let until = Instant::now() + hub.cfg.auth_timeout;
+    let outcome = tokio::select! {
+        r = tokio::time::timeout_at(until + REFUSAL_GRACE, handshake(hub, bans, stream, addr, until)) => {
+            r.unwrap_or_else(|_| Err(HandshakeFailure::Upgrade("handshake not finished in time".into())))
+        }
+        _ = &mut slot.evicted => Err(HandshakeFailure::Evicted),
+    };
+    drop(slot);
+    let (mut ws, mut session, hello, conn, mut replaced) = match outcome {
         Ok(x) => x,
-        Err((code, reason)) => {
-            if code == ConnectionRefusal::BadSecret {
-                bans.failed(addr.ip(), hub.cfg.ban_after, hub.cfg.ban_for);
+        Err(HandshakeFailure::Refused { reason, counts }) => {
+            if counts {
+                bans.failed(addr.ip(), &reason);
             }
-            return Err(reject(&mut ws, code, reason).await);
+            return Err(reason);
+        }
+        Err(HandshakeFailure::Upgrade(e)) => {
+            bans.failed(addr.ip(), &e);
+            return Err(e);
+        }
+        Err(HandshakeFailure::Evicted) => {
+            return Err("dropped to admit a newer handshake (too many pending)".into())
         }
     };
     let id = hello.identity.clone();
     tracing::info!(%addr, identity = %id, "miner connected");
     let mut events = hub.events.subscribe();
     let current = hub.lock().job.clone();
+    let (ping_every, idle) = (hub.cfg.ping_every, hub.cfg.idle_timeout);
     let result = async {
-        if let Some(job) = current {
-            send_text(&mut ws, session.seal(&job_message(&job)).map_err(|e| e.to_string())?).await?;
+        // A send that cannot complete (a half-open peer whose buffers are full) ends the
+        // connection after the idle timeout instead of blocking it forever.
+        macro_rules! send {
+            ($msg:expr) => {{
+                let frame = session.seal(&$msg).map_err(|e| e.to_string())?;
+                tokio::time::timeout(idle, send_text(&mut ws, frame))
+                    .await
+                    .map_err(|_| format!("could not send for {idle:?}"))??
+            }};
         }
+        if let Some(job) = current {
+            send!(job_message(&job));
+        }
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pings = 0u64;
+        let mut last_heard = Instant::now();
+        let mut conduct = Conduct::default();
         loop {
             tokio::select! {
                 _ = stop.changed() => {
                     let _ = ws.close(None).await;
                     return Ok(());
                 }
+                why = &mut replaced => {
+                    let message = why.unwrap_or_else(|_| "replaced by a newer connection".into());
+                    tracing::info!(identity = %id, %addr, "{message}");
+                    let _ = tokio::time::timeout(
+                        REFUSAL_GRACE,
+                        async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                    )
+                    .await;
+                    let _ = tokio::time::timeout(REFUSAL_GRACE, ws.close(None)).await;
+                    return Err(message);
+                }
+                _ = tokio::time::sleep_until(last_heard + idle) => {
+                    let message = format!("nothing heard from the miner for {idle:?}: closing");
+                    let _ = tokio::time::timeout(
+                        REFUSAL_GRACE,
+                        async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                    )
+                    .await;
+                    return Err(message);
+                }
+                _ = ping.tick() => {
+                    pings += 1;
+                    send!(Message::Ping { nonce: pings });
+                }
                 ev = events.recv() => match ev {
-                    Ok(msg) => send_text(&mut ws, session.seal(&msg).map_err(|e| e.to_string())?).await?,
+                    Ok(msg) => send!(msg),
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %id, "slow miner missed {n} events"),
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 text = recv_text(&mut ws) => {
                     let text = text?;
-                    let msg = session.open(&text).map_err(|e| format!("protocol violation: {e}"))?;
-                    if let Some(reply) = handle(hub, &hello, msg).await {
-                        send_text(&mut ws, session.seal(&reply).map_err(|e| e.to_string())?).await?;
+                    last_heard = Instant::now();
+                    let msg = match session.open(&text) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            // A peer that proved the secret and then breaks the protocol counts
+                            // toward a ban, like a failed handshake.
+                            let why = format!("protocol violation: {e}");
+                            bans.failed(addr.ip(), &why);
+                            return Err(why);
+                        }
+                    };
+                    if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
+                        send!(reply);
+                    }
+                    if conduct.bad_submissions >= hub.cfg.max_bad_submissions {
+                        let message = format!(
+                            "{} submissions with over-limit or invalid records: disconnecting",
+                            conduct.bad_submissions
+                        );
+                        let _ = tokio::time::timeout(
+                            REFUSAL_GRACE,
+                            async { send!(Message::Error { message: message.clone() }); Ok::<(), String>(()) },
+                        )
+                        .await;
+                        bans.failed(addr.ip(), &message);
+                        return Err(message);
+                    }
+                    if let Some(pause) = conduct.throttle() {
+                        tokio::time::sleep(pause).await;
                     }
                 }
             }
@@ -116,23 +193,94 @@ pub(super) async fn connection(
     }
     .await;
     {
+        // Only this connection's own registration: a newer connection may hold the identity.
         let mut st = hub.lock();
-        st.connected.remove(&id);
-        st.stats.remove(&id);
+        if st.connected.get(&id).is_some_and(|r| r.conn == conn) {
+            st.connected.remove(&id);
+            st.stats.remove(&id);
+        }
     }
     tracing::info!(identity = %id, "miner disconnected");
     result
 }
 
+/// The WebSocket upgrade and the authentication, both before `until`.
+async fn handshake(
+    hub: &Arc<Hub>,
+    bans: &Bans,
+    stream: TcpStream,
+    addr: SocketAddr,
+    until: Instant,
+) -> Result<Authenticated, HandshakeFailure> {
+    let cfg = protocol::ws::config();
+    let mut ws = tokio::time::timeout_at(
+        until,
+        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
+    )
+    .await
+    .map_err(|_| HandshakeFailure::Upgrade("no WebSocket handshake in time".into()))?
+    .map_err(|e| HandshakeFailure::Upgrade(format!("WebSocket handshake: {e}")))?;
+    if bans.banned(addr.ip()) {
+        return Err(refuse(
+            &mut ws,
+            ConnectionRefusal::Banned,
+            "too many failed handshakes from this address; try later".into(),
+            false,
+        )
+        .await);
+    }
+    if hub.lock().connected.len() >= hub.cfg.max_connections {
+        return Err(refuse(&mut ws, ConnectionRefusal::Busy, busy(hub), false).await);
+    }
+    match authenticate(hub, &mut ws, addr, until).await {
+        Ok((session, hello, conn, replaced)) => Ok((ws, session, hello, conn, replaced)),
+        Err((code, reason)) => {
+            // A wrong secret, a timeout or a malformed handshake counts toward a ban; a refused
+            // name or a full house does not (the peer proved the secret).
+            let counts = matches!(
+                code,
+                ConnectionRefusal::BadSecret | ConnectionRefusal::Protocol
+            );
+            Err(refuse(&mut ws, code, reason, counts).await)
+        }
+    }
+}
+
+async fn refuse(
+    ws: &mut Ws,
+    code: ConnectionRefusal,
+    reason: String,
+    counts: bool,
+) -> HandshakeFailure {
+    let reason = reject(ws, code, reason).await;
+    HandshakeFailure::Refused { reason, counts }
+}
+
+fn busy(hub: &Hub) -> String {
+    format!(
+        "the coordinator already serves {} miners",
+        hub.cfg.max_connections
+    )
+}
+
+/// An authenticated miner: its link, session, names, connection number, and the signal that a
+/// newer connection took its identity.
+type Authenticated = (Ws, Session, MinerHello, u64, oneshot::Receiver<String>);
+
 async fn authenticate(
     hub: &Arc<Hub>,
     ws: &mut Ws,
-) -> Result<(Session, MinerHello), (ConnectionRefusal, String)> {
+    addr: SocketAddr,
+    until: Instant,
+) -> Result<(Session, MinerHello, u64, oneshot::Receiver<String>), (ConnectionRefusal, String)> {
     let secret = hub.cfg.secret.clone().unwrap_or_else(|| Secret::new(""));
     let (hs, challenge) = CoordinatorHandshake::start(&secret);
     let proto = |e: String| (ConnectionRefusal::Protocol, e);
-    send_text(ws, challenge).await.map_err(proto)?;
-    let auth = tokio::time::timeout(hub.cfg.auth_timeout, recv_text(ws))
+    tokio::time::timeout_at(until, send_text(ws, challenge))
+        .await
+        .map_err(|_| proto("the challenge could not be sent in time".into()))?
+        .map_err(proto)?;
+    let auth = tokio::time::timeout_at(until, recv_text(ws))
         .await
         .map_err(|_| {
             proto(format!(
@@ -166,32 +314,118 @@ async fn authenticate(
             format!("coinbase {:?} is not a valid FA address", hello.coinbase),
         ));
     }
-    if !hub.lock().connected.insert(hello.identity.clone()) {
-        return Err((
-            ConnectionRefusal::DuplicateIdentity,
-            format!("a miner with identity {:?} is already connected: give every box its own --identity", hello.identity),
-        ));
+    // A newer connection with an identity already connected replaces the old one (a rebooted
+    // box whose old, half-open connection is still registered): the old one is told and closed.
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut st = hub.lock();
+        let replacing = st.connected.contains_key(&hello.identity);
+        if !replacing && st.connected.len() >= hub.cfg.max_connections {
+            return Err((ConnectionRefusal::Busy, busy(hub)));
+        }
+        let reg = Registration { conn, replaced: tx };
+        if let Some(old) = st.connected.insert(hello.identity.clone(), reg) {
+            tracing::warn!(identity = %hello.identity, %addr, "identity connected again: the older connection is replaced");
+            let _ = old.replaced.send(format!(
+                "replaced by a newer connection with identity {:?} from {addr}",
+                hello.identity
+            ));
+        }
     }
-    if let Err(e) = send_text(ws, welcome).await {
-        hub.lock().connected.remove(&hello.identity);
-        return Err(proto(e));
+    let sent = tokio::time::timeout_at(until, send_text(ws, welcome)).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        let mut st = hub.lock();
+        if st
+            .connected
+            .get(&hello.identity)
+            .is_some_and(|r| r.conn == conn)
+        {
+            st.connected.remove(&hello.identity);
+        }
+        return Err(proto("the welcome could not be sent in time".into()));
     }
-    Ok((session, hello))
+    Ok((session, hello, conn, rx))
 }
 
-async fn handle(hub: &Arc<Hub>, hello: &MinerHello, msg: Message) -> Option<Message> {
+/// What one connection remembers about its miner's behaviour (all bounded).
+#[derive(Default)]
+struct Conduct {
+    /// Submissions with refusals an honest miner never causes.
+    bad_submissions: u32,
+    /// When a miner's `error` was last logged, and how many were not logged since.
+    last_error_log: Option<Instant>,
+    errors_suppressed: u64,
+    /// The current one-second window of received frames.
+    window_start: Option<Instant>,
+    frames_in_window: u32,
+}
+
+/// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
+const MAX_FRAMES_PER_SEC: u32 = 50;
+/// A miner's `error` messages are logged at most this often, and cut to this many bytes.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+const ERROR_LOG_BYTES: usize = 200;
+
+impl Conduct {
+    /// How long to pause before reading the next frame.
+    fn throttle(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let start = *self.window_start.get_or_insert(now);
+        if now.duration_since(start) >= Duration::from_secs(1) {
+            self.window_start = Some(now);
+            self.frames_in_window = 1;
+            return None;
+        }
+        self.frames_in_window += 1;
+        (self.frames_in_window > MAX_FRAMES_PER_SEC)
+            .then(|| (start + Duration::from_secs(1)).duration_since(now))
+    }
+}
+
+async fn handle(
+    hub: &Arc<Hub>,
+    hello: &MinerHello,
+    conduct: &mut Conduct,
+    msg: Message,
+) -> Option<Message> {
     match msg {
         Message::Ping { nonce } => Some(Message::Pong { nonce }),
         Message::Pong { .. } => None,
         Message::Stats(s) => {
-            hub.lock().stats.insert(hello.identity.clone(), s);
+            hub.set_stats(&hello.identity, s);
             None
         }
         Message::Submission { job_id, records } => {
-            Some(submission(hub, hello, job_id, records).await)
+            let result = submission(hub, hello, job_id, records).await;
+            if let Message::SubmissionResult { rejected, .. } = &result {
+                if rejected.iter().any(|r| {
+                    matches!(
+                        r.code,
+                        RefusalCode::OverLimit
+                            | RefusalCode::WrongDifficulty
+                            | RefusalCode::NonceTooLong
+                            | RefusalCode::Duplicate
+                    )
+                }) {
+                    conduct.bad_submissions += 1;
+                }
+            }
+            Some(result)
         }
         Message::Error { message } => {
-            tracing::warn!(identity = %hello.identity, "miner reports: {message}");
+            let now = Instant::now();
+            if conduct
+                .last_error_log
+                .is_none_or(|t| now.duration_since(t) >= ERROR_LOG_EVERY)
+            {
+                let shown = truncate(&message, ERROR_LOG_BYTES);
+                let suppressed = std::mem::take(&mut conduct.errors_suppressed);
+                tracing::warn!(identity = %hello.identity, suppressed, "miner reports: {shown:?}");
+                conduct.last_error_log = Some(now);
+            } else {
+                conduct.errors_suppressed += 1;
+            }
             None
         }
         other => Some(Message::Error {

@@ -3,10 +3,10 @@
 //! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
 use super::ServerConfig;
-use crate::verify::{verify, Accepted, Limits, MinerRecord};
+use crate::verify::{check_pow, precheck, Accepted, Limits, MinerRecord, RecordRefusal};
 use hashcore::Table;
 use pegnet::OprTemplate;
-use protocol::{Message, MinerHello, Stats};
+use protocol::{Message, MinerHello, RefusalCode, RefusalCount, Stats};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
@@ -32,6 +32,8 @@ pub struct MinerWork {
     /// Verified records.
     pub accepted: Vec<Accepted>,
     pub(super) nonces: HashSet<Vec<u8>>,
+    /// Records counted against the miner's limit for this job (every record, refused or not).
+    pub(super) submitted: usize,
 }
 
 /// Counters of the current job.
@@ -41,13 +43,20 @@ pub struct JobCounts {
     pub received: usize,
     /// Records that verified.
     pub verified: usize,
-    /// Refusals by reason.
+    /// Refusals by reason: the [`RefusalCode`] names (a fixed, small set of keys).
     pub rejected: HashMap<String, usize>,
+}
+
+/// A connected miner's registration: which connection holds the identity, and how to tell it
+/// that a newer connection replaced it.
+pub(super) struct Registration {
+    pub(super) conn: u64,
+    pub(super) replaced: tokio::sync::oneshot::Sender<String>,
 }
 
 #[derive(Default)]
 pub(super) struct State {
-    pub(super) connected: HashSet<String>,
+    pub(super) connected: HashMap<String, Registration>,
     pub(super) job: Option<CurrentJob>,
     pub(super) work: HashMap<String, MinerWork>,
     pub(super) counts: JobCounts,
@@ -59,8 +68,35 @@ pub struct Hub {
     pub(super) cfg: ServerConfig,
     pub(super) table: Arc<Table>,
     pub(super) events: broadcast::Sender<Message>,
+    pub(super) next_conn: std::sync::atomic::AtomicU64,
+    /// Where submissions are hashed: a bounded pool, first come first served. Each connection
+    /// has at most one submission in flight and each is at most `records_per_miner` hashes, so
+    /// a miner waits for at most one submission of every other miner.
+    pool: Option<rayon::ThreadPool>,
     state: Mutex<State>,
 }
+
+/// The sizes of the hub's state (to check it stays bounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// Registered miners.
+    pub miners: usize,
+    /// Miners with work (accepted or counted records) for the current job.
+    pub work_entries: usize,
+    /// Accepted records held, all miners together.
+    pub accepted: usize,
+    /// Nonces held for the duplicate check, all miners together.
+    pub nonces: usize,
+    /// Hash-rate reports held.
+    pub stats: usize,
+    /// Per-worker rates held, all reports together.
+    pub per_worker: usize,
+    /// Refusal counters of the current job.
+    pub refusal_keys: usize,
+}
+
+/// Most per-worker rates kept from one miner's `stats`.
+pub const MAX_WORKERS: usize = 1024;
 
 impl Hub {
     /// A hub verifying with `table`.
@@ -69,10 +105,24 @@ impl Hub {
             tracing::warn!("miner authentication is OFF: anyone who can reach this port can mine and submit records");
         }
         let (events, _) = broadcast::channel(64);
+        let threads = match cfg.verify_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|k| format!("verify-{k}"))
+            .build()
+            .map_err(|e| {
+                tracing::warn!("no verification pool ({e}): verifying on tokio's blocking threads")
+            })
+            .ok();
         Arc::new(Hub {
+            pool,
             cfg,
             table,
             events,
+            next_conn: std::sync::atomic::AtomicU64::new(1),
             state: Mutex::new(State::default()),
         })
     }
@@ -131,9 +181,59 @@ impl Hub {
 
     /// Identities connected now.
     pub fn miners(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.lock().connected.iter().cloned().collect();
+        let mut v: Vec<String> = self.lock().connected.keys().cloned().collect();
         v.sort();
         v
+    }
+
+    /// The sizes of the hub's state now.
+    pub fn footprint(&self) -> Footprint {
+        let st = self.lock();
+        Footprint {
+            miners: st.connected.len(),
+            work_entries: st.work.len(),
+            accepted: st.work.values().map(|w| w.accepted.len()).sum(),
+            nonces: st.work.values().map(|w| w.nonces.len()).sum(),
+            stats: st.stats.len(),
+            per_worker: st.stats.values().map(|s| s.per_worker.len()).sum(),
+            refusal_keys: st.counts.rejected.len(),
+        }
+    }
+
+    /// Keeps a miner's hash-rate report, bounded ([`MAX_WORKERS`] worker rates) and with
+    /// impossible rates (negative, NaN, infinite) read as 0.
+    pub(super) fn set_stats(&self, identity: &str, mut s: Stats) {
+        let clean = |r: f64| if r.is_finite() && r >= 0.0 { r } else { 0.0 };
+        s.per_worker.truncate(MAX_WORKERS);
+        s.per_worker.shrink_to_fit();
+        for r in s.per_worker.iter_mut() {
+            *r = clean(*r);
+        }
+        s.rate_10s = clean(s.rate_10s);
+        s.rate_60s = clean(s.rate_60s);
+        s.rate_15m = clean(s.rate_15m);
+        let mut st = self.lock();
+        if st.connected.contains_key(identity) {
+            st.stats.insert(identity.to_string(), s);
+        }
+    }
+
+    /// Runs `f` on the verification pool; `None` if it panicked.
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let run = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+        match &self.pool {
+            Some(pool) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                pool.spawn(move || {
+                    let _ = tx.send(run());
+                });
+                rx.await.ok().flatten()
+            }
+            None => tokio::task::spawn_blocking(run).await.ok().flatten(),
+        }
     }
 
     /// Sum of the miners' last reported 10 s hash rates.
@@ -157,125 +257,215 @@ pub(super) fn job_message(job: &CurrentJob) -> Message {
     }
 }
 
+/// Most miners with work for one job: four times the connection limit (identities come and
+/// go); past it, entries of miners that are gone and had nothing accepted are dropped.
+fn max_work_entries(cfg: &ServerConfig) -> usize {
+    cfg.max_connections.saturating_mul(4).max(16)
+}
+
+/// Refusals summarized per code: a count and the first one's reason as an example (bounded).
+pub(super) fn summarize(
+    refused: &[(usize, RecordRefusal)],
+    extra: &[(RefusalCode, String)],
+) -> Vec<RefusalCount> {
+    let mut out: Vec<RefusalCount> = Vec::new();
+    let all = refused
+        .iter()
+        .map(|(k, r)| (r.code(), format!("record {k}: {r}")))
+        .chain(extra.iter().cloned());
+    for (code, example) in all {
+        match out.iter_mut().find(|c| c.code == code) {
+            Some(c) => c.count = c.count.saturating_add(1),
+            None => out.push(RefusalCount {
+                code,
+                count: 1,
+                example: truncate(&example, RefusalCount::MAX_EXAMPLE),
+            }),
+        }
+    }
+    out
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+pub(super) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String) -> Message {
+    Message::SubmissionResult {
+        job_id,
+        accepted: 0,
+        rejected: vec![RefusalCount {
+            code,
+            count: u32::try_from(n).unwrap_or(u32::MAX),
+            example: truncate(&why, RefusalCount::MAX_EXAMPLE),
+        }],
+    }
+}
+
 pub(super) async fn submission(
     hub: &Arc<Hub>,
     hello: &MinerHello,
     job_id: u64,
     records: Vec<protocol::SubmittedRecord>,
 ) -> Message {
-    // The miner's accepted work stays in the hub while this submission is verified: minute 9's
-    // collection (`take_work`) in the meantime gets every record accepted so far.
-    let (job, known) = {
-        let mut st = hub.lock();
-        st.counts.received += records.len();
-        let Some(job) = st.job.clone() else {
-            let n = records.len();
-            *st.counts
-                .rejected
-                .entry("no current job".into())
-                .or_default() += n;
-            return Message::SubmissionResult {
-                job_id,
-                accepted: 0,
-                rejected: vec![format!("job {job_id} is over")],
-            };
-        };
-        let known = st
-            .work
-            .get(&hello.identity)
-            .map(|w| (w.record.clone(), w.nonces.clone()));
-        (job, known)
-    };
-    let (record, mut nonces) = match known {
-        Some(k) => k,
-        None => match MinerRecord::new(&job.template, job.job_id, &hello.identity, &hello.coinbase)
-        {
-            Ok(r) => (r, HashSet::new()),
-            Err(e) => {
-                return Message::SubmissionResult {
-                    job_id,
-                    accepted: 0,
-                    rejected: vec![e.to_string()],
-                }
-            }
-        },
-    };
+    let n = records.len();
     let pairs: Vec<(Vec<u8>, u64)> = records
         .into_iter()
         .map(|r| (r.nonce.0, r.difficulty.0))
         .collect();
-    let submitted = pairs.len();
-    let limits = Limits {
-        current_job: job.job_id,
-        min_difficulty: job.min_difficulty,
-        per_miner: hub.cfg.records_per_miner,
-    };
-    let table = hub.table.clone();
-    let rec = record.clone();
-    // LXRHash of each record takes ~0.3 ms at 30 bits: off the async threads. It works on a copy
-    // of the miner's accepted nonces; a panic there leaves the real set (the per-miner limit and
-    // the duplicate check) untouched.
-    let verified = tokio::task::spawn_blocking(move || {
-        let (ok, refused) = verify(table.as_ref(), &rec, job_id, &pairs, limits, &mut nonces);
-        (ok, refused, nonces)
-    })
-    .await;
-    let (ok, refused, nonces) = match verified {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(identity = %hello.identity, "verifying a submission failed: {e}");
-            let mut st = hub.lock();
-            if st.job.as_ref().map(|j| j.job_id) == Some(job.job_id) {
+    // The cheap checks, and the miner's count of records, under the lock: the records over the
+    // limit are refused before anything is hashed.
+    let (job, record, candidates, mut refused) = {
+        let mut st = hub.lock();
+        st.counts.received += n;
+        let Some(job) = st.job.clone() else {
+            *st.counts
+                .rejected
+                .entry(RefusalCode::StaleJob.name().into())
+                .or_default() += n;
+            return refused_all(
+                job_id,
+                RefusalCode::StaleJob,
+                n,
+                format!("job {job_id} is over"),
+            );
+        };
+        if !st.work.contains_key(&hello.identity) {
+            if st.work.len() >= max_work_entries(&hub.cfg) {
+                let State {
+                    work, connected, ..
+                } = &mut *st;
+                work.retain(|id, w| !w.accepted.is_empty() || connected.contains_key(id));
+            }
+            let record =
+                match MinerRecord::new(&job.template, job.job_id, &hello.identity, &hello.coinbase)
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        *st.counts
+                            .rejected
+                            .entry(RefusalCode::BadRecord.name().into())
+                            .or_default() += n;
+                        return refused_all(job_id, RefusalCode::BadRecord, n, e.to_string());
+                    }
+                };
+            if st.work.len() >= max_work_entries(&hub.cfg) {
                 *st.counts
                     .rejected
-                    .entry("verification failed".into())
-                    .or_default() += submitted;
+                    .entry(RefusalCode::OverLimit.name().into())
+                    .or_default() += n;
+                return refused_all(
+                    job_id,
+                    RefusalCode::OverLimit,
+                    n,
+                    "too many miners submitted for this block".into(),
+                );
             }
-            return Message::SubmissionResult {
-                job_id,
-                accepted: 0,
-                rejected: vec!["the coordinator could not verify these records".into()],
-            };
+            st.work.insert(
+                hello.identity.clone(),
+                MinerWork {
+                    record,
+                    accepted: Vec::new(),
+                    nonces: HashSet::new(),
+                    submitted: 0,
+                },
+            );
+        }
+        let limits = Limits {
+            current_job: job.job_id,
+            min_difficulty: job.min_difficulty,
+            per_miner: hub.cfg.records_per_miner,
+        };
+        let w = st.work.get_mut(&hello.identity).expect("inserted above");
+        let (candidates, refused) = precheck(
+            &w.record,
+            job_id,
+            pairs,
+            limits,
+            &w.nonces,
+            &mut w.submitted,
+        );
+        (job, w.record.clone(), candidates, refused)
+    };
+    // LXRHash (~0.3 ms a record at 30 bits) on the bounded pool; the miner's accepted work stays
+    // in the hub meanwhile, so minute 9's collection gets every record accepted so far.
+    let (ok, wrong) = if candidates.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let table = hub.table.clone();
+        let hashed = candidates.len();
+        match hub
+            .on_pool(move || check_pow(table.as_ref(), &record, candidates))
+            .await
+        {
+            Some(v) => v,
+            None => {
+                tracing::error!(identity = %hello.identity, "verifying a submission failed");
+                let mut st = hub.lock();
+                if st.job.as_ref().map(|j| j.job_id) == Some(job.job_id) {
+                    *st.counts
+                        .rejected
+                        .entry(RefusalCode::VerificationFailed.name().into())
+                        .or_default() += hashed;
+                }
+                let mut rejected = summarize(&refused, &[]);
+                rejected.push(RefusalCount {
+                    code: RefusalCode::VerificationFailed,
+                    count: u32::try_from(hashed).unwrap_or(u32::MAX),
+                    example: "the coordinator could not verify these records".into(),
+                });
+                return Message::SubmissionResult {
+                    job_id,
+                    accepted: 0,
+                    rejected,
+                };
+            }
         }
     };
-    let reasons: Vec<String> = refused
-        .iter()
-        .map(|(k, r)| format!("record {k}: {r}"))
-        .collect();
+    refused.extend(wrong);
+    refused.sort_by_key(|(k, _)| *k);
     let mut st = hub.lock();
     if st.job.as_ref().map(|j| j.job_id) != Some(job.job_id) {
         // Collected (minute 9) while this submission was checked: too late for the block.
-        return Message::SubmissionResult {
+        return refused_all(
             job_id,
-            accepted: 0,
-            rejected: vec![format!("job {job_id} is over")],
-        };
+            RefusalCode::StaleJob,
+            n,
+            format!("job {job_id} is over"),
+        );
     }
-    let accepted = ok.len() as u32;
-    st.counts.verified += ok.len();
     for (_, r) in &refused {
-        let key = r
-            .to_string()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        *st.counts.rejected.entry(key).or_default() += 1;
+        *st.counts
+            .rejected
+            .entry(r.code().name().into())
+            .or_default() += 1;
     }
-    let w = st
-        .work
-        .entry(hello.identity.clone())
-        .or_insert_with(|| MinerWork {
-            record,
-            accepted: Vec::new(),
-            nonces: HashSet::new(),
-        });
-    w.accepted.extend(ok);
-    w.nonces.extend(nonces);
+    let mut accepted = 0u32;
+    let mut late_duplicates = Vec::new();
+    if let Some(w) = st.work.get_mut(&hello.identity) {
+        for a in ok {
+            // Another connection of the same identity may have had it accepted meanwhile.
+            if w.nonces.insert(a.nonce.clone()) {
+                w.accepted.push(a);
+                accepted += 1;
+            } else {
+                late_duplicates.push((RefusalCode::Duplicate, "duplicate nonce".to_string()));
+            }
+        }
+    }
+    st.counts.verified += accepted as usize;
     Message::SubmissionResult {
         job_id,
         accepted,
-        rejected: reasons,
+        rejected: summarize(&refused, &late_duplicates),
     }
 }
 
@@ -345,7 +535,7 @@ mod tests {
                 rejected,
                 ..
             } => {
-                assert!(rejected[0].contains("is over"), "{rejected:?}")
+                assert!(rejected[0].example.contains("is over"), "{rejected:?}")
             }
             other => panic!("{other:?}"),
         }

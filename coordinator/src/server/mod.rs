@@ -15,7 +15,7 @@ mod connection;
 mod hub;
 mod listener;
 
-pub use hub::{CurrentJob, Hub, JobCounts, MinerWork};
+pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
 
 use protocol::Secret;
@@ -26,16 +26,31 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// The farm's shared secret; `None` turns authentication off (a warning is logged).
     pub secret: Option<Secret>,
-    /// Connections at once.
+    /// Authenticated miners at once.
     pub max_connections: usize,
-    /// A socket must authenticate within this.
+    /// Pending handshakes (sockets not yet upgraded and authenticated) at once; when full, the
+    /// oldest of the address holding the most is dropped to admit a new one.
+    pub max_pending: usize,
+    /// Pending handshakes from one address at once; a socket over it is closed at once.
+    pub max_pending_per_ip: usize,
+    /// A socket must upgrade to WebSocket and authenticate within this.
     pub auth_timeout: Duration,
-    /// Failed authentications from one address before it is banned.
+    /// Failed handshakes (wrong secret, timeout, malformed) from one address, within `ban_for`
+    /// of each other, before it is banned.
     pub ban_after: u32,
     /// How long a ban lasts.
     pub ban_for: Duration,
     /// Records a miner may submit per block.
     pub records_per_miner: usize,
+    /// How often each miner is sent a `ping`.
+    pub ping_every: Duration,
+    /// A miner silent this long (no frame at all, pongs included) is disconnected.
+    pub idle_timeout: Duration,
+    /// Threads hashing submissions (0: one per CPU).
+    pub verify_threads: usize,
+    /// Submissions with refusals that an honest miner never causes (over the limit, a wrong
+    /// difficulty, a too-long nonce, a duplicate) a connection may send before it is closed.
+    pub max_bad_submissions: u32,
 }
 
 impl Default for ServerConfig {
@@ -43,10 +58,16 @@ impl Default for ServerConfig {
         ServerConfig {
             secret: None,
             max_connections: 256,
-            auth_timeout: Duration::from_secs(10),
+            max_pending: 256,
+            max_pending_per_ip: 16,
+            auth_timeout: Duration::from_secs(5),
             ban_after: 5,
             ban_for: Duration::from_secs(600),
             records_per_miner: 10,
+            ping_every: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+            verify_threads: 0,
+            max_bad_submissions: 3,
         }
     }
 }
