@@ -4,28 +4,16 @@ use crate::cli::MineArgs;
 use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
 use netminer::client::{run, MinerConfig};
+use netminer::config::MinerFile;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The miner's config file (every key documented in `config/netminer.toml`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MinerFile {
-    caddr: Vec<String>,
-    secret: Option<SecretString>,
-    miners: Option<usize>,
-    top: Option<usize>,
-    identity: Option<String>,
-    coinbase: Option<String>,
-}
-
 fn load(path: &Path) -> Result<MinerFile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text)
+    MinerFile::parse(&text)
         .with_context(|| format!("{} is not a valid netminer config", path.display()))
 }
 
