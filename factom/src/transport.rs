@@ -262,7 +262,8 @@ pub fn decode_response<R: DeserializeOwned>(
         detail,
     };
     // As reqwest shows it ("500 Internal Server Error").
-    let shown = reqwest::StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string());
+    let shown = reqwest::StatusCode::from_u16(status)
+        .map_or_else(|_| status.to_string(), |s| s.to_string());
     let parsed: Response = match serde_json::from_slice(body) {
         Ok(r) => r,
         // A 5xx or a proxy page: the node is not (properly) there.
@@ -275,11 +276,7 @@ pub fn decode_response<R: DeserializeOwned>(
                 ),
             })
         }
-        Err(e) => {
-            return Err(decode(format!(
-                "HTTP {shown}, body is not JSON-RPC: {e}"
-            )))
-        }
+        Err(e) => return Err(decode(format!("HTTP {shown}, body is not JSON-RPC: {e}"))),
     };
     if let Some(error) = parsed.error {
         return Err(ClientError::Rpc {

@@ -217,7 +217,10 @@ pub fn opr_v1(data: &[u8]) {
     let height = u32::try_from(c.dbht).unwrap_or(0);
     let grader = Grader::new(1, height, &prev).expect("ten winners fit V1");
     if let Ok(r) = grader.validate(&[0; 32], &ext_ids(1), data) {
-        assert_eq!(r.prices, c.prices().expect("a valid record has every asset"));
+        assert_eq!(
+            r.prices,
+            c.prices().expect("a valid record has every asset")
+        );
         assert!(r.prices[1..].iter().all(|p| *p != 0.0));
         assert_eq!((r.coinbase, r.identity), (c.coinbase, c.minerid));
     }
