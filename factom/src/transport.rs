@@ -234,29 +234,7 @@ impl JsonRpc {
             }
             body.extend_from_slice(&chunk);
         }
-        let parsed: Response = match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            // A 5xx or a proxy page: the node is not (properly) there.
-            Err(_) if status.is_server_error() => {
-                return Err(transport(format!(
-                    "HTTP {status}: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(200)])
-                )))
-            }
-            Err(e) => {
-                return Err(self.decode(method, format!("HTTP {status}, body is not JSON-RPC: {e}")))
-            }
-        };
-        if let Some(error) = parsed.error {
-            return Err(ClientError::Rpc {
-                method: method.to_string(),
-                error,
-            });
-        }
-        let result = parsed
-            .result
-            .ok_or_else(|| self.decode(method, "neither result nor error"))?;
-        serde_json::from_value(result).map_err(|e| self.decode(method, e))
+        decode_response(&self.url, method, status.as_u16(), &body)
     }
 
     fn decode(&self, method: &str, e: impl std::fmt::Display) -> ClientError {
@@ -266,6 +244,50 @@ impl JsonRpc {
             detail: e.to_string(),
         }
     }
+}
+
+/// Reads a JSON-RPC answer to `method` from `url`: the node's error object as
+/// [`ClientError::Rpc`], else the `result` as `R`. A body that is not JSON-RPC is a transport
+/// failure when the HTTP status is 5xx (a proxy page: the node is not there) and a
+/// [`ClientError::Decode`] otherwise. The pure part of [`JsonRpc::call_once`], so it can be fuzzed.
+pub fn decode_response<R: DeserializeOwned>(
+    url: &str,
+    method: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<R, ClientError> {
+    let decode = |detail: String| ClientError::Decode {
+        url: url.to_string(),
+        method: method.to_string(),
+        detail,
+    };
+    // As reqwest shows it ("500 Internal Server Error").
+    let shown = reqwest::StatusCode::from_u16(status)
+        .map_or_else(|_| status.to_string(), |s| s.to_string());
+    let parsed: Response = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        // A 5xx or a proxy page: the node is not (properly) there.
+        Err(_) if (500..600).contains(&status) => {
+            return Err(ClientError::Transport {
+                url: url.to_string(),
+                detail: format!(
+                    "HTTP {shown}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                ),
+            })
+        }
+        Err(e) => return Err(decode(format!("HTTP {shown}, body is not JSON-RPC: {e}"))),
+    };
+    if let Some(error) = parsed.error {
+        return Err(ClientError::Rpc {
+            method: method.to_string(),
+            error,
+        });
+    }
+    let result = parsed
+        .result
+        .ok_or_else(|| decode("neither result nor error".into()))?;
+    serde_json::from_value(result).map_err(|e| decode(e.to_string()))
 }
 
 /// The largest response body read from a node (8 MiB): a bigger one is an error, never memory

@@ -3,8 +3,9 @@
 //! to nothing.
 
 use crate::cli::CheckConfigArgs;
-use crate::mine_cmd::{load, MinerFile};
+use crate::mine_cmd::load;
 use anyhow::{bail, Result};
+use netminer::config::MinerFile;
 use secrecy::ExposeSecret;
 
 /// Every problem of a miner config (empty when the miner can start with it).

@@ -6,4 +6,5 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod config;
 mod rates;

@@ -4,37 +4,16 @@ use crate::cli::MineArgs;
 use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
 use netminer::client::{run, MinerConfig};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use netminer::config::MinerFile;
+use secrecy::ExposeSecret;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The miner's config file (every key documented in `config/netminer.toml`). Serializing it
-/// (`check-config`) writes the secret as `"***"`.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MinerFile {
-    pub(crate) caddr: Vec<String>,
-    #[serde(serialize_with = "redacted")]
-    pub(crate) secret: Option<SecretString>,
-    pub(crate) miners: Option<usize>,
-    pub(crate) top: Option<usize>,
-    pub(crate) identity: Option<String>,
-    pub(crate) coinbase: Option<String>,
-}
-
-fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_some("***"),
-        None => s.serialize_none(),
-    }
-}
-
 pub(crate) fn load(path: &Path) -> Result<MinerFile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text)
+    MinerFile::parse(&text)
         .with_context(|| format!("{} is not a valid netminer config", path.display()))
 }
 

@@ -84,7 +84,11 @@ pub fn unix_from_rfc3339(s: &str) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !s.ends_with('Z') {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    // Digits only: `parse` would also take a sign, so "T-1:27" would be read as hour -1.
+    let n = |r: std::ops::Range<usize>| {
+        let t = s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit()))?;
+        t.parse::<i64>().ok()
+    };
     let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
     let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
@@ -117,5 +121,13 @@ mod tests {
         );
         assert_eq!(unix_from_rfc3339("yesterday"), None);
         assert_eq!(unix_from_rfc3339("2019-13-14T20:27:01.000Z"), None);
+    }
+
+    #[test]
+    fn signed_fields_are_not_times() {
+        // i64::from_str takes a sign: these were read as hour -1, minute +7 and year -999.
+        assert_eq!(unix_from_rfc3339("2019-11-14T-1:27:01.000Z"), None);
+        assert_eq!(unix_from_rfc3339("2019-11-14T20:+7:01.000Z"), None);
+        assert_eq!(unix_from_rfc3339("-999-11-14T20:27:01.000Z"), None);
     }
 }

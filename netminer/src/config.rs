@@ -1,0 +1,40 @@
+//! The miner's config file (every key documented in `config/netminer.toml`); command-line flags
+//! override it.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// `netminer.toml`: every key optional. Serializing it (`check-config`) writes the secret as
+/// `"***"`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MinerFile {
+    /// Coordinators, preferred first.
+    pub caddr: Vec<String>,
+    /// The farm's shared secret; no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<SecretString>,
+    /// CPU hashing threads.
+    pub miners: Option<usize>,
+    /// Records submitted per block.
+    pub top: Option<usize>,
+    /// Identity written into this box's records.
+    pub identity: Option<String>,
+    /// FA address that receives this box's rewards.
+    pub coinbase: Option<String>,
+}
+
+impl MinerFile {
+    /// Parses the text of a config file.
+    pub fn parse(text: &str) -> Result<MinerFile, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// Serializes a secret as `"***"` (and an absent one as nothing), so no output shows it.
+fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("***"),
+        None => s.serialize_none(),
+    }
+}
