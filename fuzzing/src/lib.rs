@@ -23,8 +23,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
 
+/// One fuzz target: feeds arbitrary bytes to a parser and checks what must hold.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name: what the replay test and `.ci/run` iterate over.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("frame", frame),
     ("coordinator_handshake", coordinator_handshake),
     ("miner_handshake", miner_handshake),
