@@ -112,6 +112,7 @@ async fn farm(tag: &str, block: Duration, start: u32) -> Farm {
             top: 3,
             stats_every: Duration::from_millis(500),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         };
         tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
     }

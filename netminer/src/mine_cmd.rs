@@ -81,6 +81,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
         top,
         stats_every: Duration::from_secs(10),
         failback_every: Duration::from_secs(30),
+        ..Default::default()
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {

@@ -166,10 +166,13 @@ impl CoordinatorHandshake {
     }
 }
 
-/// A rejection the miner received instead of a welcome.
+/// Why the miner's side of the handshake ended without a session.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
-    /// The coordinator refused us.
+    /// The coordinator refused us. A refusal always comes before the coordinator proved the
+    /// secret (that proof is the welcome), so it is **unauthenticated**: anyone answering at the
+    /// coordinator's address, or on the path, can send one. Treat it as "this address will not
+    /// serve us", never as proof that the operator must act.
     #[error("the coordinator refused the connection ({code:?}): {reason}")]
     Rejected {
         /// Machine-readable reason; [`ConnectionRefusal::is_fatal`] says whether to stop retrying.
@@ -177,7 +180,13 @@ pub enum HandshakeError {
         /// The coordinator's explanation for the operator, saying what to fix.
         reason: String,
     },
-    /// A protocol failure (including a coordinator that cannot prove the secret).
+    /// The coordinator's welcome does not prove the secret: an impostor, or a coordinator with
+    /// another secret.
+    #[error(
+        "the coordinator could not prove the shared secret (an impostor, or its secret differs)"
+    )]
+    Unproven,
+    /// A protocol failure.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
 }
@@ -262,7 +271,8 @@ impl PendingMiner {
         match decode_plain(frame)? {
             Message::Welcome { mac } => {
                 self.t
-                    .check(&self.secret, "netmine/1/coordinator", &mac.0)?;
+                    .check(&self.secret, "netmine/1/coordinator", &mac.0)
+                    .map_err(|_| HandshakeError::Unproven)?;
                 Ok(self.t.session(&self.secret, Role::Miner))
             }
             Message::Rejected { code, reason } => Err(HandshakeError::Rejected { code, reason }),
