@@ -116,6 +116,14 @@ impl CoordinatorConfig {
         {
             bail!("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)");
         }
+        if self.no_auth {
+            let listen = self.listen_addr()?;
+            if !listen.ip().is_loopback() {
+                bail!("--no-auth (no_auth) is refused on {listen}: without authentication anyone who reaches the port could mine and submit; it is allowed only on a loopback address (127.0.0.1 or ::1)");
+            }
+        } else if let Some(s) = &self.secret {
+            protocol::Secret::checked(s.expose_secret())?;
+        }
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
             bail!("max_entries, records_per_miner and max_connections must be at least 1");
         }
@@ -154,8 +162,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no shared secret"));
+        let short = CoordinatorConfig {
+            secret: Some(SecretString::from("farmsecret")),
+            ..d.clone()
+        };
+        let e = short.validate().unwrap_err().to_string();
+        assert!(e.contains("at least 16"), "{e}");
+        assert!(!e.contains("farmsecret"), "{e}");
         let bad = CoordinatorConfig {
-            secret: Some(SecretString::from("s")),
+            secret: Some(SecretString::from(protocol::Secret::generate_text())),
             caddr: "nowhere".into(),
             ..d
         };
@@ -166,7 +181,7 @@ mod tests {
     fn the_documented_price_section_needs_only_a_key() {
         let text = include_str!("../../config/netcoordinator.toml");
         let c = CoordinatorConfig {
-            secret: Some(SecretString::from("s")),
+            secret: Some(SecretString::from("sixteen-chars-ok")),
             ..toml::from_str(text).unwrap()
         };
         let e = c.validate().unwrap_err().to_string();
@@ -205,6 +220,31 @@ mod tests {
                 .len(),
             11
         );
+    }
+
+    #[test]
+    fn no_auth_is_refused_unless_the_listen_address_is_loopback() {
+        for caddr in [":1234", "0.0.0.0:1234", "192.168.1.5:1234", "[::]:1234"] {
+            let c = CoordinatorConfig {
+                no_auth: true,
+                caddr: caddr.into(),
+                ..CoordinatorConfig::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("--no-auth") && e.contains("loopback"),
+                "{caddr}: {e}"
+            );
+        }
+        for caddr in ["127.0.0.1:1234", "[::1]:1234"] {
+            let c = CoordinatorConfig {
+                no_auth: true,
+                caddr: caddr.into(),
+                network: pegnet::Network::DevNet,
+                ..CoordinatorConfig::default()
+            };
+            assert!(c.validate().is_ok(), "{caddr}");
+        }
     }
 
     #[test]

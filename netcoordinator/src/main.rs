@@ -82,6 +82,7 @@ struct RunArgs {
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
+    netmine_cli::warn_if_secret_flag();
     let mut c = match &a.config {
         Some(p) => coordinator::config::CoordinatorConfig::load(p)?,
         None => coordinator::config::CoordinatorConfig::default(),
@@ -132,6 +133,9 @@ enum Command {
     /// Poll the configured price sources once and print every asset: value, source used, age,
     /// and which sources failed and why. Exits non-zero if the record could not be built.
     Prices(prices_cmd::PricesArgs),
+    /// Print a fresh random shared secret (32 bytes from the OS RNG, 64 hex digits) for
+    /// `secret` in the configs or NETMINE_SECRET.
+    GenSecret,
 }
 
 /// Arguments of `netcoordinator devnet`; they become [`netcoordinator::devnet::DevnetOptions`].
@@ -213,6 +217,10 @@ fn main() -> std::process::ExitCode {
         Some(Command::Grade(args)) => grade_cmd::run(&args),
         Some(Command::Devnet(args)) => devnet(&args),
         Some(Command::Prices(args)) => prices_cmd::run(&args),
+        Some(Command::GenSecret) => {
+            println!("{}", protocol::Secret::generate_text());
+            Ok(())
+        }
         None => run_daemon(cli.run),
     };
     match result {

@@ -65,6 +65,8 @@ pub fn mine(args: MineArgs) -> Result<()> {
         .or(file.secret)
         .filter(|s| !s.expose_secret().is_empty())
         .context("no shared secret: give --secret (or NETMINE_SECRET, or secret in the config)")?;
+    let checked = protocol::Secret::checked(secret.expose_secret())?;
+    netmine_cli::warn_if_secret_flag();
     let threads = args
         .miners
         .or(file.miners)
@@ -75,7 +77,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
         Arc::from(backends::start(&table, &args.backend, threads)?);
     let cfg = MinerConfig {
         coordinators: caddr,
-        secret: protocol::Secret::new(secret.expose_secret()),
+        secret: checked,
         identity,
         coinbase,
         top,

@@ -26,10 +26,37 @@ use std::fmt;
 #[derive(Clone)]
 pub struct Secret(SecretSlice<u8>);
 
+/// The shortest shared secret the programs accept, in characters.
+pub const MIN_SECRET_CHARS: usize = 16;
+
+/// A shared secret too short to resist an offline guess from one recorded handshake. It never
+/// holds (nor shows) the secret, only its length.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the shared secret is {chars} characters long; it must have at least {MIN_SECRET_CHARS} (a short one can be guessed offline from a single recorded handshake): generate one with `netcoordinator gen-secret`")]
+pub struct WeakSecret {
+    /// The refused secret's length in characters.
+    pub chars: usize,
+}
+
 impl Secret {
-    /// A secret from its text.
+    /// A secret from its text, whatever its length (see [`Secret::checked`] for the programs'
+    /// rule).
     pub fn new(text: &str) -> Secret {
         Secret(SecretSlice::from(text.as_bytes().to_vec()))
+    }
+
+    /// A secret from its text, refused if shorter than [`MIN_SECRET_CHARS`] characters.
+    pub fn checked(text: &str) -> Result<Secret, WeakSecret> {
+        let chars = text.chars().count();
+        if chars < MIN_SECRET_CHARS {
+            return Err(WeakSecret { chars });
+        }
+        Ok(Secret::new(text))
+    }
+
+    /// A fresh random secret's text: 32 bytes from the OS RNG, as 64 lowercase hex digits.
+    pub fn generate_text() -> String {
+        hex::encode(random32())
     }
 }
 

@@ -210,3 +210,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn short_secrets_are_refused_and_generated_ones_accepted() {
+    let err = Secret::checked("farmsecret").unwrap_err();
+    assert_eq!(err.chars, 10);
+    let msg = err.to_string();
+    assert!(msg.contains("at least 16"), "{msg}");
+    assert!(!msg.contains("farmsecret"), "never shows the secret: {msg}");
+    assert!(Secret::checked("sixteen-chars-ok").is_ok());
+    let a = Secret::generate_text();
+    assert_eq!(a.len(), 64);
+    assert!(Secret::checked(&a).is_ok());
+    assert_ne!(a, Secret::generate_text());
+}
