@@ -22,8 +22,15 @@ pub struct CoordinatorConfig {
     pub network: pegnet::Network,
     /// The farm's shared secret (also `NETMINE_SECRET`); no `Debug` shows it.
     pub secret: Option<SecretString>,
-    /// Turn miner authentication off (logged as a warning at every start).
+    /// Turn miner authentication off (only on a loopback `caddr`; logged as a warning).
     pub no_auth: bool,
+    /// TLS (`wss://`) for the miners, with a self-signed certificate generated once into the
+    /// data dir (unless `tls_cert` and `tls_key` are given).
+    pub tls: bool,
+    /// The operator's own certificate (chain), PEM; with `tls_key` it turns TLS on.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert`, PEM.
+    pub tls_key: Option<PathBuf>,
     /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`); no `Debug` shows it.
     pub ec_secret: Option<SecretString>,
     /// EC address whose secret is fetched from factom-walletd (with `walletd`).
@@ -62,6 +69,9 @@ impl Default for CoordinatorConfig {
             network: pegnet::Network::MainNet,
             secret: None,
             no_auth: false,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
             ec_secret: None,
             ec_address: None,
             walletd: None,
@@ -88,6 +98,11 @@ impl CoordinatorConfig {
             .with_context(|| format!("{} is not a valid coordinator config", path.display()))?;
         if let Some(dir) = path.parent() {
             c.prices.resolve_files(dir);
+            for f in [&mut c.tls_cert, &mut c.tls_key].into_iter().flatten() {
+                if f.is_relative() {
+                    *f = dir.join(&*f);
+                }
+            }
         }
         Ok(c)
     }
@@ -101,6 +116,18 @@ impl CoordinatorConfig {
         };
         a.parse()
             .with_context(|| format!("caddr {:?} is not HOST:PORT or :PORT", self.caddr))
+    }
+
+    /// The listener's TLS, if on: the operator's certificate, or the data dir's self-signed one
+    /// (generated on first use).
+    pub fn server_tls(&self, data_dir: &Path) -> Result<Option<crate::tls::ServerTls>> {
+        use crate::tls::ServerTls;
+        Ok(match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ServerTls::from_pem_files(cert, key)?),
+            (None, None) if self.tls => Some(ServerTls::self_signed(data_dir)?),
+            (None, None) => None,
+            _ => bail!(crate::tls::TlsError::Half),
+        })
     }
 
     /// Checks what can be checked before starting, and returns the checked price plan (building
@@ -123,6 +150,9 @@ impl CoordinatorConfig {
             }
         } else if let Some(s) = &self.secret {
             protocol::Secret::checked(s.expose_secret())?;
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!(crate::tls::TlsError::Half);
         }
         if self.max_entries == 0 || self.records_per_miner == 0 || self.max_connections == 0 {
             bail!("max_entries, records_per_miner and max_connections must be at least 1");

@@ -41,6 +41,8 @@ pub struct MinerConfig {
     /// A coordinator that refused this miner fatally (wrong secret, bad or duplicate identity)
     /// is not tried again, nor failed back to, for this long.
     pub refused_retry_after: Duration,
+    /// Which `wss://` coordinators to trust (pinned certificate, CA file or system roots).
+    pub tls: crate::tls::TlsTrust,
 }
 
 /// The shortest time a coordinator that refused the miner fatally is left alone (10 minutes).
@@ -60,6 +62,7 @@ impl Default for MinerConfig {
             failback_every: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(15),
             refused_retry_after: REFUSED_RETRY_AFTER,
+            tls: crate::tls::TlsTrust::default(),
         }
     }
 }
@@ -111,6 +114,11 @@ pub async fn run(
             "no coordinator address (--caddr)".into(),
         ));
     }
+    let tls = if cfg.coordinators.iter().any(|a| a.starts_with("wss://")) {
+        Some(crate::tls::client_config(&cfg.tls).map_err(|e| MinerError::Config(e.to_string()))?)
+    } else {
+        None
+    };
     let mut backoff = Duration::from_millis(250);
     let mut refused = Refusals::new(cfg.coordinators.len(), cfg.refused_retry_after);
     loop {
@@ -125,6 +133,7 @@ pub async fn run(
                 addr,
                 on_backup: k > 0,
                 failback_after: refused.until(0),
+                tls: tls.as_ref(),
             };
             end = session(&cfg, link, &backend, &mut shutdown, &mut backoff).await;
             match &end {
@@ -222,6 +231,8 @@ struct Link<'a> {
     on_backup: bool,
     /// The preferred coordinator refused lately: no failback to it before then.
     failback_after: Option<Instant>,
+    /// The TLS settings for `wss://` addresses.
+    tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
 type Ws =
@@ -241,7 +252,11 @@ async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), S
 }
 
 /// Connects to `addr` and authenticates, both within the handshake deadline.
-async fn connect(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), End> {
+async fn connect(
+    cfg: &MinerConfig,
+    addr: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(Ws, Session), End> {
     let url = if addr.contains("://") {
         addr.to_string()
     } else {
@@ -250,10 +265,21 @@ async fn connect(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), End> {
     let hs = MinerHandshake::new(&cfg.secret, &cfg.identity, &cfg.coinbase);
     let step = async {
         let wscfg = protocol::ws::config();
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(wscfg), true)
-                .await
-                .map_err(|e| End::Lost(format!("cannot connect to {url}: {e}")))?;
+        let connector = tls.map(|c| tokio_tungstenite::Connector::Rustls(c.clone()));
+        let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            Some(wscfg),
+            true,
+            connector,
+        )
+        .await
+        .map_err(|e| {
+            if crate::tls::is_pin_mismatch(&e) {
+                End::Refused(format!("coordinator {addr} refused: {}", pin_reason(&e)))
+            } else {
+                End::Lost(format!("cannot connect to {url}: {e}"))
+            }
+        })?;
         let shake = async {
             let challenge = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
             let (pending, auth) = hs.respond(&challenge)?;
@@ -288,7 +314,7 @@ async fn session(
     backoff: &mut Duration,
 ) -> End {
     let addr = link.addr;
-    let (mut ws, mut session) = match connect(cfg, addr).await {
+    let (mut ws, mut session) = match connect(cfg, addr, link.tls).await {
         Ok(x) => x,
         Err(end) => return end,
     };
@@ -335,6 +361,25 @@ async fn session(
             }
         }
     }
+}
+
+/// The pin mismatch's own message, out of the connection error.
+fn pin_reason(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return o.0.to_string();
+        }
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    e.to_string()
 }
 
 /// The `host:port` to probe for a coordinator written as `host:port` or as a `ws://` / `wss://`

@@ -7,3 +7,4 @@
 
 pub mod client;
 mod rates;
+pub mod tls;

@@ -347,3 +347,30 @@ fn the_secret_flag_warns_that_the_process_list_shows_it() {
     assert!(err.contains("8 to 30"), "{err}");
     assert!(!err.contains("sixteen-chars-ok"), "{err}");
 }
+
+#[test]
+fn a_bad_tls_fingerprint_is_a_clear_error() {
+    let o = netminer(
+        &[
+            "--caddr",
+            "wss://127.0.0.1:1",
+            "--secret",
+            "sixteen-chars-ok",
+            "--identity",
+            "rig1",
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--tls-fingerprint",
+            "sha256:nothex",
+            "--bits",
+            "10",
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--tls-fingerprint") && err.contains("64 hex"),
+        "{err}"
+    );
+}

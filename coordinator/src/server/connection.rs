@@ -4,6 +4,7 @@
 
 use super::hub::{job_message, submission, Hub};
 use super::listener::Bans;
+use crate::tls::MaybeTls;
 use protocol::{
     ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, Secret, Session,
 };
@@ -13,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<MaybeTls>;
 
 // The link helpers are protocol::ws's; these only turn their errors into this file's strings.
 async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
@@ -50,13 +51,16 @@ pub(super) async fn connection(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let cfg = protocol::ws::config();
-    let mut ws = tokio::time::timeout(
-        hub.cfg.auth_timeout,
-        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
-    )
+    let mut ws = tokio::time::timeout(hub.cfg.auth_timeout, async {
+        let stream = MaybeTls::accept(hub.cfg.tls.as_ref(), stream)
+            .await
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+        tokio_tungstenite::accept_async_with_config(stream, Some(cfg))
+            .await
+            .map_err(|e| e.to_string())
+    })
     .await
-    .map_err(|_| "no WebSocket handshake in time".to_string())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|_| "no WebSocket handshake in time".to_string())??;
     if bans.banned(addr.ip()) {
         return Err(reject(
             &mut ws,

@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub ban_for: Duration,
     /// Records a miner may submit per block.
     pub records_per_miner: usize,
+    /// TLS (`wss://`) for every miner's socket; `None`: plain `ws://`.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +49,7 @@ impl Default for ServerConfig {
             ban_after: 5,
             ban_for: Duration::from_secs(600),
             records_per_miner: 10,
+            tls: None,
         }
     }
 }
