@@ -6,7 +6,8 @@
 //! * [`init_logging`]: logs to stderr at `info`, `debug` (`-v`) or `trace` (`-vv`), with
 //!   `RUST_LOG` taking precedence when set;
 //! * [`TableFlags`]: `--bits` and `--table-dir`, choosing the LXRHash table, and
-//!   [`TableFlags::open`], which loads (or builds) it.
+//!   [`TableFlags::open`], which loads (or builds) it;
+//! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users.
 
 use anyhow::{Context, Result};
 use hashcore::{Table, TableReport};
@@ -53,4 +54,18 @@ impl TableFlags {
         hashcore::cache::open(self.bits, self.table_dir.clone())
             .context("getting the LXRHash table")
     }
+}
+
+/// Logs a warning when the farm secret was given as `--secret` on the command line: every local
+/// user can read it from the process list. `NETMINE_SECRET` or the config file keep it private.
+/// Returns whether it warned.
+pub fn warn_if_secret_flag() -> bool {
+    let given = std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == "--secret" || a.starts_with("--secret=")
+    });
+    if given {
+        tracing::warn!("--secret shows the farm secret to every local user (process list): prefer NETMINE_SECRET or `secret` in the config file");
+    }
+    given
 }

@@ -24,8 +24,15 @@ pub struct CoordinatorConfig {
     /// The farm's shared secret (also `NETMINE_SECRET`); no `Debug` shows it.
     #[serde(serialize_with = "redacted")]
     pub secret: Option<SecretString>,
-    /// Turn miner authentication off (logged as a warning at every start).
+    /// Turn miner authentication off (only on a loopback `caddr`; logged as a warning).
     pub no_auth: bool,
+    /// TLS (`wss://`) for the miners, with a self-signed certificate generated once into the
+    /// data dir (unless `tls_cert` and `tls_key` are given).
+    pub tls: bool,
+    /// The operator's own certificate (chain), PEM; with `tls_key` it turns TLS on.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert`, PEM.
+    pub tls_key: Option<PathBuf>,
     /// EC secret key `Es…` paying for entries (also `NETMINE_EC_SECRET`); no `Debug` shows it.
     #[serde(serialize_with = "redacted")]
     pub ec_secret: Option<SecretString>,
@@ -77,6 +84,9 @@ impl Default for CoordinatorConfig {
             network: pegnet::Network::MainNet,
             secret: None,
             no_auth: false,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
             ec_secret: None,
             ec_address: None,
             walletd: None,
@@ -108,6 +118,11 @@ impl CoordinatorConfig {
             .with_context(|| format!("{} is not a valid coordinator config", path.display()))?;
         if let Some(dir) = path.parent() {
             c.prices.resolve_files(dir);
+            for f in [&mut c.tls_cert, &mut c.tls_key].into_iter().flatten() {
+                if f.is_relative() {
+                    *f = dir.join(&*f);
+                }
+            }
         }
         Ok(c)
     }
@@ -139,6 +154,18 @@ impl CoordinatorConfig {
             .with_context(|| format!("caddr {:?} is not HOST:PORT or :PORT", self.caddr))
     }
 
+    /// The listener's TLS, if on: the operator's certificate, or the data dir's self-signed one
+    /// (generated on first use).
+    pub fn server_tls(&self, data_dir: &Path) -> Result<Option<crate::tls::ServerTls>> {
+        use crate::tls::ServerTls;
+        Ok(match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ServerTls::from_pem_files(cert, key)?),
+            (None, None) if self.tls => Some(ServerTls::self_signed(data_dir)?),
+            (None, None) => None,
+            _ => bail!(crate::tls::TlsError::Half),
+        })
+    }
+
     /// Checks what can be checked before starting, and returns the checked price plan (building
     /// it reads the price file, so the daemon uses this one instead of building another). The
     /// error lists every problem found, one per line.
@@ -164,6 +191,20 @@ impl CoordinatorConfig {
             && !self.no_auth
         {
             problems.push("no shared secret: set `secret` in the config, NETMINE_SECRET or --secret (or --no-auth to run without authentication)".into());
+        }
+        if self.no_auth {
+            if let Ok(listen) = self.listen_addr() {
+                if !listen.ip().is_loopback() {
+                    problems.push(format!("--no-auth (no_auth) is refused on {listen}: without authentication anyone who reaches the port could mine and submit; it is allowed only on a loopback address (127.0.0.1 or ::1)"));
+                }
+            }
+        } else if let Some(s) = &self.secret {
+            if let Err(e) = protocol::Secret::checked(s.expose_secret()) {
+                problems.push(e.to_string());
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            problems.push(crate::tls::TlsError::Half.to_string());
         }
         if self.max_entries == 0
             || self.records_per_miner == 0
@@ -320,8 +361,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no shared secret"));
+        let short = CoordinatorConfig {
+            secret: Some(SecretString::from("farmsecret")),
+            ..d.clone()
+        };
+        let e = short.validate().unwrap_err().to_string();
+        assert!(e.contains("at least 16"), "{e}");
+        assert!(!e.contains("farmsecret"), "{e}");
         let bad = CoordinatorConfig {
-            secret: Some(SecretString::from("s")),
+            secret: Some(SecretString::from(protocol::Secret::generate_text())),
             caddr: "nowhere".into(),
             ..d
         };
@@ -332,7 +380,7 @@ mod tests {
     fn the_documented_price_section_needs_only_a_key() {
         let text = include_str!("../../config/netcoordinator.toml");
         let c = CoordinatorConfig {
-            secret: Some(SecretString::from("s")),
+            secret: Some(SecretString::from("sixteen-chars-ok")),
             ..toml::from_str(text).unwrap()
         };
         let e = c.validate().unwrap_err().to_string();
@@ -371,6 +419,31 @@ mod tests {
                 .len(),
             11
         );
+    }
+
+    #[test]
+    fn no_auth_is_refused_unless_the_listen_address_is_loopback() {
+        for caddr in [":1234", "0.0.0.0:1234", "192.168.1.5:1234", "[::]:1234"] {
+            let c = CoordinatorConfig {
+                no_auth: true,
+                caddr: caddr.into(),
+                ..CoordinatorConfig::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("--no-auth") && e.contains("loopback"),
+                "{caddr}: {e}"
+            );
+        }
+        for caddr in ["127.0.0.1:1234", "[::1]:1234"] {
+            let c = CoordinatorConfig {
+                no_auth: true,
+                caddr: caddr.into(),
+                network: pegnet::Network::DevNet,
+                ..CoordinatorConfig::default()
+            };
+            assert!(c.validate().is_ok(), "{caddr}");
+        }
     }
 
     #[test]

@@ -233,6 +233,17 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         .context("no data_dir and no HOME")?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
+    let tls = cfg.server_tls(&data_dir).context("setting up TLS")?;
+    match &tls {
+        Some(t) => tracing::info!(
+            fingerprint = %t.fingerprint(),
+            "miners connect over TLS (wss://HOST:PORT); pin this certificate on them with --tls-fingerprint {}",
+            t.fingerprint()
+        ),
+        None => tracing::info!(
+            "miners connect over plain WebSocket (ws://): use --tls on links that leave the LAN"
+        ),
+    }
     let store = Store::open(&data_dir.join("coordinator.db"))?;
     let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
         .context("getting the LXRHash table")?;
@@ -252,6 +263,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         prices,
         server: ServerConfig {
             secret,
+            tls,
             ..cfg.server_limits()
         },
         engine: EngineConfig {

@@ -31,4 +31,5 @@ pub mod engine;
 pub mod payer;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod verify;

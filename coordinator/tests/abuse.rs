@@ -161,6 +161,7 @@ async fn a_flooding_miner_gets_its_limit_and_the_honest_miner_is_paid() {
             top: 3,
             stats_every: Duration::from_secs(1),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         },
         backend,
         mrx,

@@ -22,7 +22,7 @@ fn table() -> Arc<Table> {
 
 fn server_cfg() -> ServerConfig {
     ServerConfig {
-        secret: Some(Secret::new("farm")),
+        secret: Some(Secret::new("farm-secret-0123456789")),
         ..ServerConfig::default()
     }
 }
@@ -44,12 +44,13 @@ fn miner(
 ) -> netminer::client::MinerConfig {
     netminer::client::MinerConfig {
         coordinators,
-        secret: Secret::new("farm"),
+        secret: Secret::new("farm-secret-0123456789"),
         identity: identity.into(),
         coinbase: FA.into(),
         top: 3,
         stats_every: Duration::from_secs(5),
         failback_every,
+        ..Default::default()
     }
 }
 

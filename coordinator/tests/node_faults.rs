@@ -53,7 +53,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
         key,
         prices: Arc::new(prices::Oracle::devnet().unwrap()),
         server: ServerConfig {
-            secret: Some(Secret::new("farm")),
+            secret: Some(Secret::new("farm-secret-0123456789")),
             records_per_miner: 3,
             ..ServerConfig::default()
         },
@@ -92,12 +92,13 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
             coordinators: vec![running.addr.to_string()],
-            secret: Secret::new("farm"),
+            secret: Secret::new("farm-secret-0123456789"),
             identity: format!("rig{k}"),
             coinbase: FA.into(),
             top: 3,
             stats_every: Duration::from_secs(1),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         };
         tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
     }

@@ -312,12 +312,13 @@ async fn the_miner_client_stops_on_a_wrong_secret_with_a_clear_message() {
     let (_tx, rx) = watch::channel(false);
     let mc = netminer::client::MinerConfig {
         coordinators: vec![st.addr.clone()],
-        secret: Secret::new("wrong"),
+        secret: Secret::new("wrong-secret-0123456789"),
         identity: "rig5".into(),
         coinbase: FA.into(),
         top: 3,
         stats_every: Duration::from_secs(1),
         failback_every: Duration::from_secs(30),
+        ..Default::default()
     };
     let err = tokio::time::timeout(
         Duration::from_secs(10),

@@ -155,7 +155,7 @@ pub fn miner_handshake(data: &[u8]) {
                 Some(Message::Rejected { code, reason })
             );
         }
-        Err(HandshakeError::Protocol(_)) => {}
+        Err(HandshakeError::Protocol(_) | HandshakeError::Unproven) => {}
     }
 }
 

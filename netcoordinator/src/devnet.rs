@@ -132,6 +132,7 @@ pub async fn run(
             top,
             stats_every: minute.max(Duration::from_millis(200)),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         };
         miners.push(tokio::spawn(netminer::client::run(
             cfg,

@@ -43,9 +43,19 @@ struct RunArgs {
     /// The farm's shared secret (also NETMINE_SECRET).
     #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
     secret: Option<SecretString>,
-    /// Run without miner authentication (logged as a warning).
+    /// Run without miner authentication (only on a loopback --caddr; logged as a warning).
     #[arg(long)]
     no_auth: bool,
+    /// Serve miners over TLS (wss://) with a self-signed certificate generated once into the
+    /// data dir; its fingerprint is logged (and printed by `tls-fingerprint`).
+    #[arg(long)]
+    tls: bool,
+    /// TLS with your own certificate (chain), PEM (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// mainnet, testnet or devnet.
     #[arg(long)]
     network: Option<pegnet::Network>,
@@ -99,6 +109,7 @@ struct RunArgs {
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
+    netmine_cli::warn_if_secret_flag();
     let mut c = match &a.config {
         Some(p) => coordinator::config::CoordinatorConfig::load(p)?,
         None => coordinator::config::CoordinatorConfig::default(),
@@ -125,6 +136,11 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         c.secret = a.secret;
     }
     c.no_auth |= a.no_auth;
+    c.tls |= a.tls;
+    if a.tls_cert.is_some() {
+        c.tls_cert = a.tls_cert;
+        c.tls_key = a.tls_key;
+    }
     if let Some(file) = a.prices {
         c.prices = prices::PricesConfig::fixed_only(file);
     }
@@ -159,6 +175,48 @@ enum Command {
     /// Load and validate a config as the daemon would, print the effective settings (secrets as
     /// ***), and exit 1 listing every problem found. Starts and contacts nothing.
     CheckConfig(check_config_cmd::CheckConfigArgs),
+    /// Print a fresh random shared secret (32 bytes from the OS RNG, 64 hex digits) for
+    /// `secret` in the configs or NETMINE_SECRET.
+    GenSecret,
+    /// Print the fingerprint (sha256:<hex> of the DER certificate) miners pin with
+    /// --tls-fingerprint: of the data dir's self-signed certificate, or of --tls-cert.
+    TlsFingerprint(TlsFingerprintArgs),
+}
+
+/// Arguments of `netcoordinator tls-fingerprint`.
+#[derive(Debug, clap::Args)]
+struct TlsFingerprintArgs {
+    /// The daemon's config (its data_dir, tls_cert).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The daemon's data dir (default: the config's, else ~/.netmine).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The operator's own certificate (PEM) instead of the self-signed one.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+}
+
+fn tls_fingerprint(a: &TlsFingerprintArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let c = match &a.config {
+        Some(p) => coordinator::config::CoordinatorConfig::load(p)?,
+        None => coordinator::config::CoordinatorConfig::default(),
+    };
+    let fp = match a.tls_cert.as_ref().or(c.tls_cert.as_ref()) {
+        Some(cert) => coordinator::tls::fingerprint_of_file(cert)?,
+        None => {
+            let dir = a
+                .data_dir
+                .clone()
+                .or(c.data_dir)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netmine")))
+                .context("no --data-dir and no HOME")?;
+            coordinator::tls::data_dir_fingerprint(&dir)?
+        }
+    };
+    println!("{fp}");
+    Ok(())
 }
 
 /// Arguments of `netcoordinator devnet`; they become [`netcoordinator::devnet::DevnetOptions`].
@@ -241,6 +299,11 @@ fn main() -> std::process::ExitCode {
         Some(Command::Devnet(args)) => devnet(&args),
         Some(Command::Prices(args)) => prices_cmd::run(&args),
         Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),
+        Some(Command::TlsFingerprint(args)) => tls_fingerprint(&args),
+        Some(Command::GenSecret) => {
+            println!("{}", protocol::Secret::generate_text());
+            Ok(())
+        }
         None => run_daemon(cli.run),
     };
     match result {

@@ -22,7 +22,7 @@ fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &std::path::Path) -> C
             "--caddr",
             &format!("127.0.0.1:{port}"),
             "--secret",
-            "s3cret",
+            "s3cret-0123456789abcdef",
         ])
         .args([
             "--bits",
@@ -105,12 +105,13 @@ async fn separate_coordinator_process_survives_a_kill() {
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
             coordinators: vec![format!("127.0.0.1:{port}")],
-            secret: protocol::Secret::new("s3cret"),
+            secret: protocol::Secret::new("s3cret-0123456789abcdef"),
             identity: format!("proc{k}"),
             coinbase: FA.into(),
             top: 3,
             stats_every: Duration::from_millis(500),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         };
         miners.push(tokio::spawn(netminer::client::run(
             cfg,

@@ -38,7 +38,7 @@ fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &Path, extra: &[&str])
         "--caddr",
         &format!("127.0.0.1:{port}"),
         "--secret",
-        "farmsecret",
+        "farmsecret-0123456789",
         "--bits",
         "12",
     ])
@@ -106,12 +106,13 @@ async fn farm(tag: &str, block: Duration, start: u32) -> Farm {
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
             coordinators: vec![format!("127.0.0.1:{port}")],
-            secret: protocol::Secret::new("farmsecret"),
+            secret: protocol::Secret::new("farmsecret-0123456789"),
             identity: format!("rig{k}"),
             coinbase: FA.into(),
             top: 3,
             stats_every: Duration::from_millis(500),
             failback_every: Duration::from_secs(30),
+            ..Default::default()
         };
         tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
     }

@@ -48,6 +48,16 @@ pub struct MineArgs {
     #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
     pub secret: Option<SecretString>,
 
+    /// Trust a wss:// coordinator only with exactly this certificate: sha256:<hex>, as
+    /// `netcoordinator tls-fingerprint` prints it (comma-separated for several).
+    #[arg(long, value_name = "sha256:HEX", value_delimiter = ',')]
+    pub tls_fingerprint: Vec<String>,
+
+    /// Trust wss:// coordinators whose certificate these CAs (PEM) vouch for, instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
     /// CPU hashing threads (default: one per logical CPU).
     #[arg(long, value_name = "N")]
     pub miners: Option<usize>,

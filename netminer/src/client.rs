@@ -1,7 +1,13 @@
 //! The miner's side of the protocol: connect, authenticate (and check the coordinator's proof),
 //! mine each job with the miner's own identity and coinbase, submit the top-N at stop, report hash
-//! rates, and reconnect with backoff along the coordinator list. A refusal that only the operator
-//! can fix (wrong secret, bad or duplicate identity) ends the miner with a clear error.
+//! rates, and reconnect with backoff along the coordinator list.
+//!
+//! A refusal during the handshake (wrong secret, bad or duplicate identity) comes before the
+//! coordinator proved the secret, so anyone answering at a coordinator's address could send it.
+//! It therefore only moves the miner on to the next coordinator of its list; that address is not
+//! tried again for [`MinerConfig::refused_retry_after`] (at least 10 minutes by default). The
+//! miner ends, with the refusal's message, only when every coordinator of its list refused it
+//! within that time: a single wrong `--secret` still ends the miner at once.
 
 use crate::rates::RateTracker;
 use hashcore::{Job, MiningBackend};
@@ -9,7 +15,7 @@ use pegnet::{opr_hash, Network, OprTemplate};
 use protocol::{HandshakeError, Message, MinerHandshake, Secret, Session, SubmittedRecord};
 use rand::RngExt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Miner settings.
@@ -29,6 +35,36 @@ pub struct MinerConfig {
     pub stats_every: Duration,
     /// While on a backup coordinator, how often to check whether the preferred one is back.
     pub failback_every: Duration,
+    /// Connecting and authenticating with one coordinator must finish within this; a
+    /// coordinator that goes silent (after its challenge, say) is given up for the next one.
+    pub handshake_timeout: Duration,
+    /// A coordinator that refused this miner fatally (wrong secret, bad or duplicate identity)
+    /// is not tried again, nor failed back to, for this long.
+    pub refused_retry_after: Duration,
+    /// Which `wss://` coordinators to trust (pinned certificate, CA file or system roots).
+    pub tls: crate::tls::TlsTrust,
+}
+
+/// The shortest time a coordinator that refused the miner fatally is left alone (10 minutes).
+pub const REFUSED_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+impl Default for MinerConfig {
+    /// Every setting at its default, with no coordinator, an empty secret and no names: fill in
+    /// `coordinators`, `secret`, `identity` and `coinbase`.
+    fn default() -> Self {
+        MinerConfig {
+            coordinators: Vec::new(),
+            secret: Secret::new(""),
+            identity: String::new(),
+            coinbase: String::new(),
+            top: 3,
+            stats_every: Duration::from_secs(10),
+            failback_every: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(15),
+            refused_retry_after: REFUSED_RETRY_AFTER,
+            tls: crate::tls::TlsTrust::default(),
+        }
+    }
 }
 
 /// Why the miner stopped.
@@ -37,14 +73,16 @@ pub enum MinerError {
     /// The configuration is wrong (checked before connecting).
     #[error("{0}")]
     Config(String),
-    /// The coordinator refused this miner for a reason only the operator can fix.
+    /// Every coordinator of the list refused this miner for a reason only the operator can fix.
     #[error("{0}")]
     Refused(String),
 }
 
 enum End {
     Shutdown,
-    Fatal(String),
+    /// A refusal only the operator can fix, if it came from the real coordinator (unproven: it
+    /// came before the coordinator proved the secret).
+    Refused(String),
     Lost(String),
     /// The preferred coordinator is reachable again: go back to it at once.
     Failback,
@@ -76,21 +114,52 @@ pub async fn run(
             "no coordinator address (--caddr)".into(),
         ));
     }
+    let tls = if cfg.coordinators.iter().any(|a| a.starts_with("wss://")) {
+        Some(crate::tls::client_config(&cfg.tls).map_err(|e| MinerError::Config(e.to_string()))?)
+    } else {
+        None
+    };
     let mut backoff = Duration::from_millis(250);
+    let mut refused = Refusals::new(cfg.coordinators.len(), cfg.refused_retry_after);
     loop {
-        // Always try the preferred coordinator first, then the others in order.
+        // Always try the preferred coordinator first, then the others in order, leaving alone
+        // those that refused this miner lately.
         let mut end = End::Lost("no coordinator reachable".into());
         for (k, addr) in cfg.coordinators.iter().enumerate() {
-            end = session(&cfg, addr, k > 0, &backend, &mut shutdown, &mut backoff).await;
+            if refused.recent(k) {
+                continue;
+            }
+            let link = Link {
+                addr,
+                on_backup: k > 0,
+                failback_after: refused.until(0),
+                tls: tls.as_ref(),
+            };
+            end = session(&cfg, link, &backend, &mut shutdown, &mut backoff).await;
             match &end {
-                End::Lost(e) => tracing::warn!(coordinator = %addr, "{e}"),
+                End::Lost(e) => {
+                    refused.clear(k);
+                    tracing::warn!(coordinator = %addr, "{e}");
+                }
+                End::Refused(reason) => {
+                    refused.mark(k, reason.clone());
+                    if let Some(all) = refused.all_recent() {
+                        backend.set_job(None);
+                        return Err(MinerError::Refused(all));
+                    }
+                    tracing::warn!(
+                        coordinator = %addr,
+                        "{reason} (not proven to come from the coordinator: trying the next one, and this one again in {} s)",
+                        cfg.refused_retry_after.as_secs()
+                    );
+                }
                 _ => break,
             }
         }
         backend.set_job(None);
         match end {
             End::Shutdown => return Ok(()),
-            End::Fatal(reason) => return Err(MinerError::Refused(reason)),
+            End::Refused(_) => {}
             End::Failback => {
                 tracing::info!(coordinator = %cfg.coordinators[0], "the preferred coordinator is back");
                 continue;
@@ -105,6 +174,65 @@ pub async fn run(
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
+}
+
+/// The coordinators that refused this miner fatally, and when.
+struct Refusals {
+    at: Vec<Option<(Instant, String)>>,
+    retry_after: Duration,
+}
+
+impl Refusals {
+    fn new(n: usize, retry_after: Duration) -> Self {
+        Refusals {
+            at: vec![None; n],
+            retry_after,
+        }
+    }
+
+    fn mark(&mut self, k: usize, reason: String) {
+        self.at[k] = Some((Instant::now(), reason));
+    }
+
+    fn clear(&mut self, k: usize) {
+        self.at[k] = None;
+    }
+
+    /// Until when coordinator `k` is left alone, if it refused lately.
+    fn until(&self, k: usize) -> Option<Instant> {
+        self.at[k]
+            .as_ref()
+            .map(|(at, _)| *at + self.retry_after)
+            .filter(|until| *until > Instant::now())
+    }
+
+    fn recent(&self, k: usize) -> bool {
+        self.until(k).is_some()
+    }
+
+    /// Every refusal, one per line, when every coordinator refused lately.
+    fn all_recent(&self) -> Option<String> {
+        if !(0..self.at.len()).all(|k| self.recent(k)) {
+            return None;
+        }
+        let reasons: Vec<&str> = self
+            .at
+            .iter()
+            .filter_map(|r| r.as_ref().map(|(_, reason)| reason.as_str()))
+            .collect();
+        Some(reasons.join("\n"))
+    }
+}
+
+/// One coordinator of the list, as a session sees it.
+struct Link<'a> {
+    addr: &'a str,
+    /// A coordinator before this one in the list is preferred.
+    on_backup: bool,
+    /// The preferred coordinator refused lately: no failback to it before then.
+    failback_after: Option<Instant>,
+    /// The TLS settings for `wss://` addresses.
+    tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
 type Ws =
@@ -123,47 +251,72 @@ async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), S
         .map_err(|e| e.to_string())
 }
 
-async fn session(
+/// Connects to `addr` and authenticates, both within the handshake deadline.
+async fn connect(
     cfg: &MinerConfig,
     addr: &str,
-    on_backup: bool,
-    backend: &Arc<dyn MiningBackend>,
-    shutdown: &mut watch::Receiver<bool>,
-    backoff: &mut Duration,
-) -> End {
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(Ws, Session), End> {
     let url = if addr.contains("://") {
         addr.to_string()
     } else {
         format!("ws://{addr}")
     };
-    let wscfg = protocol::ws::config();
-    let mut ws = match tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(wscfg), true),
-    )
-    .await
-    {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return End::Lost(format!("cannot connect to {url}: {e}")),
-        Err(_) => return End::Lost(format!("connecting to {url} timed out")),
-    };
     let hs = MinerHandshake::new(&cfg.secret, &cfg.identity, &cfg.coinbase);
     let step = async {
-        let challenge = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
-        let (pending, auth) = hs.respond(&challenge)?;
-        protocol::ws::send_text(&mut ws, auth)
-            .await
-            .map_err(|e| HandshakeError::from_io(e.to_string()))?;
-        let welcome = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
-        pending.finish(&welcome)
-    };
-    let mut session = match tokio::time::timeout(Duration::from_secs(15), step).await {
-        Err(_) => return End::Lost("authentication timed out".into()),
-        Ok(Ok(s)) => s,
-        Ok(Err(HandshakeError::Rejected { code, reason })) if code.is_fatal() => {
-            return End::Fatal(format!("coordinator {addr} refused this miner: {reason}"))
+        let wscfg = protocol::ws::config();
+        let connector = tls.map(|c| tokio_tungstenite::Connector::Rustls(c.clone()));
+        let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            Some(wscfg),
+            true,
+            connector,
+        )
+        .await
+        .map_err(|e| {
+            if crate::tls::is_pin_mismatch(&e) {
+                End::Refused(format!("coordinator {addr} refused: {}", pin_reason(&e)))
+            } else {
+                End::Lost(format!("cannot connect to {url}: {e}"))
+            }
+        })?;
+        let shake = async {
+            let challenge = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
+            let (pending, auth) = hs.respond(&challenge)?;
+            protocol::ws::send_text(&mut ws, auth)
+                .await
+                .map_err(|e| HandshakeError::from_io(e.to_string()))?;
+            let welcome = recv_text(&mut ws).await.map_err(HandshakeError::from_io)?;
+            pending.finish(&welcome)
+        };
+        match shake.await {
+            Ok(session) => Ok((ws, session)),
+            Err(HandshakeError::Rejected { code, reason }) if code.is_fatal() => Err(End::Refused(
+                format!("coordinator {addr} refused this miner: {reason}"),
+            )),
+            Err(e) => Err(End::Lost(format!("handshake with {addr} failed: {e}"))),
         }
-        Ok(Err(e)) => return End::Lost(format!("handshake with {addr} failed: {e}")),
+    };
+    match tokio::time::timeout(cfg.handshake_timeout, step).await {
+        Ok(r) => r,
+        Err(_) => Err(End::Lost(format!(
+            "coordinator {addr} did not complete the handshake within {:.1} s",
+            cfg.handshake_timeout.as_secs_f64()
+        ))),
+    }
+}
+
+async fn session(
+    cfg: &MinerConfig,
+    link: Link<'_>,
+    backend: &Arc<dyn MiningBackend>,
+    shutdown: &mut watch::Receiver<bool>,
+    backoff: &mut Duration,
+) -> End {
+    let addr = link.addr;
+    let (mut ws, mut session) = match connect(cfg, addr, link.tls).await {
+        Ok(x) => x,
+        Err(end) => return end,
     };
     tracing::info!(coordinator = %addr, identity = %cfg.identity, "connected and authenticated");
     *backoff = Duration::from_millis(250);
@@ -178,7 +331,10 @@ async fn session(
                 let _ = ws.close(None).await;
                 return End::Shutdown;
             }
-            _ = failback.tick(), if on_backup => {
+            _ = failback.tick(), if link.on_backup => {
+                if link.failback_after.is_some_and(|t| Instant::now() < t) {
+                    continue;
+                }
                 let probe = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(preferred.as_str())).await;
                 if matches!(probe, Ok(Ok(_))) {
                     let _ = ws.close(None).await;
@@ -205,6 +361,25 @@ async fn session(
             }
         }
     }
+}
+
+/// The pin mismatch's own message, out of the connection error.
+fn pin_reason(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return o.0.to_string();
+        }
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    e.to_string()
 }
 
 /// The `host:port` to probe for a coordinator written as `host:port` or as a `ws://` / `wss://`

@@ -22,6 +22,11 @@ pub struct MinerFile {
     pub identity: Option<String>,
     /// FA address that receives this box's rewards.
     pub coinbase: Option<String>,
+    /// Pinned certificates of `wss://` coordinators (`sha256:<hex>`, as `netcoordinator
+    /// tls-fingerprint` prints them).
+    pub tls_fingerprint: Vec<String>,
+    /// A CA certificate (PEM) trusted for `wss://` coordinators instead of the system roots.
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl MinerFile {

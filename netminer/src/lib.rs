@@ -8,3 +8,4 @@
 pub mod client;
 pub mod config;
 mod rates;
+pub mod tls;

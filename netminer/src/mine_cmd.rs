@@ -53,6 +53,23 @@ pub fn mine(args: MineArgs) -> Result<()> {
         .or(file.secret)
         .filter(|s| !s.expose_secret().is_empty())
         .context("no shared secret: give --secret (or NETMINE_SECRET, or secret in the config)")?;
+    let checked = protocol::Secret::checked(secret.expose_secret())?;
+    netmine_cli::warn_if_secret_flag();
+    let pins = if args.tls_fingerprint.is_empty() {
+        file.tls_fingerprint
+    } else {
+        args.tls_fingerprint
+    };
+    let tls = match (pins.is_empty(), args.tls_ca.or(file.tls_ca)) {
+        (false, Some(_)) => bail!("give --tls-fingerprint or --tls-ca, not both"),
+        (false, None) => netminer::tls::TlsTrust::Pinned(
+            pins.iter()
+                .map(|p| netminer::tls::parse_fingerprint(p))
+                .collect::<Result<_, _>>()?,
+        ),
+        (true, Some(ca)) => netminer::tls::TlsTrust::CaFile(ca),
+        (true, None) => netminer::tls::TlsTrust::SystemRoots,
+    };
     let threads = args
         .miners
         .or(file.miners)
@@ -63,12 +80,14 @@ pub fn mine(args: MineArgs) -> Result<()> {
         Arc::from(backends::start(&table, &args.backend, threads)?);
     let cfg = MinerConfig {
         coordinators: caddr,
-        secret: protocol::Secret::new(secret.expose_secret()),
+        secret: checked,
         identity,
         coinbase,
         top,
         stats_every: Duration::from_secs(10),
         failback_every: Duration::from_secs(30),
+        tls,
+        ..Default::default()
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
@@ -81,4 +100,27 @@ pub fn mine(args: MineArgs) -> Result<()> {
         });
         run(cfg, backend, rx).await.map_err(anyhow::Error::from)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MinerFile;
+
+    #[test]
+    fn every_documented_key_parses() {
+        let text = include_str!("../../config/netminer.toml");
+        let all: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(r) if r.contains(" = ") && !r.starts_with("host") => r,
+                _ => l,
+            })
+            .map(|l| l.split("   (").next().unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let f: MinerFile = toml::from_str(&all).unwrap();
+        assert_eq!(f.caddr.len(), 2);
+        assert_eq!(f.tls_fingerprint.len(), 1);
+        assert!(f.tls_ca.is_some());
+    }
 }

@@ -263,7 +263,7 @@ fn an_identity_whose_records_cost_more_than_1_ec_is_refused_before_connecting() 
             "--caddr",
             "127.0.0.1:1",
             "--secret",
-            "s",
+            "sixteen-chars-ok",
             "--identity",
             &long,
             "--coinbase",
@@ -306,4 +306,101 @@ fn check_config_prints_the_settings_or_every_problem() {
     for want in ["caddr", "identity", "coinbase", "top", "5 problem"] {
         assert!(err.contains(want), "{want} missing from {err}");
     }
+}
+
+#[test]
+fn a_short_secret_is_refused_at_start_naming_the_rule() {
+    let o = netminer(
+        &[
+            "--caddr",
+            "127.0.0.1:1",
+            "--identity",
+            "rig1",
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--bits",
+            "10",
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    // Without any secret: says where to give one.
+    assert!(stderr(&o).contains("no shared secret"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_netminer"))
+        .args([
+            "--caddr",
+            "127.0.0.1:1",
+            "--identity",
+            "rig1",
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--bits",
+            "10",
+        ])
+        .env("NETMINE_SECRET", "farmsecret")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("at least 16"), "{err}");
+    assert!(err.contains("gen-secret"), "{err}");
+    assert!(
+        !err.contains("farmsecret"),
+        "the secret is never printed: {err}"
+    );
+}
+
+#[test]
+fn the_secret_flag_warns_that_the_process_list_shows_it() {
+    // A valid secret given as a flag: the warning, then the next check (a bad table size) fails.
+    let o = netminer(
+        &[
+            "--caddr",
+            "127.0.0.1:1",
+            "--secret",
+            "sixteen-chars-ok",
+            "--identity",
+            "rig1",
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--bits",
+            "31",
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("process list") && err.contains("NETMINE_SECRET"),
+        "{err}"
+    );
+    assert!(err.contains("8 to 30"), "{err}");
+    assert!(!err.contains("sixteen-chars-ok"), "{err}");
+}
+
+#[test]
+fn a_bad_tls_fingerprint_is_a_clear_error() {
+    let o = netminer(
+        &[
+            "--caddr",
+            "wss://127.0.0.1:1",
+            "--secret",
+            "sixteen-chars-ok",
+            "--identity",
+            "rig1",
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            "--tls-fingerprint",
+            "sha256:nothex",
+            "--bits",
+            "10",
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--tls-fingerprint") && err.contains("64 hex"),
+        "{err}"
+    );
 }

@@ -26,10 +26,37 @@ use std::fmt;
 #[derive(Clone)]
 pub struct Secret(SecretSlice<u8>);
 
+/// The shortest shared secret the programs accept, in characters.
+pub const MIN_SECRET_CHARS: usize = 16;
+
+/// A shared secret too short to resist an offline guess from one recorded handshake. It never
+/// holds (nor shows) the secret, only its length.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the shared secret is {chars} characters long; it must have at least {MIN_SECRET_CHARS} (a short one can be guessed offline from a single recorded handshake): generate one with `netcoordinator gen-secret`")]
+pub struct WeakSecret {
+    /// The refused secret's length in characters.
+    pub chars: usize,
+}
+
 impl Secret {
-    /// A secret from its text.
+    /// A secret from its text, whatever its length (see [`Secret::checked`] for the programs'
+    /// rule).
     pub fn new(text: &str) -> Secret {
         Secret(SecretSlice::from(text.as_bytes().to_vec()))
+    }
+
+    /// A secret from its text, refused if shorter than [`MIN_SECRET_CHARS`] characters.
+    pub fn checked(text: &str) -> Result<Secret, WeakSecret> {
+        let chars = text.chars().count();
+        if chars < MIN_SECRET_CHARS {
+            return Err(WeakSecret { chars });
+        }
+        Ok(Secret::new(text))
+    }
+
+    /// A fresh random secret's text: 32 bytes from the OS RNG, as 64 lowercase hex digits.
+    pub fn generate_text() -> String {
+        hex::encode(random32())
     }
 }
 
@@ -166,10 +193,13 @@ impl CoordinatorHandshake {
     }
 }
 
-/// A rejection the miner received instead of a welcome.
+/// Why the miner's side of the handshake ended without a session.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
-    /// The coordinator refused us.
+    /// The coordinator refused us. A refusal always comes before the coordinator proved the
+    /// secret (that proof is the welcome), so it is **unauthenticated**: anyone answering at the
+    /// coordinator's address, or on the path, can send one. Treat it as "this address will not
+    /// serve us", never as proof that the operator must act.
     #[error("the coordinator refused the connection ({code:?}): {reason}")]
     Rejected {
         /// Machine-readable reason; [`ConnectionRefusal::is_fatal`] says whether to stop retrying.
@@ -177,7 +207,13 @@ pub enum HandshakeError {
         /// The coordinator's explanation for the operator, saying what to fix.
         reason: String,
     },
-    /// A protocol failure (including a coordinator that cannot prove the secret).
+    /// The coordinator's welcome does not prove the secret: an impostor, or a coordinator with
+    /// another secret.
+    #[error(
+        "the coordinator could not prove the shared secret (an impostor, or its secret differs)"
+    )]
+    Unproven,
+    /// A protocol failure.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
 }
@@ -262,7 +298,8 @@ impl PendingMiner {
         match decode_plain(frame)? {
             Message::Welcome { mac } => {
                 self.t
-                    .check(&self.secret, "netmine/1/coordinator", &mac.0)?;
+                    .check(&self.secret, "netmine/1/coordinator", &mac.0)
+                    .map_err(|_| HandshakeError::Unproven)?;
                 Ok(self.t.session(&self.secret, Role::Miner))
             }
             Message::Rejected { code, reason } => Err(HandshakeError::Rejected { code, reason }),

@@ -23,6 +23,7 @@ pub mod ws;
 
 pub use auth::{
     CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner, Secret,
+    WeakSecret, MIN_SECRET_CHARS,
 };
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};

@@ -22,7 +22,7 @@ fn connect(coord: &Secret, miner: &Secret) -> Result<(Session, Session), String>
 
 #[test]
 fn both_sides_authenticate_and_talk() {
-    let s = Secret::new("correct horse");
+    let s = Secret::new("correct horse battery staple");
     let (mut c, mut m) = connect(&s, &s).unwrap();
     let job = Message::Minute {
         height: 7,
@@ -46,11 +46,15 @@ fn both_sides_authenticate_and_talk() {
 
 #[test]
 fn a_wrong_secret_fails_on_both_sides() {
-    let err = connect(&Secret::new("farm"), &Secret::new("typo")).unwrap_err();
+    let err = connect(
+        &Secret::new("farm-secret-0123456789"),
+        &Secret::new("farm-secret-0123456788"),
+    )
+    .unwrap_err();
     assert!(err.contains("wrong shared secret"), "{err}");
     // A fake coordinator (without the secret) cannot produce a welcome the miner accepts.
-    let real = Secret::new("farm");
-    let (fake, challenge) = CoordinatorHandshake::start(&Secret::new("impostor"));
+    let real = Secret::new("farm-secret-0123456789");
+    let (fake, challenge) = CoordinatorHandshake::start(&Secret::new("impostor-secret-0123456789"));
     let (pending, auth) = MinerHandshake::new(&real, "rig01", FA)
         .respond(&challenge)
         .unwrap();
@@ -60,13 +64,13 @@ fn a_wrong_secret_fails_on_both_sides() {
     });
     assert!(matches!(
         pending.finish(&forged),
-        Err(HandshakeError::Protocol(ProtocolError::WrongSecret))
+        Err(HandshakeError::Unproven)
     ));
 }
 
 #[test]
 fn a_recorded_auth_cannot_be_replayed() {
-    let s = Secret::new("farm");
+    let s = Secret::new("farm-secret-0123456789");
     let (c1, ch1) = CoordinatorHandshake::start(&s);
     let (_, auth) = MinerHandshake::new(&s, "rig01", FA).respond(&ch1).unwrap();
     assert!(c1.finish(&auth).is_ok());
@@ -77,7 +81,7 @@ fn a_recorded_auth_cannot_be_replayed() {
 
 #[test]
 fn a_rejection_reaches_the_miner_with_its_reason() {
-    let s = Secret::new("farm");
+    let s = Secret::new("farm-secret-0123456789");
     let (_, challenge) = CoordinatorHandshake::start(&s);
     let (pending, _) = MinerHandshake::new(&s, "rig01", FA)
         .respond(&challenge)
@@ -97,7 +101,7 @@ fn a_rejection_reaches_the_miner_with_its_reason() {
 
 #[test]
 fn tampering_injection_reordering_and_replay_are_detected() {
-    let s = Secret::new("farm");
+    let s = Secret::new("farm-secret-0123456789");
     let (mut c, mut m) = connect(&s, &s).unwrap();
     let f0 = c
         .seal(&Message::Minute {
@@ -145,7 +149,7 @@ fn tampering_injection_reordering_and_replay_are_detected() {
 
 #[test]
 fn oversized_malformed_and_unknown_frames_are_refused() {
-    let s = Secret::new("farm");
+    let s = Secret::new("farm-secret-0123456789");
     let (mut c, mut m) = connect(&s, &s).unwrap();
     let big = format!("{{\"msg\":\"{}\"}}", "x".repeat(MAX_FRAME));
     assert!(matches!(m.open(&big), Err(ProtocolError::TooLarge(_))));
@@ -171,7 +175,7 @@ fn oversized_malformed_and_unknown_frames_are_refused() {
 #[test]
 fn version_mismatch_is_clear() {
     let frame = r#"{"msg":{"type":"challenge","version":2,"challenge":"00"}}"#;
-    let err = MinerHandshake::new(&Secret::new("s"), "a", FA)
+    let err = MinerHandshake::new(&Secret::new("another-secret-0123456789"), "a", FA)
         .respond(frame)
         .unwrap_err();
     assert!(err.to_string().contains("version 2"), "{err}");
@@ -188,7 +192,7 @@ mod properties {
         fn no_input_makes_the_decoders_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
             let text = String::from_utf8_lossy(&bytes);
             let _ = decode_plain(&text);
-            let s = Secret::new("farm");
+            let s = Secret::new("farm-secret-0123456789");
             let (mut c, _) = connect(&s, &s).unwrap();
             let _ = c.open(&text);
             let (hs, _) = CoordinatorHandshake::start(&s);
@@ -200,9 +204,23 @@ mod properties {
         fn json_shaped_garbage_does_not_panic(seq in any::<u64>(), kind in "[a-z_]{0,12}", field in "[a-z_]{0,8}", n in any::<i64>()) {
             let frame = format!(r#"{{"seq":{seq},"mac":"00","msg":{{"type":"{kind}","{field}":{n}}}}}"#);
             let _ = decode_plain(&frame);
-            let s = Secret::new("farm");
+            let s = Secret::new("farm-secret-0123456789");
             let (mut c, _) = connect(&s, &s).unwrap();
             prop_assert!(c.open(&frame).is_err());
         }
     }
+}
+
+#[test]
+fn short_secrets_are_refused_and_generated_ones_accepted() {
+    let err = Secret::checked("farmsecret").unwrap_err();
+    assert_eq!(err.chars, 10);
+    let msg = err.to_string();
+    assert!(msg.contains("at least 16"), "{msg}");
+    assert!(!msg.contains("farmsecret"), "never shows the secret: {msg}");
+    assert!(Secret::checked("sixteen-chars-ok").is_ok());
+    let a = Secret::generate_text();
+    assert_eq!(a.len(), 64);
+    assert!(Secret::checked(&a).is_ok());
+    assert_ne!(a, Secret::generate_text());
 }

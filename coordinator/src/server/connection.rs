@@ -4,6 +4,7 @@
 
 use super::hub::{job_message, submission, truncate, Hub, Registration};
 use super::listener::{Bans, PendingSlot};
+use crate::tls::MaybeTls;
 use protocol::{
     ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, RefusalCode,
     Secret, Session,
@@ -17,7 +18,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<MaybeTls>;
 
 // The link helpers are protocol::ws's; these only turn their errors into this file's strings.
 async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
@@ -213,13 +214,17 @@ async fn handshake(
     until: Instant,
 ) -> Result<Authenticated, HandshakeFailure> {
     let cfg = protocol::ws::config();
-    let mut ws = tokio::time::timeout_at(
-        until,
-        tokio_tungstenite::accept_async_with_config(stream, Some(cfg)),
-    )
+    // TLS (when on) and the WebSocket upgrade share the handshake's deadline.
+    let mut ws = tokio::time::timeout_at(until, async {
+        let stream = MaybeTls::accept(hub.cfg.tls.as_ref(), stream)
+            .await
+            .map_err(|e| HandshakeFailure::Upgrade(format!("TLS handshake: {e}")))?;
+        tokio_tungstenite::accept_async_with_config(stream, Some(cfg))
+            .await
+            .map_err(|e| HandshakeFailure::Upgrade(format!("WebSocket handshake: {e}")))
+    })
     .await
-    .map_err(|_| HandshakeFailure::Upgrade("no WebSocket handshake in time".into()))?
-    .map_err(|e| HandshakeFailure::Upgrade(format!("WebSocket handshake: {e}")))?;
+    .map_err(|_| HandshakeFailure::Upgrade("no WebSocket handshake in time".into()))??;
     if bans.banned(addr.ip()) {
         return Err(refuse(
             &mut ws,

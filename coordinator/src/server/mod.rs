@@ -51,6 +51,8 @@ pub struct ServerConfig {
     /// Submissions with refusals that an honest miner never causes (over the limit, a wrong
     /// difficulty, a too-long nonce, a duplicate) a connection may send before it is closed.
     pub max_bad_submissions: u32,
+    /// TLS (`wss://`) for every miner's socket; `None`: plain `ws://`.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +70,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(45),
             verify_threads: 0,
             max_bad_submissions: 3,
+            tls: None,
         }
     }
 }
