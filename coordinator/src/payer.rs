@@ -167,6 +167,16 @@ pub async fn pay_block(
     until: Instant,
 ) -> Result<PayReport, PayError> {
     let mut report = PayReport::default();
+    // What was revealed before this call: the report counts what this call revealed, read back
+    // from the store at the end, so that a round cut short at the block's end (whose store
+    // writes still finish) is counted too.
+    let before: std::collections::HashSet<[u8; 32]> = store
+        .call(move |s| s.entries(height))
+        .await?
+        .into_iter()
+        .filter(|e| e.state == EntryState::Revealed)
+        .map(|e| e.entry_hash)
+        .collect();
     let mut delay = Duration::from_millis(100);
     loop {
         let left = until.saturating_duration_since(Instant::now());
@@ -197,6 +207,11 @@ pub async fn pay_block(
     }
     // Whatever is still unfinished can no longer land in its block.
     let left = store.call(move |s| s.entries(height)).await?;
+    report.revealed = left
+        .iter()
+        .filter(|e| e.state == EntryState::Revealed && !before.contains(&e.entry_hash))
+        .map(|e| hex::encode(e.entry_hash))
+        .collect();
     let unfinished: Vec<StoredEntry> = left
         .into_iter()
         .filter(|e| matches!(e.state, EntryState::Accepted | EntryState::Committed))

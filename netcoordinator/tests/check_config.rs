@@ -53,7 +53,7 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
         "no shared secret",
         "max_entries",
         "ec_secret",
-        "3 problem",
+        "4 problem",
     ] {
         assert!(err.contains(want), "{want} missing from {err}");
     }
