@@ -5,7 +5,7 @@ use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
 use netminer::client::{run, MinerConfig};
 use netminer::config::MinerFile;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
