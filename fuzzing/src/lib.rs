@@ -447,7 +447,8 @@ pub fn miner_config(data: &[u8]) {
 }
 
 /// Factom address strings (`FA…`, `Fs…`, `EC…`, `Es…`): what decodes encodes back to the same
-/// text, and an error never repeats a string that could be a secret.
+/// text (the typed parsers trim whitespace first), and an error never repeats a string that could
+/// be a secret.
 pub fn address(data: &[u8]) {
     use factom::address::{decode, encode};
     use factom::{EcAddress, EcSecret, FactoidAddress, FactoidSecret};
@@ -460,6 +461,9 @@ pub fn address(data: &[u8]) {
             }
         }
     }
+    // The typed parsers trim surrounding whitespace (a value read from a file or the
+    // environment), so they give back the trimmed text.
+    let s = s.trim();
     if let Ok(a) = s.parse::<EcAddress>() {
         assert_eq!(a.to_string(), s);
     }
