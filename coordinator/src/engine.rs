@@ -205,6 +205,24 @@ impl Engine {
         }
     }
 
+    /// Pays for `height`'s unfinished entries, retrying until the block ends.
+    async fn pay_until_block_end(
+        &self,
+        height: u32,
+    ) -> Result<crate::payer::PayReport, EngineError> {
+        let until = self.block_end(height).await;
+        pay_block(
+            &self.client,
+            &self.store,
+            &self.key,
+            height,
+            self.cap_ec(),
+            until,
+        )
+        .await
+        .map_err(|crate::payer::PayError::Store(e)| e.into())
+    }
+
     /// After a restart: entries recorded for the block being built but not yet revealed can still
     /// land, so pay for them now; older ones can not, so mark them expired.
     async fn resume(&mut self, height: u32) -> Result<(), EngineError> {
@@ -216,17 +234,7 @@ impl Engine {
                 "{n} entries of earlier blocks were never revealed: marked expired (or lost)"
             ),
         }
-        let until = self.block_end(height).await;
-        let r = pay_block(
-            &self.client,
-            &self.store,
-            &self.key,
-            height,
-            self.cap_ec(),
-            until,
-        )
-        .await
-        .map_err(|crate::payer::PayError::Store(e)| e)?;
+        let r = self.pay_until_block_end(height).await?;
         if !r.revealed.is_empty() || !r.failed.is_empty() || r.credits_lost > 0 {
             tracing::info!(
                 height,
@@ -423,17 +431,7 @@ impl Engine {
                     .try_for_each(|(h, id, d, m)| s.add(h, height, id, *d, m).map(|_| ()))
             })
             .await?;
-        let until = self.block_end(height).await;
-        let report = pay_block(
-            &self.client,
-            &self.store,
-            &self.key,
-            height,
-            self.cap_ec(),
-            until,
-        )
-        .await
-        .map_err(|crate::payer::PayError::Store(e)| e)?;
+        let report = self.pay_until_block_end(height).await?;
         let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
         let mut summary = summarize(height, miners, hash_rate, counts, &report, ec_balance);
         summary.winners_in_force = self.winners.get(&height).cloned().unwrap_or_default();
