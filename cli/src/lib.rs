@@ -69,3 +69,16 @@ pub fn warn_if_secret_flag() -> bool {
     }
     given
 }
+
+/// The end of a `check-config` command: `config ok` on stdout when `problems` is empty, else
+/// each problem on stderr and an error naming the file and how many there are (exit code 1).
+pub fn report_problems(config: &std::path::Path, problems: &[String]) -> Result<()> {
+    if problems.is_empty() {
+        println!("# {}: config ok", config.display());
+        return Ok(());
+    }
+    for p in problems {
+        eprintln!("problem: {p}");
+    }
+    anyhow::bail!("{}: {} problem(s) found", config.display(), problems.len())
+}

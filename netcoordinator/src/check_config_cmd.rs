@@ -2,7 +2,7 @@
 //! would, print the effective settings (every secret as `***`) and exit 1 listing every problem.
 //! Nothing is started and nothing is contacted.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use coordinator::config::CoordinatorConfig;
 use std::path::PathBuf;
 
@@ -26,18 +26,7 @@ pub fn run(args: &CheckConfigArgs) -> Result<()> {
     }
     print!("{}", cfg.to_toml());
     let (problems, _) = cfg.problems();
-    if problems.is_empty() {
-        println!("# {}: config ok", args.config.display());
-        return Ok(());
-    }
-    for p in &problems {
-        eprintln!("problem: {p}");
-    }
-    bail!(
-        "{}: {} problem(s) found",
-        args.config.display(),
-        problems.len()
-    )
+    netmine_cli::report_problems(&args.config, &problems)
 }
 
 fn env_secret(name: &str) -> Option<secrecy::SecretString> {

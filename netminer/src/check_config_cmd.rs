@@ -4,7 +4,7 @@
 
 use crate::cli::CheckConfigArgs;
 use crate::mine_cmd::load;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use netminer::config::MinerFile;
 use secrecy::ExposeSecret;
 
@@ -79,16 +79,5 @@ pub fn run(args: &CheckConfigArgs) -> Result<()> {
             .unwrap_or_else(|e| format!("# the settings cannot be written as TOML: {e}\n"))
     );
     let problems = problems(&file);
-    if problems.is_empty() {
-        println!("# {}: config ok", args.config.display());
-        return Ok(());
-    }
-    for p in &problems {
-        eprintln!("problem: {p}");
-    }
-    bail!(
-        "{}: {} problem(s) found",
-        args.config.display(),
-        problems.len()
-    )
+    netmine_cli::report_problems(&args.config, &problems)
 }
