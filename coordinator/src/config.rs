@@ -74,6 +74,17 @@ pub struct CoordinatorConfig {
     /// Seconds after minute 9 to collect submissions before paying. `None`: a third of factomd's
     /// minute, at most 20 s (see `engine::fit_submit_window`).
     pub submit_window_secs: Option<f64>,
+    /// The operators' HTTP API, metrics and dashboard: `HOST:PORT`, `:PORT` (every interface) or
+    /// `off`. Beyond loopback it needs `http_token`.
+    pub http: String,
+    /// The token every HTTP request must carry when `http` is not loopback (also
+    /// `NETMINE_HTTP_TOKEN`); at least 16 characters; no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
+    pub http_token: Option<SecretString>,
+    /// Days of per-block history kept in the store (0: forever).
+    pub history_days: u32,
+    /// Seconds between the stats lines in the log (also written at shutdown).
+    pub stats_interval_secs: f64,
 }
 
 impl Default for CoordinatorConfig {
@@ -105,6 +116,10 @@ impl Default for CoordinatorConfig {
             cutoff: 200,
             submit_window_secs: None,
             previous_winners: None,
+            http: crate::http::DEFAULT_ADDR.into(),
+            http_token: None,
+            history_days: 30,
+            stats_interval_secs: 900.0,
         }
     }
 }
@@ -224,6 +239,18 @@ impl CoordinatorConfig {
                     "{key} must be a number of seconds above 0 (at most a day)"
                 ));
             }
+        }
+        match crate::http::parse_addr(&self.http) {
+            Ok(Some(addr)) => {
+                if let Err(e) = crate::http::check(addr, self.http_token.as_ref()) {
+                    problems.push(e.to_string());
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(e.to_string()),
+        }
+        if !(self.stats_interval_secs.is_finite() && self.stats_interval_secs >= 1.0) {
+            problems.push("stats_interval_secs must be a number of seconds >= 1".into());
         }
         if self
             .submit_window_secs
@@ -374,6 +401,43 @@ mod tests {
             ..d
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn http_beyond_loopback_needs_a_token_that_is_never_shown() {
+        let base = CoordinatorConfig {
+            secret: Some(SecretString::from(protocol::Secret::generate_text())),
+            ..CoordinatorConfig::default()
+        };
+        let (p, _) = base.problems();
+        assert!(!p.iter().any(|p| p.contains("http")), "{p:?}");
+        let open = CoordinatorConfig {
+            http: ":7780".into(),
+            ..base.clone()
+        };
+        let (p, _) = open.problems();
+        assert!(p.iter().any(|p| p.contains("set http_token")), "{p:?}");
+        let tokened = CoordinatorConfig {
+            http_token: Some(SecretString::from("dashboard-token-0123456789")),
+            ..open
+        };
+        let (p, _) = tokened.problems();
+        assert!(!p.iter().any(|p| p.contains("http")), "{p:?}");
+        let shown = tokened.to_toml();
+        assert!(shown.contains("http_token = \"***\""), "{shown}");
+        assert!(!shown.contains("dashboard-token"), "{shown}");
+        assert!(!format!("{tokened:?}").contains("dashboard-token"));
+        let bad = CoordinatorConfig {
+            http: "web".into(),
+            stats_interval_secs: 0.0,
+            ..base
+        };
+        let (p, _) = bad.problems();
+        assert!(
+            p.iter().any(|p| p.contains("\"web\" is not HOST:PORT")),
+            "{p:?}"
+        );
+        assert!(p.iter().any(|p| p.contains("stats_interval_secs")), "{p:?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::config::CoordinatorConfig;
 use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig, EngineError};
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
+use crate::telemetry::{Telemetry, RATE_SAMPLES, RATE_SAMPLE_EVERY};
 use anyhow::{bail, Context, Result};
 use factom::{EcSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig, WalletdClient};
 use hashcore::Table;
@@ -36,6 +37,17 @@ pub struct Parts {
     pub engine: EngineConfig,
     /// How factomd's minutes are polled (interval, when the node counts as down).
     pub monitor: MonitorConfig,
+    /// The operators' HTTP API and dashboard, if on.
+    pub http: Option<HttpSettings>,
+}
+
+/// Where the operators' HTTP surface listens, and its token.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// The address (loopback unless a token is set).
+    pub addr: SocketAddr,
+    /// The token every request must carry (required beyond loopback).
+    pub token: Option<SecretString>,
 }
 
 /// A running coordinator; stops when dropped.
@@ -51,6 +63,10 @@ pub struct Running {
     pub engine: tokio::task::JoinHandle<Result<(), EngineError>>,
     /// The miners' listener's task: it only ends when stopped (or on a panic).
     pub listener: tokio::task::JoinHandle<()>,
+    /// Where the HTTP API and dashboard listen, if on.
+    pub http_addr: Option<SocketAddr>,
+    /// The HTTP server's task (if on): it only ends when stopped, or with an error.
+    pub http: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop: watch::Sender<bool>,
     _monitor: Monitor,
 }
@@ -99,6 +115,20 @@ pub async fn spawn(p: Parts) -> Result<Running> {
     let addr = listener.local_addr()?;
     let hub = Hub::new(p.server, p.table.clone());
     let (stop, stop_rx) = watch::channel(false);
+    let telemetry = hub.telemetry().clone();
+    telemetry.set_identity(&p.engine.network.to_string(), &p.key.public().to_string());
+    seed_rate_history(&p.store, &telemetry).await;
+    let (http_addr, http) = match &p.http {
+        Some(h) => {
+            let l = crate::http::bind(h.addr, h.token.as_ref()).await?;
+            let addr = l.local_addr()?;
+            let router = crate::http::router(telemetry.clone(), p.store.clone(), h.token.as_ref());
+            let task = tokio::spawn(crate::http::serve(l, router, stop_rx.clone()));
+            (Some(addr), Some(task))
+        }
+        None => (None, None),
+    };
+    tokio::spawn(sample_rates(telemetry, stop_rx.clone()));
     let listener = tokio::spawn(serve(hub.clone(), listener, stop_rx));
     let monitor = Monitor::spawn(p.client.clone(), p.monitor);
     let (tx, summaries) = mpsc::unbounded_channel();
@@ -119,9 +149,73 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         hub,
         engine,
         listener,
+        http_addr,
+        http,
         stop,
         _monitor: monitor,
     })
+}
+
+/// Samples the farm's hash rate for the dashboard's chart until stopped.
+async fn sample_rates(telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(RATE_SAMPLE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => telemetry.sample_rate(),
+            r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+        }
+    }
+}
+
+/// Fills the chart's history from the stored blocks of the last hours, so a restarted
+/// coordinator's dashboard still shows them.
+async fn seed_rate_history(store: &Store, telemetry: &Telemetry) {
+    let horizon = RATE_SAMPLE_EVERY.as_secs() * RATE_SAMPLES as u64;
+    let since = crate::telemetry::unix_now().saturating_sub(horizon);
+    match store.call(|s| s.blocks(RATE_SAMPLES)).await {
+        Ok(blocks) => {
+            for b in blocks.iter().rev() {
+                if b.skipped.is_none() && b.recorded_at >= since {
+                    telemetry.push_rate(b.recorded_at, b.hash_rate);
+                }
+            }
+        }
+        Err(e) => tracing::warn!("reading the block history: {e}"),
+    }
+}
+
+/// The periodic stats line: what the farm did since the previous line.
+pub fn log_stats(telemetry: &Telemetry, period: Duration) {
+    let s = telemetry.status();
+    let p = telemetry.take_period();
+    let r = s.hash_rate;
+    tracing::info!(
+        miners = s.miners_connected,
+        rate_10s = %protocol::format_rate(r.rate_10s),
+        rate_60s = %protocol::format_rate(r.rate_60s),
+        rate_15m = %protocol::format_rate(r.rate_15m),
+        blocks = p.blocks,
+        records = p.records,
+        accepted = p.records_accepted,
+        entries_paid = p.entries_paid,
+        entries_failed = p.entries_failed,
+        ec_spent = p.ec_spent,
+        ec_left = s.ec_balance.map_or_else(|| "unknown".to_string(), |b| b.to_string()),
+        winners = p.winners,
+        "stats for the last {}",
+        netmine_age(period)
+    );
+}
+
+/// `15 min`, `90 s`: a period for the stats line.
+fn netmine_age(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 120 && s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
 }
 
 /// The EC key: config, then `NETMINE_EC_SECRET`, then walletd.
@@ -210,6 +304,22 @@ pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
     Ok((old as u64, lim.rlim_cur as u64))
 }
 
+/// The HTTP settings of `cfg`: the address (`off` → none) and the token from the config or
+/// `NETMINE_HTTP_TOKEN`.
+pub fn http_settings(cfg: &CoordinatorConfig) -> Result<Option<HttpSettings>> {
+    let Some(addr) = crate::http::parse_addr(&cfg.http)? else {
+        return Ok(None);
+    };
+    let token = cfg.http_token.clone().or_else(|| {
+        std::env::var("NETMINE_HTTP_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(SecretString::from)
+    });
+    crate::http::check(addr, token.as_ref())?;
+    Ok(Some(HttpSettings { addr, token }))
+}
+
 /// Runs the coordinator daemon until Ctrl-C.
 pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let plan = cfg.validate()?;
@@ -273,10 +383,15 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             cutoff: cfg.cutoff,
             submit_window,
             previous_winners: cfg.previous_winners.clone(),
+            history_days: cfg.history_days,
         },
         monitor: MonitorConfig::default(),
+        http: http_settings(&cfg)?,
     })
     .await?;
+    if let Some(a) = running.http_addr {
+        tracing::info!("dashboard and API on http://{a}/ (metrics: http://{a}/metrics)");
+    }
     tracing::info!(
         miners = %running.addr,
         factomd = %client.url(),
@@ -286,6 +401,12 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     );
     // Every task is joined: the engine or the listener ending is a failure, and the daemon exits
     // non-zero with its error (never a silent exit 0).
+    let telemetry = running.hub.telemetry().clone();
+    let stats_every = Duration::from_secs_f64(cfg.stats_interval_secs.clamp(1.0, 86_400.0));
+    let mut stats_tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + stats_every, stats_every);
+    let mut stats_since = std::time::Instant::now();
+    let mut http = running.http.take();
     loop {
         tokio::select! {
             s = running.summaries.recv() => match s {
@@ -305,8 +426,21 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             r = &mut running.listener => {
                 return Err(task_failure("miners' listener", r.map(|()| Ok::<(), EngineError>(()))))
             }
+            _ = stats_tick.tick() => {
+                log_stats(&telemetry, stats_since.elapsed());
+                stats_since = std::time::Instant::now();
+            }
+            r = async { http.as_mut().expect("guarded").await }, if http.is_some() => {
+                let why = match r {
+                    Ok(Ok(())) => "stopped".to_string(),
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                return Err(anyhow::anyhow!("the HTTP server failed: {why}"));
+            }
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("stopping");
+                log_stats(&telemetry, stats_since.elapsed());
                 running.stop();
                 return Ok(());
             }

@@ -3,9 +3,11 @@
 //! submit, waits for their records, keeps the best, writes them to the store and pays for them.
 
 use crate::block::plan;
+use crate::history;
 use crate::payer::{block_end, pay_block};
 use crate::server::{CurrentJob, Hub, JobCounts};
 use crate::store::{Store, StoreError};
+use crate::telemetry::views::{JobView, NodeState};
 use crate::verify::select_best;
 use factom::{EcSecret, FactomdClient, MonitorEvent};
 use hashcore::Table;
@@ -108,6 +110,8 @@ pub struct EngineConfig {
     /// The operator's winner list in force for the block before the first one planned, used
     /// instead of recovering it from that block's records when the store has no history.
     pub previous_winners: Option<Vec<String>>,
+    /// Days of per-block history kept in the store (0: forever).
+    pub history_days: u32,
 }
 
 /// What happened in one block, as the devnet and the logs report it.
@@ -162,6 +166,8 @@ pub struct Engine {
     winners: BTreeMap<u32, Vec<String>>,
     next_job: u64,
     resumed: bool,
+    /// When the current job was sent (for the miners' effective rates).
+    job_sent: Option<Instant>,
 }
 
 impl Engine {
@@ -189,6 +195,7 @@ impl Engine {
             winners: BTreeMap::new(),
             next_job: 1,
             resumed: false,
+            job_sent: None,
         }
     }
 
@@ -267,6 +274,8 @@ impl Engine {
             };
             match ev {
                 MonitorEvent::Minute { height, minute } => {
+                    self.hub.telemetry().node(NodeState::Up, None);
+                    self.hub.telemetry().minute(height, minute);
                     if !self.resumed {
                         self.resume(height).await?;
                     }
@@ -277,18 +286,35 @@ impl Engine {
                         _ => {}
                     }
                 }
-                MonitorEvent::NodeDown { reason } => tracing::warn!("factomd is down: {reason}"),
-                MonitorEvent::NodeStalled { since_secs } => {
-                    tracing::warn!("factomd's minute has not moved for {since_secs} s")
+                MonitorEvent::NodeDown { reason } => {
+                    tracing::warn!("factomd is down: {reason}");
+                    self.hub.telemetry().node(NodeState::Down, Some(reason));
                 }
-                MonitorEvent::NodeUp => tracing::info!("factomd is back"),
+                MonitorEvent::NodeStalled { since_secs } => {
+                    let why = format!("factomd's minute has not moved for {since_secs} s");
+                    tracing::warn!("{why}");
+                    self.hub.telemetry().node(NodeState::Stalled, Some(why));
+                }
+                MonitorEvent::NodeUp => {
+                    tracing::info!("factomd is back");
+                    self.hub.telemetry().node(NodeState::Up, None);
+                }
             }
         }
     }
 
-    fn skip(&self, height: u32, reason: String) {
+    async fn skip(&self, height: u32, reason: String) -> Result<(), EngineError> {
         tracing::warn!(height, "skipping block: {reason}");
+        let (telemetry, days, why) = (
+            self.hub.telemetry().clone(),
+            self.cfg.history_days,
+            reason.clone(),
+        );
+        self.store
+            .call(move |s| history::record_skip(s, &telemetry, height, &why, days))
+            .await?;
         self.hub.broadcast(Message::Skip { height, reason });
+        Ok(())
     }
 
     async fn start_block(&mut self, height: u32) -> Result<(), EngineError> {
@@ -306,33 +332,36 @@ impl Engine {
         }
         self.store.call(move |s| s.expire_before(height)).await?;
         let Some(previous_height) = height.checked_sub(1) else {
-            self.skip(height, "block 0 has no previous block to grade".into());
-            return Ok(());
+            return self
+                .skip(height, "block 0 has no previous block to grade".into())
+                .await;
         };
         let version = self.cfg.network.version(height);
-        let prices = match self.prices.record_prices(version).await {
+        let report = self.prices.poll(version).await;
+        self.hub.telemetry().prices(&report);
+        let prices = match self.prices.record_prices_from(&report) {
             Ok(p) => p,
             Err(e) => {
-                self.skip(height, e.to_string());
-                return Ok(());
+                return self.skip(height, e.to_string()).await;
             }
         };
         let needed = self.cap_ec();
         match self.client.ec_balance(&self.key.public()).await {
-            Ok(b) if b >= 0 && b as u64 >= needed => {}
+            Ok(b) if b >= 0 && b as u64 >= needed => self.hub.telemetry().ec_balance(b),
             Ok(b) => {
-                self.skip(
-                    height,
-                    format!(
-                        "EC balance {b} does not cover {} entries ({needed} EC)",
-                        self.cfg.max_entries
-                    ),
-                );
-                return Ok(());
+                self.hub.telemetry().ec_balance(b);
+                return self
+                    .skip(
+                        height,
+                        format!(
+                            "EC balance {b} does not cover {} entries ({needed} EC)",
+                            self.cfg.max_entries
+                        ),
+                    )
+                    .await;
             }
             Err(e) => {
-                self.skip(height, format!("factomd: {e}"));
-                return Ok(());
+                return self.skip(height, format!("factomd: {e}")).await;
             }
         }
         let known = match self.winners.get(&previous_height).cloned() {
@@ -364,13 +393,16 @@ impl Engine {
         {
             Ok(p) => p,
             Err(e) => {
-                self.skip(height, e.to_string());
-                return Ok(());
+                return self.skip(height, e.to_string()).await;
             }
         };
         let carried = p.template.winners.clone();
+        let (telemetry, days) = (self.hub.telemetry().clone(), self.cfg.history_days);
         self.store
-            .call(move |s| s.set_winners(height, &carried))
+            .call(move |s| {
+                s.set_winners(height, &carried)?;
+                history::record_grading(s, &telemetry, previous_height, &carried, days)
+            })
             .await?;
         self.winners.insert(height, p.template.winners.clone());
         let job_id = self.next_job;
@@ -382,6 +414,12 @@ impl Engine {
             "job sent to {} miners",
             self.hub.miners().len()
         );
+        self.hub.telemetry().job(Some(JobView {
+            id: job_id,
+            height,
+            min_difficulty: format!("{:016x}", p.min_difficulty),
+        }));
+        self.job_sent = Some(Instant::now());
         self.hub.start_job(CurrentJob {
             job_id,
             template: p.template,
@@ -400,10 +438,15 @@ impl Engine {
             return Ok(());
         }
         self.hub.broadcast(Message::Stop { job_id });
+        let mined_secs = self.job_sent.take().map(|t| t.elapsed().as_secs_f64());
         tokio::time::sleep(self.cfg.submit_window).await;
         let miners = self.hub.miners().len();
         let hash_rate = self.hub.hash_rate();
         let (work, counts) = self.hub.take_work(job_id);
+        self.hub.telemetry().job(None);
+        if let Some(secs) = mined_secs {
+            history::record_effective_rates(self.hub.telemetry(), &work, secs);
+        }
         // One payment round per height, also across restarts and a node replaying minute 9.
         if !self.store.call(move |s| s.claim_payment(height)).await? {
             tracing::warn!(
@@ -433,8 +476,32 @@ impl Engine {
             .await?;
         let report = self.pay_until_block_end(height).await?;
         let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
-        let mut summary = summarize(height, miners, hash_rate, counts, &report, ec_balance);
+        let mut summary = summarize(
+            height,
+            miners,
+            hash_rate,
+            counts.clone(),
+            &report,
+            ec_balance,
+        );
         summary.winners_in_force = self.winners.get(&height).cloned().unwrap_or_default();
+        let (telemetry, days) = (self.hub.telemetry().clone(), self.cfg.history_days);
+        let recorded = self
+            .store
+            .call(move |s| {
+                let finished = history::Finished {
+                    height,
+                    job_id,
+                    miners,
+                    hash_rate,
+                    counts: &counts,
+                    report: &report,
+                    ec_balance,
+                };
+                history::record_block(s, &telemetry, finished, days).map(|b| (report, b))
+            })
+            .await?;
+        let (report, record) = recorded;
         tracing::info!(
             height,
             miners,
@@ -446,7 +513,9 @@ impl Engine {
             expired = report.expired,
             over_cap = report.over_cap,
             credits_lost = report.credits_lost,
+            ec_spent = record.ec_spent,
             ec_balance = ?ec_balance,
+            hash_rate = %protocol::format_rate(hash_rate),
             "block finished"
         );
         let _ = self.summaries.send(summary);

@@ -21,6 +21,9 @@
 //! * [`store`] is the durable record (SQLite) of every entry the coordinator decided to pay for
 //!   and how far paying has got; [`payer`] commits and reveals them exactly once, across crashes
 //!   and node outages.
+//! * [`telemetry`] is the live picture of the farm (miners, rates, node and price health, the
+//!   Prometheus metrics) that [`http`] serves to operators: the JSON API, `/metrics` and the
+//!   dashboard. The store keeps the per-block history behind `GET /api/blocks`.
 
 #![warn(missing_docs)]
 
@@ -28,8 +31,11 @@ pub mod block;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod history;
+pub mod http;
 pub mod payer;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 pub mod verify;

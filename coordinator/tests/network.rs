@@ -140,6 +140,7 @@ async fn engine_on(
             // Off the devnet a previous block without records is skipped unless the operator
             // pins the winner list (the simulator's testnet chain has none).
             previous_winners: (network != Network::DevNet).then(|| vec![String::new(); 25]),
+            history_days: 0,
         },
         hub.clone(),
         client,

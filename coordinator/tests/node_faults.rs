@@ -64,12 +64,14 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             cutoff: 200,
             submit_window: minute / 6,
             previous_winners: None,
+            history_days: 0,
         },
         monitor: MonitorConfig {
             poll: minute / 6,
             down_after: minute * 2,
             max_backoff: minute,
         },
+        http: None,
     })
     .await
     .unwrap();

@@ -32,6 +32,8 @@ pub struct DevnetOptions {
     pub table_dir: Option<std::path::PathBuf>,
     /// Hashing threads per miner.
     pub threads: usize,
+    /// Serve the dashboard and API here while the devnet runs (loopback; `None`: off).
+    pub http: Option<std::net::SocketAddr>,
 }
 
 /// A finished, graded block.
@@ -109,14 +111,21 @@ pub async fn run(
             cutoff: 200,
             submit_window: minute / 4,
             previous_winners: None,
+            history_days: 30,
         },
         monitor: MonitorConfig {
             poll: (minute / 4).min(Duration::from_secs(1)),
             down_after: minute * 2,
             max_backoff: minute,
         },
+        http: opts
+            .http
+            .map(|addr| coordinator::daemon::HttpSettings { addr, token: None }),
     })
     .await?;
+    if let Some(a) = running.http_addr {
+        tracing::info!("dashboard on http://{a}/ while the devnet runs");
+    }
     let caddr = running.addr.to_string();
     let (stop_tx, stop_rx) = watch::channel(false);
 

@@ -5,6 +5,7 @@ mod block_file;
 mod check_config_cmd;
 mod grade_cmd;
 mod prices_cmd;
+mod status_cmd;
 
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -106,6 +107,19 @@ struct RunArgs {
     /// most 20; a window that leaves no time to pay is refused).
     #[arg(long, value_name = "S")]
     submit_window: Option<f64>,
+    /// The operators' HTTP API, metrics and dashboard: HOST:PORT, :PORT or `off` (default
+    /// 127.0.0.1:7780). Beyond loopback it needs --http-token.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+    /// The token every HTTP request must then carry (Bearer, or a browser's Basic password).
+    #[arg(long, env = "NETMINE_HTTP_TOKEN", hide_env_values = true)]
+    http_token: Option<SecretString>,
+    /// Days of per-block history kept in the store (0: forever; default 30).
+    #[arg(long, value_name = "DAYS")]
+    history_days: Option<u32>,
+    /// Seconds between stats lines in the log (default 900).
+    #[arg(long, value_name = "S")]
+    stats_interval: Option<f64>,
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
@@ -127,8 +141,16 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         max_pending,
         max_pending_per_address,
         ban_after,
-        ban_secs
+        ban_secs,
+        http,
+        history_days
     );
+    if a.http_token.is_some() {
+        c.http_token = a.http_token;
+    }
+    if let Some(s) = a.stats_interval {
+        c.stats_interval_secs = s;
+    }
     if let Some(s) = a.handshake_timeout {
         c.handshake_timeout_secs = s;
     }
@@ -178,6 +200,9 @@ enum Command {
     /// Print a fresh random shared secret (32 bytes from the OS RNG, 64 hex digits) for
     /// `secret` in the configs or NETMINE_SECRET.
     GenSecret,
+    /// Print the running coordinator's status and miners as tables (from its HTTP API; the
+    /// same as GET /api/status and /api/miners).
+    Status(status_cmd::StatusArgs),
     /// Print the fingerprint (sha256:<hex> of the DER certificate) miners pin with
     /// --tls-fingerprint: of the data dir's self-signed certificate, or of --tls-cert.
     TlsFingerprint(TlsFingerprintArgs),
@@ -243,6 +268,10 @@ struct DevnetArgs {
     /// One JSON object per finished block instead of text.
     #[arg(long)]
     json: bool,
+    /// Serve the dashboard and API on this loopback address while the devnet runs (e.g.
+    /// 127.0.0.1:7780).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<std::net::SocketAddr>,
 }
 
 fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
@@ -255,6 +284,7 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
         bits: args.bits,
         table_dir: args.table_dir.clone(),
         threads: args.threads,
+        http: args.http,
     };
     if !json {
         println!(
@@ -268,10 +298,10 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
         } else {
             let s = &b.summary;
             println!(
-                "block {}: {} miners, {:.0} hashes/s, records {} received / {} verified, {} entries paid, EC left {}",
+                "block {}: {} miners, {}, records {} received / {} verified, {} entries paid, EC left {}",
                 s.height,
                 s.miners,
-                s.hash_rate,
+                protocol::format_rate(s.hash_rate),
                 s.records_received,
                 s.records_verified,
                 s.entries_paid,
@@ -299,6 +329,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Devnet(args)) => devnet(&args),
         Some(Command::Prices(args)) => prices_cmd::run(&args),
         Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),
+        Some(Command::Status(args)) => status_cmd::run(&args),
         Some(Command::TlsFingerprint(args)) => tls_fingerprint(&args),
         Some(Command::GenSecret) => {
             println!("{}", protocol::Secret::generate_text());

@@ -33,6 +33,8 @@ fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &std::path::Path) -> C
             "3",
             "--max-entries",
             "10",
+            "--http",
+            "off",
         ])
         .arg("--table-dir")
         .arg(dir.join("tables"))

@@ -24,6 +24,7 @@ async fn two_miners_two_blocks() {
             bits: 12,
             table_dir: Some(table_dir()),
             threads: 1,
+            http: None,
         },
         |_| seen += 1,
     )

@@ -43,6 +43,11 @@ fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &Path, extra: &[&str])
         "12",
     ])
     .args(extra)
+    .args(if extra.contains(&"--http") {
+        &[][..]
+    } else {
+        &["--http", "off"][..]
+    })
     .arg("--table-dir")
     .arg(dir.join("tables"))
     .arg("--data-dir")

@@ -25,6 +25,8 @@ fn logged_fingerprint(data: &Path, extra: &[&str]) -> String {
             "127.0.0.1:0",
             "--bits",
             "10",
+            "--http",
+            "off",
         ])
         .args(extra)
         .arg("--data-dir")

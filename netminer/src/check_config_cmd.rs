@@ -61,6 +61,12 @@ pub fn problems(file: &MinerFile) -> Vec<String> {
     if file.top == Some(0) {
         out.push("top: must be at least 1".into());
     }
+    if file
+        .stats_interval_secs
+        .is_some_and(|s| !(s.is_finite() && s >= 1.0))
+    {
+        out.push("stats_interval_secs: must be a number of seconds >= 1".into());
+    }
     out
 }
 

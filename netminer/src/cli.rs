@@ -74,6 +74,10 @@ pub struct MineArgs {
     #[arg(long)]
     pub coinbase: Option<String>,
 
+    /// Seconds between the stats lines in the log (default 900; also written at shutdown).
+    #[arg(long, value_name = "S")]
+    pub stats_interval: Option<f64>,
+
     #[command(flatten)]
     pub table: TableFlags,
 

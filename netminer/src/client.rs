@@ -10,6 +10,7 @@
 //! within that time: a single wrong `--secret` still ends the miner at once.
 
 use crate::rates::RateTracker;
+use crate::stats_line::Activity;
 use hashcore::{Job, MiningBackend};
 use pegnet::{opr_hash, Network, OprTemplate};
 use protocol::{HandshakeError, Message, MinerHandshake, Secret, Session, SubmittedRecord};
@@ -33,6 +34,8 @@ pub struct MinerConfig {
     pub top: usize,
     /// How often hash rates are reported.
     pub stats_every: Duration,
+    /// How often the stats line is logged (also once at shutdown).
+    pub stats_line_every: Duration,
     /// While on a backup coordinator, how often to check whether the preferred one is back.
     pub failback_every: Duration,
     /// Connecting and authenticating with one coordinator must finish within this; a
@@ -59,6 +62,7 @@ impl Default for MinerConfig {
             coinbase: String::new(),
             top: 3,
             stats_every: Duration::from_secs(10),
+            stats_line_every: Duration::from_secs(15 * 60),
             failback_every: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(15),
             refused_retry_after: REFUSED_RETRY_AFTER,
@@ -88,11 +92,32 @@ enum End {
     Failback,
 }
 
-/// Mines for the coordinators until `shutdown` turns true (Ok) or a fatal refusal (Err).
+/// Mines for the coordinators until `shutdown` turns true (Ok) or a fatal refusal (Err), logging
+/// a stats line every `stats_line_every` and once at the end.
 pub async fn run(
     cfg: MinerConfig,
     backend: Arc<dyn MiningBackend>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), MinerError> {
+    let activity = Arc::new(Activity::default());
+    let (last, last_rx) = tokio::sync::oneshot::channel();
+    let line = tokio::spawn(crate::stats_line::run(
+        cfg.stats_line_every,
+        backend.clone(),
+        activity.clone(),
+        last_rx,
+    ));
+    let r = mine(cfg, backend, shutdown, &activity).await;
+    let _ = last.send(());
+    let _ = line.await;
+    r
+}
+
+async fn mine(
+    cfg: MinerConfig,
+    backend: Arc<dyn MiningBackend>,
     mut shutdown: watch::Receiver<bool>,
+    activity: &Activity,
 ) -> Result<(), MinerError> {
     if !pegnet::validate::valid_identity(cfg.identity.as_bytes()) {
         return Err(MinerError::Config(format!(
@@ -135,7 +160,8 @@ pub async fn run(
                 failback_after: refused.until(0),
                 tls: tls.as_ref(),
             };
-            end = session(&cfg, link, &backend, &mut shutdown, &mut backoff).await;
+            end = session(&cfg, link, &backend, &mut shutdown, &mut backoff, activity).await;
+            activity.connected(false);
             match &end {
                 End::Lost(e) => {
                     refused.clear(k);
@@ -312,6 +338,7 @@ async fn session(
     backend: &Arc<dyn MiningBackend>,
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Duration,
+    activity: &Activity,
 ) -> End {
     let addr = link.addr;
     let (mut ws, mut session) = match connect(cfg, addr, link.tls).await {
@@ -319,6 +346,7 @@ async fn session(
         Err(end) => return end,
     };
     tracing::info!(coordinator = %addr, identity = %cfg.identity, "connected and authenticated");
+    activity.connected(true);
     *backoff = Duration::from_millis(250);
     let mut stats = RateTracker::new();
     let mut tick = tokio::time::interval(cfg.stats_every);
@@ -342,7 +370,9 @@ async fn session(
                 }
             }
             _ = tick.tick() => {
-                let s = stats.sample(&backend.hash_counts());
+                let mut s = stats.sample(&backend.hash_counts());
+                s.backend = Some(backend.name().to_string());
+                s.devices = backend.worker_labels();
                 if let Err(e) = send(&mut ws, &mut session, &Message::Stats(s)).await {
                     return End::Lost(e);
                 }
@@ -353,7 +383,7 @@ async fn session(
                     Ok(m) => m,
                     Err(e) => return End::Lost(format!("protocol violation by the coordinator: {e}")),
                 };
-                if let Some(reply) = on_message(cfg, backend, msg) {
+                if let Some(reply) = on_message(cfg, backend, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return End::Lost(e);
                     }
@@ -396,6 +426,7 @@ fn on_message(
     cfg: &MinerConfig,
     backend: &Arc<dyn MiningBackend>,
     msg: Message,
+    activity: &Activity,
 ) -> Option<Message> {
     match msg {
         Message::Job {
@@ -417,6 +448,7 @@ fn on_message(
             match template.content(&cfg.identity, &cfg.coinbase) {
                 Ok(content) => {
                     tracing::info!(job_id, height = opr.height, "new job");
+                    activity.job();
                     backend.set_job(Some(Job {
                         id: job_id,
                         prefix: opr_hash(&content).to_vec(),
@@ -444,6 +476,7 @@ fn on_message(
                 })
                 .collect();
             tracing::info!(job_id, records = records.len(), "submitting");
+            activity.submitted(records.len());
             Some(Message::Submission { job_id, records })
         }
         Message::Skip { height, reason } => {
@@ -456,6 +489,7 @@ fn on_message(
             accepted,
             rejected,
         } => {
+            activity.result(accepted, rejected.iter().map(|r| u64::from(r.count)).sum());
             tracing::info!(
                 job_id,
                 accepted,

@@ -27,6 +27,8 @@ pub struct MinerFile {
     pub tls_fingerprint: Vec<String>,
     /// A CA certificate (PEM) trusted for `wss://` coordinators instead of the system roots.
     pub tls_ca: Option<std::path::PathBuf>,
+    /// Seconds between the stats lines in the log (default 900).
+    pub stats_interval_secs: Option<f64>,
 }
 
 impl MinerFile {

@@ -8,4 +8,5 @@
 pub mod client;
 pub mod config;
 mod rates;
+pub mod stats_line;
 pub mod tls;

@@ -75,6 +75,13 @@ pub fn mine(args: MineArgs) -> Result<()> {
         .or(file.miners)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let top = args.top.or(file.top).unwrap_or(3);
+    let stats_interval = args
+        .stats_interval
+        .or(file.stats_interval_secs)
+        .unwrap_or(900.0);
+    if !(stats_interval.is_finite() && stats_interval >= 1.0) {
+        bail!("--stats-interval (stats_interval_secs) must be a number of seconds >= 1");
+    }
     let (table, _) = table_setup::load(&args.table)?;
     let backend: Arc<dyn hashcore::MiningBackend> =
         Arc::from(backends::start(&table, &args.backend, threads)?);
@@ -85,6 +92,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
         coinbase,
         top,
         stats_every: Duration::from_secs(10),
+        stats_line_every: Duration::from_secs_f64(stats_interval.min(86_400.0)),
         failback_every: Duration::from_secs(30),
         tls,
         ..Default::default()

@@ -71,6 +71,7 @@ impl RateTracker {
             rate_15m: rate(Duration::from_secs(15 * 60)),
             per_worker,
             total_hashes: total(counts),
+            ..Stats::default()
         }
     }
 }

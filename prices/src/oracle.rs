@@ -174,6 +174,12 @@ impl Oracle {
     /// Polls and returns the record's prices for `version`.
     pub async fn record_prices(&self, version: u8) -> Result<Vec<u64>, PriceError> {
         let report = self.poll(version).await;
+        self.record_prices_from(&report)
+    }
+
+    /// The record's prices from a poll's `report` (see [`Oracle::poll`]), logging the sources
+    /// that failed: for a caller that also shows the report (the coordinator's status).
+    pub fn record_prices_from(&self, report: &Report) -> Result<Vec<u64>, PriceError> {
         for s in &report.sources {
             match &s.outcome {
                 SourceOutcome::Failed(e) => {

@@ -28,7 +28,7 @@ pub use auth::{
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
-    ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, RefusalCode, RefusalCount, Stats,
-    SubmittedRecord, PROTOCOL_VERSION,
+    format_rate, ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, RefusalCode,
+    RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION,
 };
 pub use session::{Role, Session};

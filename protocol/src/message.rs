@@ -185,6 +185,39 @@ pub struct Stats {
     pub per_worker: Vec<f64>,
     /// Hashes computed since the miner process started, all jobs together.
     pub total_hashes: u64,
+    /// The hashing backend (`cpu`, `opencl`, `cpu+opencl`), for the coordinator's dashboard.
+    /// Absent from older miners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// One short description per worker (`cpu thread 3`, `NVIDIA H200 (opencl 0:0)`), in the
+    /// order of `per_worker`. The coordinator keeps at most [`Stats::MAX_DEVICES`] of at most
+    /// [`Stats::MAX_NAME`] bytes each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+}
+
+/// A hash rate for people: `950 H/s`, `12.3 kH/s`, `4.56 MH/s`, `1.20 GH/s` (logs, `status`).
+pub fn format_rate(hashes_per_sec: f64) -> String {
+    let r = if hashes_per_sec.is_finite() {
+        hashes_per_sec.max(0.0)
+    } else {
+        0.0
+    };
+    let (v, unit) = match r {
+        r if r >= 1e9 => (r / 1e9, "GH/s"),
+        r if r >= 1e6 => (r / 1e6, "MH/s"),
+        r if r >= 1e3 => (r / 1e3, "kH/s"),
+        r => return format!("{r:.0} H/s"),
+    };
+    let digits = if v >= 10.0 { 1 } else { 2 };
+    format!("{v:.digits$} {unit}")
+}
+
+impl Stats {
+    /// Most device descriptions a coordinator keeps from one report.
+    pub const MAX_DEVICES: usize = 64;
+    /// Longest backend name or device description a coordinator keeps, in bytes.
+    pub const MAX_NAME: usize = 120;
 }
 
 /// Every message of protocol version 1.
@@ -374,6 +407,16 @@ mod tests {
             Message::Ping { nonce: 1 },
             Message::Pong { nonce: 1 },
         ]
+    }
+
+    #[test]
+    fn rates_are_formatted_for_people() {
+        assert_eq!(format_rate(950.0), "950 H/s");
+        assert_eq!(format_rate(12_345.0), "12.3 kH/s");
+        assert_eq!(format_rate(4_560_000.0), "4.56 MH/s");
+        assert_eq!(format_rate(1.2e9), "1.20 GH/s");
+        assert_eq!(format_rate(f64::NAN), "0 H/s");
+        assert_eq!(format_rate(-5.0), "0 H/s");
     }
 
     #[test]

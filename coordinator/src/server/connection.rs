@@ -86,11 +86,13 @@ pub(super) async fn connection(
         Err(HandshakeFailure::Refused { reason, counts }) => {
             if counts {
                 bans.failed(addr.ip(), &reason);
+                hub.telemetry().auth_failure();
             }
             return Err(reason);
         }
         Err(HandshakeFailure::Upgrade(e)) => {
             bans.failed(addr.ip(), &e);
+            hub.telemetry().auth_failure();
             return Err(e);
         }
         Err(HandshakeFailure::Evicted) => {
@@ -99,6 +101,7 @@ pub(super) async fn connection(
     };
     let id = hello.identity.clone();
     tracing::info!(%addr, identity = %id, "miner connected");
+    hub.telemetry().miner_connected(&id, &hello.coinbase, addr);
     let mut events = hub.events.subscribe();
     let current = hub.lock().job.clone();
     let (ping_every, idle) = (hub.cfg.ping_every, hub.cfg.idle_timeout);
@@ -199,6 +202,7 @@ pub(super) async fn connection(
         if st.connected.get(&id).is_some_and(|r| r.conn == conn) {
             st.connected.remove(&id);
             st.stats.remove(&id);
+            hub.telemetry().miner_disconnected(&id);
         }
     }
     tracing::info!(identity = %id, "miner disconnected");
@@ -396,14 +400,23 @@ async fn handle(
 ) -> Option<Message> {
     match msg {
         Message::Ping { nonce } => Some(Message::Pong { nonce }),
-        Message::Pong { .. } => None,
+        Message::Pong { .. } => {
+            hub.telemetry().miner_seen(&hello.identity);
+            None
+        }
         Message::Stats(s) => {
             hub.set_stats(&hello.identity, s);
             None
         }
         Message::Submission { job_id, records } => {
+            let submitted = records.len();
             let result = submission(hub, hello, job_id, records).await;
-            if let Message::SubmissionResult { rejected, .. } = &result {
+            if let Message::SubmissionResult {
+                rejected, accepted, ..
+            } = &result
+            {
+                hub.telemetry()
+                    .miner_submission(&hello.identity, submitted, *accepted, rejected);
                 if rejected.iter().any(|r| {
                     matches!(
                         r.code,

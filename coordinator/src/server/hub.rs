@@ -3,6 +3,7 @@
 //! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
 use super::ServerConfig;
+use crate::telemetry::Telemetry;
 use crate::verify::{check_pow, precheck, Accepted, Limits, MinerRecord, RecordRefusal};
 use hashcore::Table;
 use pegnet::OprTemplate;
@@ -74,6 +75,7 @@ pub struct Hub {
     /// a miner waits for at most one submission of every other miner.
     pool: Option<rayon::ThreadPool>,
     state: Mutex<State>,
+    telemetry: Arc<Telemetry>,
 }
 
 /// The sizes of the hub's state (to check it stays bounded).
@@ -117,7 +119,9 @@ impl Hub {
                 tracing::warn!("no verification pool ({e}): verifying on tokio's blocking threads")
             })
             .ok();
+        let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
         Arc::new(Hub {
+            telemetry,
             pool,
             cfg,
             table,
@@ -125,6 +129,11 @@ impl Hub {
             next_conn: std::sync::atomic::AtomicU64::new(1),
             state: Mutex::new(State::default()),
         })
+    }
+
+    /// The farm's live picture (miners, rates, health, metrics), for the HTTP API and the logs.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
@@ -212,8 +221,14 @@ impl Hub {
         s.rate_10s = clean(s.rate_10s);
         s.rate_60s = clean(s.rate_60s);
         s.rate_15m = clean(s.rate_15m);
+        s.backend = s.backend.map(|b| truncate(&b, Stats::MAX_NAME));
+        s.devices.truncate(Stats::MAX_DEVICES);
+        for d in s.devices.iter_mut() {
+            *d = truncate(d, Stats::MAX_NAME);
+        }
         let mut st = self.lock();
         if st.connected.contains_key(identity) {
+            self.telemetry.miner_stats(identity, &s);
             st.stats.insert(identity.to_string(), s);
         }
     }

@@ -5,6 +5,16 @@
 //! killed at any point and restarted therefore knows every entry it meant to pay: it finishes the
 //! ones that can still land in their block (a repeated commit is answered `-32011` by factomd and
 //! only the reveal is sent again, so nothing is paid twice) and marks older ones expired.
+//!
+//! It also keeps the farm's per-block history (what `GET /api/blocks` and the dashboard show, see
+//! [`BlockRecord`]), pruned after a configurable number of days. The schema is versioned: each
+//! change is a numbered migration (`migrate.rs`), applied once, in order, when the store opens.
+
+mod history;
+mod migrate;
+
+pub use history::BlockRecord;
+pub use migrate::SCHEMA_VERSION;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -93,24 +103,7 @@ impl Store {
         // WAL + FULL sync: a write that returned is on disk, whatever happens next.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS entries (
-                entry_hash BLOB PRIMARY KEY,
-                height INTEGER NOT NULL,
-                miner TEXT NOT NULL,
-                difficulty INTEGER NOT NULL,
-                entry BLOB NOT NULL,
-                state TEXT NOT NULL,
-                updated INTEGER NOT NULL DEFAULT (strftime('%s','now'))
-            );
-            CREATE INDEX IF NOT EXISTS entries_by_height ON entries(height, state);
-            CREATE TABLE IF NOT EXISTS blocks (
-                height INTEGER PRIMARY KEY,
-                job_started INTEGER NOT NULL DEFAULT 0,
-                payment_started INTEGER NOT NULL DEFAULT 0,
-                winners TEXT
-            );",
-        )?;
+        migrate::run(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })

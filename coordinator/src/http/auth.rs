@@ -1,0 +1,118 @@
+//! The HTTP token. With a token configured every request must carry it in its `Authorization`
+//! header, either way:
+//!
+//! * `Authorization: Bearer <token>`: scripts, `curl`, Prometheus (`authorization` in its scrape
+//!   config), `netcoordinator status --token`;
+//! * HTTP Basic with the token as the password (any user name): browsers. A request without the
+//!   token is answered `401` with `WWW-Authenticate: Basic`, so a browser asks for it once and then
+//!   sends it with the dashboard's own requests.
+//!
+//! The token is compared through SHA-256 digests, so the comparison's timing says nothing about
+//! the token, and it is never logged.
+
+use super::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+/// The shortest token accepted.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// A configured token, kept as its digest.
+pub struct Token([u8; 32]);
+
+impl Token {
+    /// The token `t`.
+    pub fn new(t: &SecretString) -> Token {
+        Token(Sha256::digest(t.expose_secret().as_bytes()).into())
+    }
+
+    /// Whether `candidate` is the token (timing independent of where they differ).
+    fn matches(&self, candidate: &[u8]) -> bool {
+        let d: [u8; 32] = Sha256::digest(candidate).into();
+        d.iter()
+            .zip(self.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+
+    /// Whether the request's headers carry the token (Bearer or Basic password).
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self.matches(rest.as_bytes());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest) else {
+                return false;
+            };
+            let password = match decoded.iter().position(|&b| b == b':') {
+                Some(k) => &decoded[k + 1..],
+                None => &decoded[..],
+            };
+            return self.matches(password);
+        }
+        false
+    }
+}
+
+/// The middleware: passes requests that carry the token (or all, without a token).
+pub(super) async fn require_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match &state.token {
+        Some(t) if !t.allows(req.headers()) => {
+            let mut r = (
+                StatusCode::UNAUTHORIZED,
+                "this coordinator's HTTP API needs its token: Authorization: Bearer <token>\n",
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"netcoordinator\", charset=\"UTF-8\""),
+            );
+            r
+        }
+        _ => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn bearer_and_basic_carry_the_token_and_nothing_else_does() {
+        let t = Token::new(&SecretString::from("the-dashboard-token"));
+        assert!(t.allows(&headers("Bearer the-dashboard-token")));
+        assert!(t.allows(&headers("bearer  the-dashboard-token ")));
+        let basic = base64::engine::general_purpose::STANDARD.encode("admin:the-dashboard-token");
+        assert!(t.allows(&headers(&format!("Basic {basic}"))));
+        let wrong = base64::engine::general_purpose::STANDARD.encode("admin:other");
+        assert!(!t.allows(&headers(&format!("Basic {wrong}"))));
+        assert!(!t.allows(&headers("Basic %%%")));
+        assert!(!t.allows(&headers("Bearer the-dashboard-tokeN")));
+        assert!(!t.allows(&headers("Bearer")));
+        assert!(!t.allows(&headers("Token the-dashboard-token")));
+        assert!(!t.allows(&HeaderMap::new()));
+    }
+}

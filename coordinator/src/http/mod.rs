@@ -1,0 +1,169 @@
+//! The operators' HTTP surface (`--http`, default `127.0.0.1:7780`): a read-only JSON API, the
+//! Prometheus metrics and the dashboard, served by axum in the daemon's runtime. Nothing on it
+//! changes the coordinator.
+//!
+//! | Route | What |
+//! |---|---|
+//! | `GET /` | the dashboard: one self-contained page (no CDN), refreshing itself |
+//! | `GET /api/status` | [`StatusView`](crate::telemetry::views::StatusView) |
+//! | `GET /api/miners` | [`MinersView`](crate::telemetry::views::MinersView) |
+//! | `GET /api/blocks?limit=N` | [`BlocksView`](crate::telemetry::views::BlocksView), newest first, from the store |
+//! | `GET /api/hashrate` | [`HashRateView`](crate::telemetry::views::HashRateView), the chart's samples |
+//! | `GET /metrics` | Prometheus / OpenMetrics text |
+//!
+//! On a loopback address anyone on the box may read it. Bound to any other address it needs a
+//! token (`http_token`, `NETMINE_HTTP_TOKEN`; see [`auth`]): every request must then carry it,
+//! and without one such an address is refused at start.
+
+mod api;
+pub mod auth;
+mod dashboard;
+
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+use axum::routing::get;
+use axum::Router;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The default address: loopback only, so a fresh install shows nothing to the network.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7780";
+
+/// Why the HTTP surface cannot start as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The address is neither `HOST:PORT`, `:PORT` nor `off`.
+    #[error("http {0:?} is not HOST:PORT, :PORT or off")]
+    Address(String),
+    /// A non-loopback address without a token.
+    #[error("http on {0} is reachable from other machines: set http_token (or NETMINE_HTTP_TOKEN) so every request must carry it, or bind to 127.0.0.1")]
+    NoToken(SocketAddr),
+    /// A token too short to resist guessing.
+    #[error("http_token is too short: use at least {min} characters (`netcoordinator gen-secret` makes one)", min = auth::MIN_TOKEN_LEN)]
+    WeakToken,
+    /// The address could not be bound.
+    #[error("serving HTTP on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// `http` as configured: `off` (or empty) is `None`; `:PORT` means every interface.
+pub fn parse_addr(s: &str) -> Result<Option<SocketAddr>, HttpError> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let full = if t.starts_with(':') {
+        format!("0.0.0.0{t}")
+    } else {
+        t.to_string()
+    };
+    full.parse()
+        .map(Some)
+        .map_err(|_| HttpError::Address(s.to_string()))
+}
+
+/// Checks an address and token pair: beyond loopback a token is required; a token must be long
+/// enough.
+pub fn check(addr: SocketAddr, token: Option<&SecretString>) -> Result<(), HttpError> {
+    use secrecy::ExposeSecret;
+    match token {
+        Some(t) if t.expose_secret().chars().count() < auth::MIN_TOKEN_LEN => {
+            Err(HttpError::WeakToken)
+        }
+        Some(_) => Ok(()),
+        None if addr.ip().is_loopback() => Ok(()),
+        None => Err(HttpError::NoToken(addr)),
+    }
+}
+
+/// What the handlers read.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) store: Store,
+    pub(crate) token: Option<Arc<auth::Token>>,
+}
+
+/// The router: every route, behind the token check when there is a token.
+pub fn router(telemetry: Arc<Telemetry>, store: Store, token: Option<&SecretString>) -> Router {
+    let state = AppState {
+        telemetry,
+        store,
+        token: token.map(|t| Arc::new(auth::Token::new(t))),
+    };
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/api/status", get(api::status))
+        .route("/api/miners", get(api::miners))
+        .route("/api/blocks", get(api::blocks))
+        .route("/api/hashrate", get(api::hashrate))
+        .route("/metrics", get(api::metrics))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
+}
+
+/// Binds `addr` after [`check`]ing it.
+pub async fn bind(
+    addr: SocketAddr,
+    token: Option<&SecretString>,
+) -> Result<TcpListener, HttpError> {
+    check(addr, token)?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| HttpError::Bind { addr, source })
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_and_non_loopback_needs_a_long_token() {
+        assert_eq!(parse_addr("off").unwrap(), None);
+        assert_eq!(parse_addr("").unwrap(), None);
+        assert_eq!(
+            parse_addr(":7780").unwrap(),
+            Some("0.0.0.0:7780".parse().unwrap())
+        );
+        assert!(matches!(parse_addr("nonsense"), Err(HttpError::Address(_))));
+        let lo: SocketAddr = "127.0.0.1:7780".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:7780".parse().unwrap();
+        assert!(check(lo, None).is_ok());
+        assert!(matches!(check(any, None), Err(HttpError::NoToken(_))));
+        let weak = SecretString::from("weakvalue1");
+        assert!(matches!(check(any, Some(&weak)), Err(HttpError::WeakToken)));
+        let good = SecretString::from("a-long-enough-token-value");
+        assert!(check(any, Some(&good)).is_ok());
+        let shown = check(any, Some(&weak)).unwrap_err().to_string();
+        assert!(!shown.contains("weakvalue1"), "{shown}");
+    }
+}

@@ -1,0 +1,150 @@
+//! The Prometheus metrics (`GET /metrics`, OpenMetrics text format through `prometheus-client`).
+//! Every metric is named `netmine_…`; counters get the `_total` suffix from the encoder.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// A label set: `[(name, value)]`.
+pub(super) type Labels = Vec<(String, String)>;
+
+/// A floating-point gauge.
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The coordinator's metrics, registered once.
+pub(super) struct Metrics {
+    registry: Registry,
+    pub(super) miners_connected: Gauge,
+    pub(super) hashrate: Family<Labels, FloatGauge>,
+    pub(super) farm_hashrate: FloatGauge,
+    pub(super) records: Family<Labels, Counter>,
+    pub(super) entries_paid: Counter,
+    pub(super) entries_failed: Counter,
+    pub(super) ec_balance: Gauge,
+    pub(super) ec_spent: Counter,
+    pub(super) blocks: Family<Labels, Counter>,
+    pub(super) winners: Counter,
+    pub(super) factomd_up: Gauge,
+    pub(super) price_source_up: Family<Labels, Gauge>,
+    pub(super) auth_failures: Counter,
+    pub(super) height: Gauge,
+}
+
+/// The names and help texts, in the order `/metrics` lists them (the README's list is this one).
+pub const METRICS: &[(&str, &str)] = &[
+    (
+        "netmine_miners_connected",
+        "Miners connected and authenticated now",
+    ),
+    (
+        "netmine_hashrate_hashes_per_second",
+        "Hash rate each connected miner reports over 10 s, by identity",
+    ),
+    (
+        "netmine_farm_hashrate_hashes_per_second",
+        "The connected miners' reported 10 s hash rates added up",
+    ),
+    (
+        "netmine_records",
+        "Records submitted by miners, by result (accepted or the refusal reason)",
+    ),
+    ("netmine_entries_paid", "Entries paid for (revealed)"),
+    (
+        "netmine_entries_failed",
+        "Entries that could not be paid before their block ended",
+    ),
+    ("netmine_ec_balance", "Entry-credit balance when last asked"),
+    ("netmine_ec_spent", "Entry credits spent on commits"),
+    (
+        "netmine_blocks",
+        "Blocks by outcome: paid, nothing_paid (a job ran, no entry landed), skipped",
+    ),
+    (
+        "netmine_winners",
+        "Our entries among the graded winners of a block",
+    ),
+    (
+        "netmine_factomd_up",
+        "1 when factomd answers and moves, else 0",
+    ),
+    (
+        "netmine_price_source_up",
+        "1 when the price source gave quotes in the last poll (fetched or cached), else 0",
+    ),
+    (
+        "netmine_auth_failures",
+        "Failed miner handshakes (wrong secret, malformed, timed out)",
+    ),
+    ("netmine_height", "Height of the block being built"),
+];
+
+impl Metrics {
+    pub(super) fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            miners_connected: Gauge::default(),
+            hashrate: Family::default(),
+            farm_hashrate: FloatGauge::default(),
+            records: Family::default(),
+            entries_paid: Counter::default(),
+            entries_failed: Counter::default(),
+            ec_balance: Gauge::default(),
+            ec_spent: Counter::default(),
+            blocks: Family::default(),
+            winners: Counter::default(),
+            factomd_up: Gauge::default(),
+            price_source_up: Family::default(),
+            auth_failures: Counter::default(),
+            height: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let help = |name: &str| {
+            METRICS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, h)| *h)
+        };
+        macro_rules! reg {
+            ($name:literal, $metric:expr) => {
+                registry.register($name, help($name), $metric.clone())
+            };
+        }
+        reg!("netmine_miners_connected", m.miners_connected);
+        reg!("netmine_hashrate_hashes_per_second", m.hashrate);
+        reg!("netmine_farm_hashrate_hashes_per_second", m.farm_hashrate);
+        reg!("netmine_records", m.records);
+        reg!("netmine_entries_paid", m.entries_paid);
+        reg!("netmine_entries_failed", m.entries_failed);
+        reg!("netmine_ec_balance", m.ec_balance);
+        reg!("netmine_ec_spent", m.ec_spent);
+        reg!("netmine_blocks", m.blocks);
+        reg!("netmine_winners", m.winners);
+        reg!("netmine_factomd_up", m.factomd_up);
+        reg!("netmine_price_source_up", m.price_source_up);
+        reg!("netmine_auth_failures", m.auth_failures);
+        reg!("netmine_height", m.height);
+        // Series that exist from the start (at 0), so a rate() over them works from the first
+        // scrape; per-miner and per-source series appear with their miner or source.
+        for outcome in ["paid", "nothing_paid", "skipped"] {
+            let _ = m.blocks.get_or_create(&label("outcome", outcome));
+        }
+        let _ = m.records.get_or_create(&label("result", "accepted"));
+        Metrics { registry, ..m }
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub(super) fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// One label.
+pub(super) fn label(name: &str, value: &str) -> Labels {
+    vec![(name.to_string(), value.to_string())]
+}

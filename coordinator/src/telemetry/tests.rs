@@ -1,0 +1,90 @@
+use super::*;
+use crate::store::BlockRecord;
+
+#[test]
+fn effective_hashes_follow_the_order_statistic() {
+    // The best of H hashes exceeds 2^64 · (1 − 1/H) on average: H = 1 / (1 − d/2^64).
+    let d = u64::MAX - (u64::MAX >> 20); // 1 − d/2^64 = 2^-20
+    let h = effective_hashes(1, d);
+    assert!((h / 1_048_576.0 - 1.0).abs() < 1e-6, "{h}");
+    // The 10th best at the same difficulty means ten times the work.
+    assert!((effective_hashes(10, d) / h - 10.0).abs() < 1e-9);
+    // Difficulty 0 is reached by every hash.
+    assert!((effective_hashes(3, 0) - 3.0).abs() < 1e-9);
+    assert!(effective_hashes(1, u64::MAX).is_finite());
+}
+
+#[test]
+fn every_metric_the_issue_names_is_exported() {
+    let t = Telemetry::new(16);
+    t.miner_connected("box1", "FA1", "127.0.0.1:1".parse().unwrap());
+    t.miner_stats(
+        "box1",
+        &Stats {
+            rate_10s: 1234.5,
+            ..Stats::default()
+        },
+    );
+    t.miner_submission("box1", 3, 2, &[]);
+    t.node(NodeState::Up, None);
+    t.auth_failure();
+    let text = t.metrics_text();
+    // Every metric is listed (the per-source family once a price poll has named a source: the
+    // process test checks it).
+    for (name, _) in METRICS
+        .iter()
+        .filter(|(n, _)| *n != "netmine_price_source_up")
+    {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("netmine_blocks_total{outcome=\"skipped\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("netmine_hashrate_hashes_per_second{identity=\"box1\"} 1234.5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("netmine_records_total{result=\"accepted\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("netmine_auth_failures_total 1"), "{text}");
+    assert!(text.contains("netmine_factomd_up 1"), "{text}");
+    assert!(text.contains("netmine_miners_connected 1"), "{text}");
+    // A miner that leaves takes its rate series with it.
+    t.miner_disconnected("box1");
+    let text = t.metrics_text();
+    assert!(!text.contains("identity=\"box1\""), "{text}");
+    assert!(text.contains("netmine_miners_connected 0"), "{text}");
+}
+
+#[test]
+fn blocks_left_follow_the_spend_and_the_period_resets() {
+    let t = Telemetry::new(16);
+    let mut b = BlockRecord::new(10);
+    b.entries_paid = 5;
+    b.ec_spent = 5;
+    b.ec_balance = Some(100);
+    t.block_finished(&b, &[]);
+    let s = t.status();
+    assert_eq!(s.ec_spent_per_block, Some(5.0));
+    assert_eq!(s.blocks_left, Some(20));
+    let p = t.take_period();
+    assert_eq!((p.blocks, p.entries_paid, p.ec_spent), (1, 5, 5));
+    assert_eq!(t.take_period(), Period::default());
+}
+
+#[test]
+fn the_rate_history_is_bounded() {
+    let t = Telemetry::new(16);
+    for k in 0..(RATE_SAMPLES + 10) {
+        t.push_rate(k as u64, 1.0);
+    }
+    let h = t.rate_history();
+    assert_eq!(h.len(), RATE_SAMPLES);
+    assert_eq!(h[0].0, 10);
+}

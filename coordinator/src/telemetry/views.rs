@@ -1,0 +1,163 @@
+//! What the HTTP API returns (and `netcoordinator status` reads back): plain serde structs, one per
+//! JSON object, so the API's shape is written down in one place.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `GET /api/status`: the coordinator and its farm right now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusView {
+    /// The coordinator's version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// The network mined (`mainnet`, `testnet`, `devnet`), once the daemon has started.
+    pub network: Option<String>,
+    /// Height of the block being built, as factomd last reported it.
+    pub height: Option<u32>,
+    /// Minute of that block (0..=9).
+    pub minute: Option<u8>,
+    /// The job the miners are working on; `null` between minute 9 and the next minute 1, or when a
+    /// block is skipped.
+    pub job: Option<JobView>,
+    /// Why the current block is skipped, if it is.
+    pub skipped: Option<String>,
+    /// The entry-credit address paying for entries (public; never the secret).
+    pub ec_address: Option<String>,
+    /// Its balance when last asked.
+    pub ec_balance: Option<i64>,
+    /// Entry credits spent per block, averaged over the last blocks that paid.
+    pub ec_spent_per_block: Option<f64>,
+    /// Blocks the balance lasts at that spend.
+    pub blocks_left: Option<u64>,
+    /// Seconds since the coordinator started.
+    pub uptime_secs: u64,
+    /// factomd's health, as the minute monitor sees it.
+    pub factomd: NodeView,
+    /// Each price source's outcome in the last poll (minute 1).
+    pub prices: Vec<PriceSourceView>,
+    /// Miners connected now.
+    pub miners_connected: usize,
+    /// The farm's hash rate: the sum of the connected miners' reported rates.
+    pub hash_rate: FarmRate,
+}
+
+/// The job being mined.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobView {
+    /// Job id (counts up from 1 per coordinator run).
+    pub id: u64,
+    /// Height the records are for.
+    pub height: u32,
+    /// Records must be strictly above this difficulty (16 hex digits).
+    pub min_difficulty: String,
+}
+
+/// factomd's health.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Not polled yet.
+    #[default]
+    Unknown,
+    /// Answering and moving.
+    Up,
+    /// Not answering.
+    Down,
+    /// Answering, but its minute has not moved for too long.
+    Stalled,
+}
+
+/// factomd's health and its last error.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct NodeView {
+    /// Up, down, stalled (or unknown before the first poll).
+    pub state: NodeState,
+    /// The last error seen (kept after the node is back, for the record).
+    pub last_error: Option<String>,
+    /// Unix seconds when `state` last changed.
+    pub since: Option<u64>,
+}
+
+/// One price source in the last poll.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PriceSourceView {
+    /// The source's name as in the config.
+    pub name: String,
+    /// `ok`, `cached`, `failed`, `breaker_open` or `unused`.
+    pub state: String,
+    /// What went wrong, when it failed (API keys are never part of it).
+    pub last_error: Option<String>,
+    /// Unix seconds of the poll.
+    pub checked: u64,
+}
+
+/// Hash rates over three windows (hashes per second).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct FarmRate {
+    /// Over the last 10 s.
+    pub rate_10s: f64,
+    /// Over the last 60 s.
+    pub rate_60s: f64,
+    /// Over the last 15 minutes.
+    pub rate_15m: f64,
+}
+
+/// `GET /api/miners`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MinersView {
+    /// Connected miners, then those seen in the last hour, each sorted by identity.
+    pub miners: Vec<MinerView>,
+}
+
+/// One miner, connected now or seen in the last hour.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MinerView {
+    /// Its identity (goes into its records).
+    pub identity: String,
+    /// Its payout address.
+    pub coinbase: String,
+    /// The address it connected from (`ip:port`).
+    pub address: String,
+    /// Whether it is connected now.
+    pub connected: bool,
+    /// Unix seconds when its (last) connection was authenticated.
+    pub connected_at: u64,
+    /// Unix seconds of the last frame heard from it.
+    pub last_seen: u64,
+    /// Reported hash rate over 10 s (hashes per second).
+    pub rate_10s: f64,
+    /// Reported hash rate over 60 s.
+    pub rate_60s: f64,
+    /// Reported hash rate over 15 minutes.
+    pub rate_15m: f64,
+    /// Reported rate of each worker over 10 s.
+    pub per_worker: Vec<f64>,
+    /// Its hashing backend, if it reports one (`cpu`, `opencl`, …).
+    pub backend: Option<String>,
+    /// Its workers' descriptions, if it reports them.
+    pub devices: Vec<String>,
+    /// Records it submitted since the coordinator started.
+    pub records_submitted: u64,
+    /// Of those, records that verified.
+    pub records_accepted: u64,
+    /// Of those, records refused, per reason (`stale_job`, `wrong_difficulty`, …).
+    pub records_rejected: BTreeMap<String, u64>,
+    /// Entries of its records the coordinator paid for (revealed).
+    pub entries_paid: u64,
+    /// The hash rate its records prove, over its last blocks (see
+    /// [`crate::telemetry::effective_hashes`]); `null` until one block of its records was seen.
+    pub effective_rate: Option<f64>,
+}
+
+/// `GET /api/blocks`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BlocksView {
+    /// Newest first.
+    pub blocks: Vec<crate::store::BlockRecord>,
+}
+
+/// `GET /api/hashrate`: the farm's hash rate over the last hours, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HashRateView {
+    /// `[unix seconds, hashes per second]` samples.
+    pub samples: Vec<(u64, f64)>,
+}

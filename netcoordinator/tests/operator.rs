@@ -1,0 +1,421 @@
+//! The operators' surface, tried as an operator would: a coordinator process with miners shows
+//! them, their rates, the blocks and the node's health through `/api/*`, `/metrics` and
+//! `netcoordinator status`; writes stats lines; keeps its block history across a restart; and
+//! beyond loopback answers only requests carrying its token.
+
+use factom::EcSecret;
+use factomd_sim::{SimConfig, SimServer};
+use hashcore::{CpuBackend, MiningBackend, Table};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+const SECRET: &str = "farmsecret-0123456789";
+const TOKEN: &str = "operator-token-0123456789";
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("operator-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The daemon on the devnet, logging to `dir/coordinator.log`.
+fn coordinator(
+    sim: &str,
+    caddr: u16,
+    http: &str,
+    key: &EcSecret,
+    dir: &Path,
+    extra: &[&str],
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("coordinator.log"))
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+        .args(["--network", "devnet", "--factomd", sim, "--secret", SECRET])
+        .args(["--caddr", &format!("127.0.0.1:{caddr}"), "--http", http])
+        .args(["--bits", "12", "--stats-interval", "2"])
+        .args(extra)
+        .arg("--table-dir")
+        .arg(dir.join("tables"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("NETMINE_EC_SECRET", key.to_secret_string())
+        .env_remove("NETMINE_HTTP_TOKEN")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn get(url: &str, token: Option<&str>) -> reqwest::Response {
+    let mut r = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().await.unwrap()
+}
+
+async fn json(url: &str) -> Value {
+    get(url, None).await.json().await.unwrap()
+}
+
+/// Polls `url` until `ok` holds for its JSON, or fails with the last answer.
+async fn wait_for(url: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if let Ok(v) = r.json::<Value>().await {
+                if ok(&v) {
+                    return v;
+                }
+                assert!(Instant::now() < deadline, "{url} never got there: {v:#}");
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} never answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_a_restart() {
+    let d = dir("farm");
+    let key = EcSecret::generate();
+    let sim = SimServer::start(
+        SimConfig {
+            block_time: Duration::from_secs(6),
+            start_height: 7000,
+            funded: vec![(key.public(), 10_000)],
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let (caddr, hport) = (free_port(), free_port());
+    let http = format!("127.0.0.1:{hport}");
+    let base = format!("http://{http}");
+    // Enough records per block (2 miners × 15) for the grader to name its 25 winners.
+    let many = ["--max-entries", "30", "--records-per-miner", "15"];
+    let coord = Kill(coordinator(&sim.url(), caddr, &http, &key, &d, &many));
+    wait_for(
+        &format!("{base}/api/status"),
+        Duration::from_secs(30),
+        |_| true,
+    )
+    .await;
+
+    let table = Arc::new(Table::generate(12, &mut |_, _| {}).unwrap());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    for k in 0..2 {
+        let backend: Arc<dyn MiningBackend> =
+            Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
+        let cfg = netminer::client::MinerConfig {
+            coordinators: vec![format!("127.0.0.1:{caddr}")],
+            secret: protocol::Secret::new(SECRET),
+            identity: format!("rig{k}"),
+            coinbase: FA.into(),
+            top: 15,
+            stats_every: Duration::from_millis(500),
+            ..Default::default()
+        };
+        tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
+    }
+
+    // Two paid blocks in the history.
+    let blocks = wait_for(
+        &format!("{base}/api/blocks?limit=5"),
+        Duration::from_secs(60),
+        |v| {
+            v["blocks"].as_array().is_some_and(|b| {
+                b.iter()
+                    .filter(|b| b["entries_paid"].as_u64() > Some(0))
+                    .count()
+                    >= 2
+            })
+        },
+    )
+    .await;
+    let paid = blocks["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["entries_paid"].as_u64() > Some(0))
+        .unwrap()
+        .clone();
+    assert_eq!(paid["miners"], 2, "{paid:#}");
+    assert!(
+        paid["ec_spent"].as_u64() >= paid["entries_paid"].as_u64(),
+        "{paid:#}"
+    );
+    assert!(paid["ec_balance"].as_i64().is_some(), "{paid:#}");
+    assert_eq!(
+        paid["entry_hashes"].as_array().unwrap().len() as u64,
+        paid["entries_paid"].as_u64().unwrap()
+    );
+    // The older paid block gets graded at the next block's minute 1.
+    wait_for(
+        &format!("{base}/api/blocks?limit=10"),
+        Duration::from_secs(30),
+        |v| {
+            v["blocks"].as_array().is_some_and(|b| {
+                b.iter().any(|b| {
+                    b["graded"] == true
+                        && b["winners"].as_array().is_some_and(|w| w.len() == 25)
+                        && b["our_winners"].as_array().is_some_and(|w| !w.is_empty())
+                })
+            })
+        },
+    )
+    .await;
+
+    // Both miners, with their reported and effective rates and what they did.
+    let miners = wait_for(
+        &format!("{base}/api/miners"),
+        Duration::from_secs(30),
+        |v| {
+            v["miners"].as_array().is_some_and(|m| {
+                m.len() == 2
+                    && m.iter().all(|m| {
+                        m["connected"] == true
+                            && m["rate_10s"].as_f64() > Some(0.0)
+                            && m["effective_rate"].as_f64() > Some(0.0)
+                            && m["entries_paid"].as_u64() > Some(0)
+                    })
+            })
+        },
+    )
+    .await;
+    for m in miners["miners"].as_array().unwrap() {
+        assert_eq!(m["coinbase"], FA);
+        assert_eq!(m["backend"], "cpu", "{m:#}");
+        assert_eq!(m["devices"].as_array().unwrap().len(), 1, "{m:#}");
+        assert!(m["records_accepted"].as_u64() > Some(0), "{m:#}");
+        assert!(m["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    }
+
+    let status = json(&format!("{base}/api/status")).await;
+    assert_eq!(status["network"], "devnet", "{status:#}");
+    assert_eq!(status["factomd"]["state"], "up", "{status:#}");
+    assert_eq!(status["miners_connected"], 2, "{status:#}");
+    assert!(status["height"].as_u64() > Some(7000), "{status:#}");
+    assert!(status["ec_balance"].as_i64() < Some(10_000), "{status:#}");
+    assert!(status["blocks_left"].as_u64() > Some(0), "{status:#}");
+    assert_eq!(status["ec_address"], key.public().to_string());
+    assert!(
+        status["hash_rate"]["rate_10s"].as_f64() > Some(0.0),
+        "{status:#}"
+    );
+    assert!(
+        status["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["state"] == "ok" || p["state"] == "cached"),
+        "{status:#}"
+    );
+    let rates = json(&format!("{base}/api/hashrate")).await;
+    assert!(rates["samples"].as_array().unwrap().len() >= 2, "{rates:#}");
+
+    let metrics = get(&format!("{base}/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "netmine_miners_connected 2",
+        "netmine_hashrate_hashes_per_second{identity=\"rig0\"}",
+        "netmine_records_total{result=\"accepted\"}",
+        "netmine_entries_paid_total",
+        "netmine_ec_balance",
+        "netmine_blocks_total{outcome=\"paid\"}",
+        "netmine_winners_total ",
+        "netmine_factomd_up 1",
+        "netmine_price_source_up{source=\"Fixed\"} 1",
+        "netmine_auth_failures_total",
+        "netmine_entries_failed_total",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
+    }
+    assert_eq!(get(&format!("{base}/nope"), None).await.status(), 404);
+    assert_eq!(
+        get(&format!("{base}/api/blocks?limit=x"), None)
+            .await
+            .status(),
+        400
+    );
+
+    // `netcoordinator status` prints both as tables.
+    let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+        .args(["status", "--http", &http])
+        .env_remove("NETMINE_HTTP_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "network       devnet",
+        "factomd       up",
+        "miners        2",
+        "IDENTITY",
+        "rig0",
+        "rig1",
+        "connected",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+
+    // The stats line.
+    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    assert!(log.contains("stats for the last"), "{log}");
+    assert!(log.contains("miners=2"), "{log}");
+
+    // Killed and started again: the history is still there before any new block.
+    let before: Vec<u64> = blocks["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["height"].as_u64().unwrap())
+        .collect();
+    let _ = stop.send(true);
+    drop(coord);
+    let _coord = Kill(coordinator(&sim.url(), caddr, &http, &key, &d, &many));
+    let after = wait_for(
+        &format!("{base}/api/blocks?limit=50"),
+        Duration::from_secs(30),
+        |_| true,
+    )
+    .await;
+    let heights: Vec<u64> = after["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["height"].as_u64().unwrap())
+        .collect();
+    for h in before {
+        assert!(
+            heights.contains(&h),
+            "block {h} lost across the restart: {heights:?}"
+        );
+    }
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[tokio::test]
+async fn beyond_loopback_the_api_needs_its_token() {
+    let d = dir("token");
+    let key = EcSecret::generate();
+    let sim = SimServer::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let hport = free_port();
+    let every = format!("0.0.0.0:{hport}");
+    // Without a token an every-interface address is refused before anything starts.
+    let mut refused = coordinator(&sim.url(), free_port(), &every, &key, &d, &[]);
+    let status = tokio::task::spawn_blocking(move || refused.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(!status.success());
+    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    assert!(
+        log.contains("reachable from other machines: set http_token"),
+        "{log}"
+    );
+
+    let _c = Kill(coordinator(
+        &sim.url(),
+        free_port(),
+        &every,
+        &key,
+        &d,
+        &["--http-token", TOKEN],
+    ));
+    let url = format!("http://127.0.0.1:{hport}/api/status");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "never answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    assert_eq!(
+        get(&url, Some("wrong-token-0123456789")).await.status(),
+        401
+    );
+    for path in ["/api/status", "/api/miners", "/api/blocks", "/metrics", "/"] {
+        let r = get(&format!("http://127.0.0.1:{hport}{path}"), Some(TOKEN)).await;
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let r = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{hport}/"))
+        .basic_auth("admin", Some(TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("netcoordinator"));
+    // The API is read-only.
+    let r = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    // `status` with the token.
+    let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+        .args(["status", "--http", &format!("127.0.0.1:{hport}")])
+        .env("NETMINE_HTTP_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+        .args(["status", "--http", &format!("127.0.0.1:{hport}")])
+        .env_remove("NETMINE_HTTP_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs its token"));
+    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    assert!(!log.contains(TOKEN), "the token was logged: {log}");
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
