@@ -411,11 +411,11 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         tokio::select! {
             s = running.summaries.recv() => match s {
                 Some(s) => tracing::info!(
-                    height = s.height,
-                    entries = ?s.entry_hashes,
+                    height = s.block.height,
+                    entries = ?s.block.entry_hashes,
                     "block {}: {} entries paid",
-                    s.height,
-                    s.entries_paid
+                    s.block.height,
+                    s.block.entries_paid
                 ),
                 None => {
                     let r = (&mut running.engine).await;

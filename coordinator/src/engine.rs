@@ -5,7 +5,8 @@
 use crate::block::plan;
 use crate::history;
 use crate::payer::{block_end, pay_block};
-use crate::server::{CurrentJob, Hub, JobCounts};
+use crate::server::{CurrentJob, Hub};
+use crate::store::BlockRecord;
 use crate::store::{Store, StoreError};
 use crate::telemetry::views::{JobView, NodeState};
 use crate::verify::select_best;
@@ -114,29 +115,13 @@ pub struct EngineConfig {
     pub history_days: u32,
 }
 
-/// What happened in one block, as the devnet and the logs report it.
+/// What happened in one block, as the devnet and the logs report it: the block's record as the
+/// store keeps it (and `GET /api/blocks` shows it), and the winner list its records carry.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BlockSummary {
-    /// The height of the block the records were mined for (the block being built at minute 1).
-    pub height: u32,
-    /// Miners connected at minute 9.
-    pub miners: usize,
-    /// Records the miners submitted for the block's job, accepted or not.
-    pub records_received: usize,
-    /// Records that verified.
-    pub records_verified: usize,
-    /// Refused records by reason.
-    pub records_rejected: BTreeMap<String, usize>,
-    /// Entries whose reveal factomd confirmed this block (each cost its commit's credits).
-    pub entries_paid: usize,
-    /// The hex entry hashes of those entries, best record first.
-    pub entry_hashes: Vec<String>,
-    /// Entries that could not be paid (still in the store).
-    pub entries_failed: usize,
-    /// Sum of the miners' reported hash rates.
-    pub hash_rate: f64,
-    /// EC balance after paying.
-    pub ec_balance: Option<i64>,
+    /// The block's record: records, entries paid (with their hashes), EC spent and left, rates.
+    #[serde(flatten)]
+    pub block: BlockRecord,
     /// The previous winners the block's records carry (needed to grade it).
     #[serde(skip)]
     pub winners_in_force: Vec<String>,
@@ -476,15 +461,6 @@ impl Engine {
             .await?;
         let report = self.pay_until_block_end(height).await?;
         let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
-        let mut summary = summarize(
-            height,
-            miners,
-            hash_rate,
-            counts.clone(),
-            &report,
-            ec_balance,
-        );
-        summary.winners_in_force = self.winners.get(&height).cloned().unwrap_or_default();
         let (telemetry, days) = (self.hub.telemetry().clone(), self.cfg.history_days);
         let recorded = self
             .store
@@ -505,11 +481,11 @@ impl Engine {
         tracing::info!(
             height,
             miners,
-            received = summary.records_received,
-            verified = summary.records_verified,
-            rejected = ?summary.records_rejected,
-            paid = summary.entries_paid,
-            failed = summary.entries_failed,
+            received = record.records_received,
+            verified = record.records_verified,
+            rejected = ?record.records_rejected,
+            paid = record.entries_paid,
+            failed = record.entries_failed,
             expired = report.expired,
             over_cap = report.over_cap,
             credits_lost = report.credits_lost,
@@ -518,30 +494,10 @@ impl Engine {
             hash_rate = %protocol::format_rate(hash_rate),
             "block finished"
         );
-        let _ = self.summaries.send(summary);
+        let _ = self.summaries.send(BlockSummary {
+            block: record,
+            winners_in_force: self.winners.get(&height).cloned().unwrap_or_default(),
+        });
         Ok(())
-    }
-}
-
-fn summarize(
-    height: u32,
-    miners: usize,
-    hash_rate: f64,
-    counts: JobCounts,
-    report: &crate::payer::PayReport,
-    ec_balance: Option<i64>,
-) -> BlockSummary {
-    BlockSummary {
-        height,
-        miners,
-        records_received: counts.received,
-        records_verified: counts.verified,
-        records_rejected: counts.rejected.into_iter().collect(),
-        entries_paid: report.revealed.len(),
-        entry_hashes: report.revealed.clone(),
-        entries_failed: report.failed.len(),
-        hash_rate,
-        ec_balance,
-        winners_in_force: Vec::new(),
     }
 }

@@ -153,8 +153,8 @@ async fn a_minute_rewind_starts_no_second_job_and_pays_no_second_round() {
         .await
         .expect("a block was paid")
         .unwrap();
-    let h = paid.height;
-    assert!(paid.entries_paid > 0, "{paid:?}");
+    let h = paid.block.height;
+    assert!(paid.block.entries_paid > 0, "{paid:?}");
     // Still in minute 9 of h: the node's minute goes back to 1, then forward to 9 again.
     s.sim.sim().set_minute_rewind(Some(1));
     tokio::time::sleep(Duration::from_millis(250)).await;

@@ -36,19 +36,16 @@ pub struct DevnetOptions {
     pub http: Option<std::net::SocketAddr>,
 }
 
-/// A finished, graded block.
+/// A finished, graded block: the coordinator's record of it, with `graded`, `winners` (short
+/// hashes; empty when the block had too few honest records to name any) and `our_winners` (our
+/// paid entries among them) filled in by grading the saved block at once.
 #[derive(Debug, Clone, Serialize)]
 pub struct DevnetBlock {
-    /// What the coordinator did.
+    /// What the coordinator did, and the grading.
     #[serde(flatten)]
     pub summary: BlockSummary,
     /// Honest records the grader kept.
-    pub graded: usize,
-    /// Short hashes (16 hex digits) of the block's winners; empty when the block had too few
-    /// honest records to name any.
-    pub winners: Vec<String>,
-    /// Our paid entries (short hashes) among the winners.
-    pub our_winners: Vec<String>,
+    pub graded_records: usize,
 }
 
 /// Runs the devnet; calls `on_block` for every finished and graded block.
@@ -184,8 +181,8 @@ pub async fn run(
     // A devnet that mined but paid for nothing has not shown the system working: say so.
     let unpaid: Vec<u32> = out
         .iter()
-        .filter(|b| b.summary.entries_paid == 0)
-        .map(|b| b.summary.height)
+        .filter(|b| b.summary.block.entries_paid == 0)
+        .map(|b| b.summary.block.height)
         .collect();
     if !unpaid.is_empty() {
         bail!(
@@ -205,22 +202,28 @@ async fn grade(
     block: Duration,
 ) -> Result<DevnetBlock> {
     let deadline = tokio::time::Instant::now() + block * 2;
-    while (client.heights().await?.directoryblockheight as u32) < s.height {
+    let height = s.block.height;
+    while (client.heights().await?.directoryblockheight as u32) < height {
         if tokio::time::Instant::now() > deadline {
-            bail!("block {} was never saved", s.height);
+            bail!("block {height} was never saved");
         }
         tokio::time::sleep(block / 50).await;
     }
     let entries = client
-        .entries_at(&Network::DevNet.opr_chain(), s.height)
+        .entries_at(&Network::DevNet.opr_chain(), height)
         .await?;
-    let mut g = Grader::new(5, s.height, &s.winners_in_force)?;
+    let mut g = Grader::new(5, height, &s.winners_in_force)?;
     for (h, e) in &entries {
         let _ = g.add(h, &e.ext_ids, &e.content);
     }
     // Graded with the devnet's own table (records are honest for the table they were mined with).
     let graded = g.grade(table);
-    let ours: Vec<String> = s.entry_hashes.iter().map(|h| h[..16].to_string()).collect();
+    let ours: Vec<String> = s
+        .block
+        .entry_hashes
+        .iter()
+        .map(|h| h[..16].to_string())
+        .collect();
     let our_winners = if graded.has_winners {
         graded
             .winners
@@ -231,15 +234,17 @@ async fn grade(
     } else {
         Vec::new()
     };
+    let mut summary = s.clone();
+    summary.block.graded = true;
+    summary.block.winners = if graded.has_winners {
+        graded.winners.clone()
+    } else {
+        Vec::new()
+    };
+    summary.block.our_winners = our_winners;
     Ok(DevnetBlock {
-        summary: s.clone(),
-        graded: graded.graded.len(),
-        winners: if graded.has_winners {
-            graded.winners.clone()
-        } else {
-            Vec::new()
-        },
-        our_winners,
+        summary,
+        graded_records: graded.graded.len(),
     })
 }
 

@@ -296,7 +296,7 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
         if json {
             println!("{}", serde_json::to_string(b).unwrap_or_default());
         } else {
-            let s = &b.summary;
+            let s = &b.summary.block;
             println!(
                 "block {}: {} miners, {}, records {} received / {} verified, {} entries paid, EC left {}",
                 s.height,
@@ -312,9 +312,9 @@ fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
             }
             println!(
                 "  graded {} records; {} of the {} winners are ours",
-                b.graded,
-                b.our_winners.len(),
-                b.winners.len()
+                b.graded_records,
+                s.our_winners.len(),
+                s.winners.len()
             );
         }
     }))?;

@@ -32,23 +32,26 @@ async fn two_miners_two_blocks() {
     .unwrap();
     assert_eq!((blocks.len(), seen), (2, 2));
     for b in &blocks {
-        let s = &b.summary;
+        let s = &b.summary.block;
         assert_eq!(s.miners, 2, "{s:?}");
         assert_eq!((s.records_received, s.records_verified), (30, 30), "{s:?}");
         assert_eq!(s.entries_paid, 30);
         assert_eq!(s.entry_hashes.len(), 30);
         assert_eq!(s.entries_failed, 0);
         // Grading recomputes every difficulty: all 30 are honest and valid, 25 of them win.
-        assert_eq!(b.graded, 30);
-        assert_eq!(b.winners.len(), 25);
-        assert_eq!(b.our_winners.len(), 25);
+        assert_eq!(b.graded_records, 30);
+        assert_eq!(s.winners.len(), 25);
+        assert_eq!(s.our_winners.len(), 25);
     }
-    assert_eq!(blocks[1].summary.height, blocks[0].summary.height + 1);
     assert_eq!(
-        blocks[1].summary.winners_in_force, blocks[0].winners,
+        blocks[1].summary.block.height,
+        blocks[0].summary.block.height + 1
+    );
+    assert_eq!(
+        blocks[1].summary.winners_in_force, blocks[0].summary.block.winners,
         "block 2 carries block 1's winners"
     );
-    assert_eq!(blocks[1].summary.ec_balance, Some(1_000_000 - 60));
+    assert_eq!(blocks[1].summary.block.ec_balance, Some(1_000_000 - 60));
 }
 
 #[test]
@@ -84,6 +87,11 @@ fn the_devnet_command_prints_one_json_object_per_block() {
         "records_verified",
         "entries_paid",
         "entry_hashes",
+        "ec_spent",
+        "graded",
+        "winners",
+        "our_winners",
+        "graded_records",
     ] {
         assert!(lines[0].get(key).is_some(), "missing {key}");
     }

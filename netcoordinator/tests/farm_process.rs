@@ -2,29 +2,18 @@
 //! window fits the network (every block is paid with 6 s and 30 s blocks), a window that cannot
 //! fit is refused at start, and a coordinator whose engine fails exits non-zero.
 
+mod common;
+
+use common::{free_port, funded_sim, spawn_miners};
 use factom::{EcSecret, FactomdClient, RpcConfig};
 use factomd_sim::{SimConfig, SimServer};
-use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::Network;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-
 fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("farm-proc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    common::scratch("farm-proc", tag)
 }
 
 /// `netcoordinator` on the devnet with the README's flags (no `--submit-window`) plus `extra`.
@@ -80,16 +69,7 @@ impl Drop for Farm {
 async fn farm(tag: &str, block: Duration, start: u32) -> Farm {
     let dir = dir(tag);
     let key = EcSecret::generate();
-    let sim = SimServer::start(
-        SimConfig {
-            block_time: block,
-            start_height: start,
-            funded: vec![(key.public(), 10_000)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = funded_sim(block, start, &key, 10_000).await;
     let client = FactomdClient::new(RpcConfig::new(&sim.url())).unwrap();
     let port = free_port();
     let coord = coordinator(&sim.url(), port, &key, &dir, &[])
@@ -104,23 +84,8 @@ async fn farm(tag: &str, block: Duration, start: u32) -> Farm {
         assert!(Instant::now() < deadline, "coordinator never listened");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let table = Arc::new(Table::generate(12, &mut |_, _| {}).unwrap());
     let (stop, rx) = tokio::sync::watch::channel(false);
-    for k in 0..2 {
-        let backend: Arc<dyn MiningBackend> =
-            Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-        let cfg = netminer::client::MinerConfig {
-            coordinators: vec![format!("127.0.0.1:{port}")],
-            secret: protocol::Secret::new("farmsecret-0123456789"),
-            identity: format!("rig{k}"),
-            coinbase: FA.into(),
-            top: 3,
-            stats_every: Duration::from_millis(500),
-            failback_every: Duration::from_secs(30),
-            ..Default::default()
-        };
-        tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
-    }
+    spawn_miners(port, "farmsecret-0123456789", 2, 3, &rx);
     Farm {
         _sim: sim,
         client,
@@ -225,16 +190,7 @@ async fn a_submit_window_that_leaves_no_time_to_pay_is_refused_at_start() {
 async fn an_engine_failure_exits_non_zero_with_the_error() {
     let d = dir("enginefail");
     let key = EcSecret::generate();
-    let sim = SimServer::start(
-        SimConfig {
-            block_time: Duration::from_secs(2),
-            start_height: 5000,
-            funded: vec![(key.public(), 1000)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = funded_sim(Duration::from_secs(2), 5000, &key, 1000).await;
     let mut child = coordinator(&sim.url(), free_port(), &key, &d, &[])
         .stderr(Stdio::piped())
         .spawn()

@@ -3,32 +3,21 @@
 //! `netcoordinator status`; writes stats lines; keeps its block history across a restart; and
 //! beyond loopback answers only requests carrying its token.
 
+mod common;
+
+use common::{free_port, funded_sim, spawn_miners, FA};
 use factom::EcSecret;
 use factomd_sim::{SimConfig, SimServer};
-use hashcore::{CpuBackend, MiningBackend, Table};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
 const SECRET: &str = "farmsecret-0123456789";
 const TOKEN: &str = "operator-token-0123456789";
 
 fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("operator-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    common::scratch("operator", tag)
 }
 
 /// The daemon on the devnet, logging to `dir/coordinator.log`.
@@ -105,16 +94,7 @@ async fn wait_for(url: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> V
 async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_a_restart() {
     let d = dir("farm");
     let key = EcSecret::generate();
-    let sim = SimServer::start(
-        SimConfig {
-            block_time: Duration::from_secs(6),
-            start_height: 7000,
-            funded: vec![(key.public(), 10_000)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = funded_sim(Duration::from_secs(6), 7000, &key, 10_000).await;
     let (caddr, hport) = (free_port(), free_port());
     let http = format!("127.0.0.1:{hport}");
     let base = format!("http://{http}");
@@ -128,22 +108,8 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     )
     .await;
 
-    let table = Arc::new(Table::generate(12, &mut |_, _| {}).unwrap());
     let (stop, rx) = tokio::sync::watch::channel(false);
-    for k in 0..2 {
-        let backend: Arc<dyn MiningBackend> =
-            Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-        let cfg = netminer::client::MinerConfig {
-            coordinators: vec![format!("127.0.0.1:{caddr}")],
-            secret: protocol::Secret::new(SECRET),
-            identity: format!("rig{k}"),
-            coinbase: FA.into(),
-            top: 15,
-            stats_every: Duration::from_millis(500),
-            ..Default::default()
-        };
-        tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));
-    }
+    spawn_miners(caddr, SECRET, 2, 15, &rx);
 
     // Two paid blocks in the history.
     let blocks = wait_for(
