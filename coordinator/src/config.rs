@@ -85,6 +85,8 @@ pub struct CoordinatorConfig {
     pub history_days: u32,
     /// Seconds between the stats lines in the log (also written at shutdown).
     pub stats_interval_secs: f64,
+    /// Copies of the LXRHash table served to miners at once (0: never serve it).
+    pub max_table_transfers: usize,
 }
 
 impl Default for CoordinatorConfig {
@@ -120,6 +122,7 @@ impl Default for CoordinatorConfig {
             http_token: None,
             history_days: 30,
             stats_interval_secs: 900.0,
+            max_table_transfers: 2,
         }
     }
 }
@@ -154,6 +157,7 @@ impl CoordinatorConfig {
             ban_after: self.ban_after,
             ban_for: secs(self.ban_secs),
             records_per_miner: self.records_per_miner,
+            max_table_transfers: self.max_table_transfers,
             ..crate::server::ServerConfig::default()
         }
     }

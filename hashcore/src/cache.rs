@@ -324,6 +324,13 @@ fn generate_with_progress(bits: u32, show: bool) -> Result<Table> {
 }
 
 /// An exclusive advisory lock on `<table>.lock`, released on drop.
+/// The cache's lock on the table at `path` (`<path>.lock`, an exclusive `flock`), held by whoever
+/// builds, loads or copies that table, so that the processes of one box share one copy. Blocks
+/// until it is free; `None` if the lock file cannot be made (the caller goes on without it).
+pub fn lock(path: &Path) -> Option<impl Drop> {
+    FileLock::acquire(path)
+}
+
 struct FileLock(File);
 
 impl FileLock {

@@ -120,6 +120,9 @@ struct RunArgs {
     /// Seconds between stats lines in the log (default 900).
     #[arg(long, value_name = "S")]
     stats_interval: Option<f64>,
+    /// Table copies served to miners at once (default 2; 0 never serves the table).
+    #[arg(long, value_name = "N")]
+    max_table_transfers: Option<usize>,
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
@@ -143,7 +146,8 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         ban_after,
         ban_secs,
         http,
-        history_days
+        history_days,
+        max_table_transfers
     );
     if a.http_token.is_some() {
         c.http_token = a.http_token;

@@ -78,6 +78,11 @@ pub struct MineArgs {
     #[arg(long, value_name = "S")]
     pub stats_interval: Option<f64>,
 
+    /// Where a table missing from the cache comes from: copied from the coordinator (then
+    /// generated if none serves it), or generated here.
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub table_source: Option<netminer::config::TableSource>,
+
     #[command(flatten)]
     pub table: TableFlags,
 

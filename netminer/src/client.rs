@@ -71,6 +71,35 @@ impl Default for MinerConfig {
     }
 }
 
+impl MinerConfig {
+    /// Checks what can be checked before connecting: the identity (characters, and that its
+    /// records fit a 1-EC entry), the coinbase, and that there is a coordinator.
+    pub fn check(&self) -> Result<(), MinerError> {
+        let cfg = self;
+        if !pegnet::validate::valid_identity(cfg.identity.as_bytes()) {
+            return Err(MinerError::Config(format!(
+                "--identity {:?} is not valid: use ASCII letters, digits and commas only",
+                cfg.identity
+            )));
+        }
+        if let Err(e) = pegnet::record::check_identity_cost(&cfg.identity) {
+            return Err(MinerError::Config(format!("--identity: {e}")));
+        }
+        if !pegnet::validate::valid_coinbase(cfg.coinbase.as_bytes()) {
+            return Err(MinerError::Config(format!(
+                "--coinbase {:?} is not a valid FA address",
+                cfg.coinbase
+            )));
+        }
+        if cfg.coordinators.is_empty() {
+            return Err(MinerError::Config(
+                "no coordinator address (--caddr)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Why the miner stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum MinerError {
@@ -119,26 +148,7 @@ async fn mine(
     mut shutdown: watch::Receiver<bool>,
     activity: &Activity,
 ) -> Result<(), MinerError> {
-    if !pegnet::validate::valid_identity(cfg.identity.as_bytes()) {
-        return Err(MinerError::Config(format!(
-            "--identity {:?} is not valid: use ASCII letters, digits and commas only",
-            cfg.identity
-        )));
-    }
-    if let Err(e) = pegnet::record::check_identity_cost(&cfg.identity) {
-        return Err(MinerError::Config(format!("--identity: {e}")));
-    }
-    if !pegnet::validate::valid_coinbase(cfg.coinbase.as_bytes()) {
-        return Err(MinerError::Config(format!(
-            "--coinbase {:?} is not a valid FA address",
-            cfg.coinbase
-        )));
-    }
-    if cfg.coordinators.is_empty() {
-        return Err(MinerError::Config(
-            "no coordinator address (--caddr)".into(),
-        ));
-    }
+    cfg.check()?;
     let tls = if cfg.coordinators.iter().any(|a| a.starts_with("wss://")) {
         Some(crate::tls::client_config(&cfg.tls).map_err(|e| MinerError::Config(e.to_string()))?)
     } else {
@@ -261,7 +271,7 @@ struct Link<'a> {
     tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn recv_text(ws: &mut Ws) -> Result<String, String> {
@@ -270,11 +280,25 @@ async fn recv_text(ws: &mut Ws) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
+pub(crate) async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
     let frame = session.seal(msg).map_err(|e| e.to_string())?;
     protocol::ws::send_text(ws, frame)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Connects to the coordinator at `addr` and authenticates (as the mining session does), for a
+/// side task such as copying the table: the session, or why there is none.
+pub(crate) async fn open_session(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), String> {
+    let tls = if addr.starts_with("wss://") {
+        Some(crate::tls::client_config(&cfg.tls).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    connect(cfg, addr, tls.as_ref()).await.map_err(|e| match e {
+        End::Refused(why) | End::Lost(why) => why,
+        End::Shutdown | End::Failback => "stopped".into(),
+    })
 }
 
 /// Connects to `addr` and authenticates, both within the handshake deadline.

@@ -29,6 +29,20 @@ pub struct MinerFile {
     pub tls_ca: Option<std::path::PathBuf>,
     /// Seconds between the stats lines in the log (default 900).
     pub stats_interval_secs: Option<f64>,
+    /// Where a missing table comes from: `coordinator` (default; generated when no coordinator
+    /// serves it) or `generate`.
+    pub table_source: Option<TableSource>,
+}
+
+/// Where the miner gets an LXRHash table its cache does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TableSource {
+    /// Copy it from the coordinator (seconds on a LAN); generate it if no coordinator serves it
+    /// or the copy fails.
+    Coordinator,
+    /// Generate it here (7–10 minutes at 30 bits).
+    Generate,
 }
 
 impl MinerFile {

@@ -9,4 +9,5 @@ pub mod client;
 pub mod config;
 mod rates;
 pub mod stats_line;
+pub mod table_fetch;
 pub mod tls;

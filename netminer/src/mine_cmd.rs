@@ -4,7 +4,7 @@ use crate::cli::MineArgs;
 use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
 use netminer::client::{run, MinerConfig};
-use netminer::config::MinerFile;
+use netminer::config::{MinerFile, TableSource};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::sync::Arc;
@@ -82,9 +82,10 @@ pub fn mine(args: MineArgs) -> Result<()> {
     if !(stats_interval.is_finite() && stats_interval >= 1.0) {
         bail!("--stats-interval (stats_interval_secs) must be a number of seconds >= 1");
     }
-    let (table, _) = table_setup::load(&args.table)?;
-    let backend: Arc<dyn hashcore::MiningBackend> =
-        Arc::from(backends::start(&table, &args.backend, threads)?);
+    let table_source = args
+        .table_source
+        .or(file.table_source)
+        .unwrap_or(TableSource::Coordinator);
     let cfg = MinerConfig {
         coordinators: caddr,
         secret: checked,
@@ -97,7 +98,15 @@ pub fn mine(args: MineArgs) -> Result<()> {
         tls,
         ..Default::default()
     };
+    // The names are checked before anything connects (the table copy included).
+    cfg.check()?;
     let rt = tokio::runtime::Runtime::new()?;
+    if table_source == TableSource::Coordinator {
+        rt.block_on(table_setup::copy_from_coordinator(&cfg, &args.table))?;
+    }
+    let (table, _) = table_setup::load(&args.table)?;
+    let backend: Arc<dyn hashcore::MiningBackend> =
+        Arc::from(backends::start(&table, &args.backend, threads)?);
     rt.block_on(async {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

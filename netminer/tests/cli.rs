@@ -404,3 +404,59 @@ fn a_bad_tls_fingerprint_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_table_is_asked_of_the_coordinator_then_generated_when_none_serves_it() {
+    for (source, asks) in [("coordinator", true), ("generate", false)] {
+        let dir = tmpdir(&format!("source-{source}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = dir.with_extension("log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_netminer"))
+            .args([
+                "--caddr",
+                "127.0.0.1:1",
+                "--identity",
+                "newbox",
+                "--bits",
+                "10",
+            ])
+            .args([
+                "--coinbase",
+                "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+            ])
+            .args(["--table-source", source, "--miners", "1"])
+            .arg("--table-dir")
+            .arg(&dir)
+            .env("NETMINE_SECRET", "sixteen-chars-ok")
+            .env("NO_COLOR", "1")
+            .env_remove("LXRBITSIZE")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let table = dir.join("lxrhash-seed-fafaececfafaecec-passes-5-size-10.dat");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !table.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Give the log a moment to say what the miner did next.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = child.kill();
+        let _ = child.wait();
+        let err = std::fs::read_to_string(&log).unwrap();
+        assert!(table.exists(), "{source}: no table was made:\n{err}");
+        assert_eq!(
+            err.contains("copying it from the coordinator"),
+            asks,
+            "{source}:\n{err}"
+        );
+        assert_eq!(
+            err.contains("generating the table here instead"),
+            asks,
+            "{source}:\n{err}"
+        );
+        assert!(!err.contains("sixteen-chars-ok"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&log);
+    }
+}

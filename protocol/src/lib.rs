@@ -29,6 +29,6 @@ pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
     format_rate, ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, RefusalCode,
-    RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION,
+    RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
 pub use session::{Role, Session};

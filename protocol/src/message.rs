@@ -334,7 +334,40 @@ pub enum Message {
         /// The nonce of the ping being answered.
         nonce: u64,
     },
+    /// Miner → coordinator: send me your LXRHash table of `bits`, from byte `offset` (a resumed
+    /// copy asks for the rest). Answered with `table_offer` and the bytes, or
+    /// `table_unavailable`.
+    TableRequest {
+        /// Table size in bits (30 on the networks).
+        bits: u32,
+        /// The first byte wanted (the length of what the miner already holds).
+        offset: u64,
+    },
+    /// Coordinator → miner: the table follows, as binary WebSocket messages of at most
+    /// [`TABLE_CHUNK`] bytes, from `offset` to `size`. Binary messages carry no MAC: the miner
+    /// checks the whole table against `sha256` (this message is authenticated; for 10, 20 and 30
+    /// bits the miner also knows the digest itself) before using it.
+    TableOffer {
+        /// Table size in bits.
+        bits: u32,
+        /// The table's length in bytes (`2^bits`).
+        size: u64,
+        /// Where the bytes that follow start.
+        offset: u64,
+        /// SHA-256 of the whole table, 64 lowercase hex digits.
+        sha256: String,
+    },
+    /// Coordinator → miner: no table now (another size, too many copies in progress, …).
+    TableUnavailable {
+        /// Why, for the miner's log.
+        reason: String,
+        /// When retrying may help: seconds to wait (absent: this coordinator will not serve it).
+        retry_after_secs: Option<u32>,
+    },
 }
+
+/// The largest binary message of a table copy (under the WebSocket limit of [`crate::MAX_FRAME`]).
+pub const TABLE_CHUNK: usize = 32 * 1024;
 
 impl Message {
     /// Every type name of this protocol version, as written in the `"type"` tag.
@@ -406,6 +439,20 @@ mod tests {
             },
             Message::Ping { nonce: 1 },
             Message::Pong { nonce: 1 },
+            Message::TableRequest {
+                bits: 30,
+                offset: 0,
+            },
+            Message::TableOffer {
+                bits: 30,
+                size: 1 << 30,
+                offset: 0,
+                sha256: "00".repeat(32),
+            },
+            Message::TableUnavailable {
+                reason: "r".into(),
+                retry_after_secs: Some(5),
+            },
         ]
     }
 

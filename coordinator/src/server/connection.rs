@@ -172,6 +172,11 @@ pub(super) async fn connection(
                             return Err(why);
                         }
                     };
+                    if let Message::TableRequest { bits, offset } = msg {
+                        super::table_serve::serve(hub, &mut ws, &mut session, &id, bits, offset, idle).await?;
+                        last_heard = Instant::now();
+                        continue;
+                    }
                     if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         send!(reply);
                     }

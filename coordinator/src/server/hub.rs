@@ -76,6 +76,7 @@ pub struct Hub {
     pool: Option<rayon::ThreadPool>,
     state: Mutex<State>,
     telemetry: Arc<Telemetry>,
+    pub(super) table_server: super::table_serve::TableServer,
 }
 
 /// The sizes of the hub's state (to check it stays bounded).
@@ -121,6 +122,7 @@ impl Hub {
             .ok();
         let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
         Arc::new(Hub {
+            table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             telemetry,
             pool,
             cfg,

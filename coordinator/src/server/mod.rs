@@ -14,6 +14,7 @@
 mod connection;
 mod hub;
 mod listener;
+mod table_serve;
 
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     pub max_bad_submissions: u32,
     /// TLS (`wss://`) for every miner's socket; `None`: plain `ws://`.
     pub tls: Option<crate::tls::ServerTls>,
+    /// Table copies served to miners at once (0: the table is never served).
+    pub max_table_transfers: usize,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             verify_threads: 0,
             max_bad_submissions: 3,
             tls: None,
+            max_table_transfers: 2,
         }
     }
 }

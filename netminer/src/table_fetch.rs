@@ -1,0 +1,289 @@
+//! Getting the LXRHash table from the coordinator instead of generating it: a new box mines within
+//! seconds instead of 7–10 minutes.
+//!
+//! Over its own authenticated session (the same secret, and TLS when the address is `wss://`) the
+//! miner sends `table_request { bits, offset }`; the coordinator answers `table_offer` (size and
+//! SHA-256) and streams the bytes as binary WebSocket messages. They go to `<table>.part` in the
+//! cache directory; a dropped connection resumes from what the file holds. The whole copy is
+//! checked against the SHA-256 the miner knows for 10, 20 and 30 bits (for other sizes, the
+//! digest in the authenticated offer) before it is renamed into place atomically. Every netminer
+//! of a box takes the cache's lock first, so one copies and the others then load the file.
+
+use crate::client::{open_session, send, MinerConfig, Ws};
+use futures_util::StreamExt;
+use protocol::{Message, Session};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// How many times one coordinator is asked again after a dropped copy.
+const ATTEMPTS: u32 = 5;
+
+/// A copy that receives nothing for this long is given up (and resumed).
+const STALL: Duration = Duration::from_secs(30);
+
+/// Why the table could not be copied from any coordinator.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Every coordinator failed; one line per coordinator.
+    #[error("no coordinator could provide the {bits}-bit table: {reasons}")]
+    Unavailable {
+        /// The table size.
+        bits: u32,
+        /// What each coordinator answered.
+        reasons: String,
+    },
+    /// The cache directory cannot be written.
+    #[error("table cache {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What a finished copy did.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The coordinator it came from.
+    pub from: String,
+    /// Bytes received in this run (less than the table when a partial copy was resumed).
+    pub received: u64,
+    /// How long receiving took.
+    pub elapsed: Duration,
+}
+
+/// Why one attempt ended.
+enum Attempt {
+    /// The table is complete in the `.part` file.
+    Done(String),
+    /// Dropped midway: ask again from the new offset.
+    Retry(String),
+    /// This coordinator will not serve it.
+    GiveUp(String),
+}
+
+/// Copies the `bits` table into `dest` (the cache file path) from the first coordinator of
+/// `cfg.coordinators` that serves it. Holds the cache's lock while copying; does nothing if a
+/// complete file appeared meanwhile (another netminer of the box copied it).
+pub async fn fetch(
+    cfg: &MinerConfig,
+    bits: u32,
+    dest: &Path,
+) -> Result<Option<Fetched>, FetchError> {
+    let io = |path: &Path, source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    let lock_path = dest.to_path_buf();
+    let _lock = tokio::task::spawn_blocking(move || hashcore::cache::lock(&lock_path))
+        .await
+        .ok()
+        .flatten();
+    if complete(dest, bits) {
+        return Ok(None);
+    }
+    let part = part_path(dest);
+    let mut reasons = Vec::new();
+    for addr in &cfg.coordinators {
+        let started = Instant::now();
+        let first = file_len(&part);
+        let mut why = String::new();
+        for attempt in 1..=ATTEMPTS {
+            match copy_once(cfg, addr, bits, &part).await {
+                Attempt::Done(sha256) => {
+                    let received = file_len(&part).saturating_sub(first);
+                    let elapsed = started.elapsed();
+                    match finish(&part, dest, bits, &sha256).await {
+                        Ok(()) => {
+                            return Ok(Some(Fetched {
+                                from: addr.clone(),
+                                received,
+                                elapsed,
+                            }))
+                        }
+                        Err(e) => {
+                            why = e;
+                            break;
+                        }
+                    }
+                }
+                Attempt::Retry(e) => {
+                    tracing::warn!(coordinator = %addr, attempt, "table copy interrupted: {e}; resuming");
+                    why = e;
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+                Attempt::GiveUp(e) => {
+                    why = e;
+                    break;
+                }
+            }
+        }
+        tracing::warn!(coordinator = %addr, "no table from this coordinator: {why}");
+        reasons.push(format!("{addr}: {why}"));
+    }
+    Err(FetchError::Unavailable {
+        bits,
+        reasons: reasons.join("; "),
+    })
+}
+
+/// Whether `path` holds a table of the right length (its digest is checked when it is loaded).
+fn complete(path: &Path, bits: u32) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() == 1u64 << bits)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Where a copy in progress is kept.
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut p = dest.as_os_str().to_owned();
+    p.push(".part");
+    PathBuf::from(p)
+}
+
+/// One session: ask from what `part` holds, append what arrives.
+async fn copy_once(cfg: &MinerConfig, addr: &str, bits: u32, part: &Path) -> Attempt {
+    let (mut ws, mut session) = match open_session(cfg, addr).await {
+        Ok(x) => x,
+        Err(e) => return Attempt::GiveUp(e),
+    };
+    let offset = file_len(part);
+    let r = receive(&mut ws, &mut session, bits, offset, part).await;
+    let _ = ws.close(None).await;
+    r
+}
+
+async fn receive(
+    ws: &mut Ws,
+    session: &mut Session,
+    bits: u32,
+    offset: u64,
+    part: &Path,
+) -> Attempt {
+    if let Err(e) = send(ws, session, &Message::TableRequest { bits, offset }).await {
+        return Attempt::Retry(e);
+    }
+    let size = 1u64 << bits;
+    let mut offer: Option<String> = None;
+    let mut file = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(part)
+    {
+        Ok(f) => std::io::BufWriter::with_capacity(1 << 20, f),
+        Err(e) => return Attempt::GiveUp(format!("{}: {e}", part.display())),
+    };
+    let mut at = offset;
+    loop {
+        let next = match tokio::time::timeout(STALL, ws.next()).await {
+            Err(_) => return Attempt::Retry(format!("nothing received for {STALL:?}")),
+            Ok(None) | Ok(Some(Ok(WsMessage::Close(_)))) => {
+                return Attempt::Retry("the coordinator closed the connection".into())
+            }
+            Ok(Some(Err(e))) => return Attempt::Retry(format!("WebSocket: {e}")),
+            Ok(Some(Ok(m))) => m,
+        };
+        match next {
+            WsMessage::Text(t) => match session.open(t.as_str()) {
+                Ok(Message::TableOffer {
+                    bits: b,
+                    size: s,
+                    offset: o,
+                    sha256,
+                }) => {
+                    if b != bits || s != size || o != offset || sha256.len() != 64 {
+                        return Attempt::GiveUp(format!(
+                            "the coordinator offered {b} bits, {s} bytes from {o} (asked {bits} from {offset})"
+                        ));
+                    }
+                    offer = Some(sha256);
+                }
+                Ok(Message::TableUnavailable {
+                    reason,
+                    retry_after_secs: Some(secs),
+                }) => {
+                    tokio::time::sleep(Duration::from_secs(u64::from(secs.min(30)))).await;
+                    return Attempt::Retry(reason);
+                }
+                Ok(Message::TableUnavailable { reason, .. }) => return Attempt::GiveUp(reason),
+                Ok(Message::Error { message }) => return Attempt::GiveUp(message),
+                Ok(Message::Ping { nonce }) => {
+                    if let Err(e) = send(ws, session, &Message::Pong { nonce }).await {
+                        return Attempt::Retry(e);
+                    }
+                }
+                Ok(_) => {} // the job, minutes: not for this session
+                Err(e) => return Attempt::GiveUp(format!("protocol violation: {e}")),
+            },
+            WsMessage::Binary(bytes) => {
+                if offer.is_none() {
+                    return Attempt::GiveUp("table bytes before the offer".into());
+                }
+                if at + bytes.len() as u64 > size {
+                    return Attempt::GiveUp("more bytes than the table holds".into());
+                }
+                if let Err(e) = file.write_all(&bytes) {
+                    return Attempt::GiveUp(format!("{}: {e}", part.display()));
+                }
+                at += bytes.len() as u64;
+                if at == size {
+                    return match file.flush().and_then(|()| file.get_ref().sync_all()) {
+                        Ok(()) => Attempt::Done(offer.unwrap_or_default()),
+                        Err(e) => Attempt::GiveUp(format!("{}: {e}", part.display())),
+                    };
+                }
+            }
+            _ => {} // WebSocket-level ping/pong
+        }
+    }
+}
+
+/// Checks the copy's SHA-256 (the built-in digest for 10, 20 and 30 bits, else the offer's) and
+/// renames it into place; a copy that does not match is deleted.
+async fn finish(part: &Path, dest: &Path, bits: u32, offered: &str) -> Result<(), String> {
+    let (part, dest, offered) = (part.to_path_buf(), dest.to_path_buf(), offered.to_string());
+    tokio::task::spawn_blocking(move || {
+        let expected = hashcore::params::known_digest(bits)
+            .map(str::to_string)
+            .unwrap_or(offered);
+        let got = sha256_file(&part).map_err(|e| format!("{}: {e}", part.display()))?;
+        if got != expected {
+            let _ = std::fs::remove_file(&part);
+            return Err(format!(
+                "the copy's sha256 is {got}, expected {expected}: deleted"
+            ));
+        }
+        if hashcore::params::known_digest(bits).is_none() {
+            let mut side = dest.as_os_str().to_owned();
+            side.push(".sha256");
+            std::fs::write(PathBuf::from(side), format!("{expected}\n"))
+                .map_err(|e| e.to_string())?;
+        }
+        std::fs::rename(&part, &dest).map_err(|e| format!("{}: {e}", dest.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
