@@ -87,6 +87,18 @@ pub struct CoordinatorConfig {
     pub stats_interval_secs: f64,
     /// Copies of the LXRHash table served to miners at once (0: never serve it).
     pub max_table_transfers: usize,
+    /// Identities (`netcoordinator relay --name`) allowed to relay other miners' records here.
+    pub relays: Vec<String>,
+    /// `netcoordinator relay` only: the upstream coordinator(s), preferred first.
+    pub upstream: Vec<String>,
+    /// `netcoordinator relay` only: the upstream's farm secret (also `NETMINE_UPSTREAM_SECRET`);
+    /// no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
+    pub upstream_secret: Option<SecretString>,
+    /// `netcoordinator relay` only: the relay's name, its identity at the upstream.
+    pub relay_name: Option<String>,
+    /// `netcoordinator relay` only: pinned certificates of a `wss://` upstream (`sha256:<hex>`).
+    pub upstream_tls_fingerprint: Vec<String>,
 }
 
 impl Default for CoordinatorConfig {
@@ -123,6 +135,11 @@ impl Default for CoordinatorConfig {
             history_days: 30,
             stats_interval_secs: 900.0,
             max_table_transfers: 2,
+            relays: Vec::new(),
+            upstream: Vec::new(),
+            upstream_secret: None,
+            relay_name: None,
+            upstream_tls_fingerprint: Vec::new(),
         }
     }
 }
@@ -158,6 +175,7 @@ impl CoordinatorConfig {
             ban_for: secs(self.ban_secs),
             records_per_miner: self.records_per_miner,
             max_table_transfers: self.max_table_transfers,
+            relays: self.relays.clone(),
             ..crate::server::ServerConfig::default()
         }
     }

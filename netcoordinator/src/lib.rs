@@ -8,3 +8,4 @@
 //!   coordinator and in-process netminers), behind `netcoordinator devnet`.
 
 pub mod devnet;
+pub mod relay;

@@ -5,6 +5,7 @@ mod block_file;
 mod check_config_cmd;
 mod grade_cmd;
 mod prices_cmd;
+mod relay_cmd;
 mod status_cmd;
 
 use clap::{Parser, Subcommand};
@@ -123,6 +124,9 @@ struct RunArgs {
     /// Table copies served to miners at once (default 2; 0 never serves the table).
     #[arg(long, value_name = "N")]
     max_table_transfers: Option<usize>,
+    /// Relays allowed to forward their miners' records here: their --name, comma-separated.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    relays: Option<Vec<String>>,
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
@@ -147,7 +151,8 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
         ban_secs,
         http,
         history_days,
-        max_table_transfers
+        max_table_transfers,
+        relays
     );
     if a.http_token.is_some() {
         c.http_token = a.http_token;
@@ -204,6 +209,9 @@ enum Command {
     /// Print a fresh random shared secret (32 bytes from the OS RNG, 64 hex digits) for
     /// `secret` in the configs or NETMINE_SECRET.
     GenSecret,
+    /// Run a relay: a coordinator to its own miners, one link to an upstream coordinator that
+    /// pays (no factomd, prices or EC key needed).
+    Relay(relay_cmd::RelayArgs),
     /// Print the running coordinator's status and miners as tables (from its HTTP API; the
     /// same as GET /api/status and /api/miners).
     Status(status_cmd::StatusArgs),
@@ -334,6 +342,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Prices(args)) => prices_cmd::run(&args),
         Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),
         Some(Command::Status(args)) => status_cmd::run(&args),
+        Some(Command::Relay(args)) => relay_cmd::run(args),
         Some(Command::TlsFingerprint(args)) => tls_fingerprint(&args),
         Some(Command::GenSecret) => {
             println!("{}", protocol::Secret::generate_text());

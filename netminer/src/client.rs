@@ -271,7 +271,8 @@ struct Link<'a> {
     tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
-pub(crate) type Ws =
+/// A coordinator link: a WebSocket over TCP, with TLS for `wss://` addresses.
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn recv_text(ws: &mut Ws) -> Result<String, String> {
@@ -280,7 +281,8 @@ async fn recv_text(ws: &mut Ws) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-pub(crate) async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
+/// Seals `msg` with the session's MAC and sends it as one text frame.
+pub async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
     let frame = session.seal(msg).map_err(|e| e.to_string())?;
     protocol::ws::send_text(ws, frame)
         .await
@@ -289,7 +291,7 @@ pub(crate) async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> R
 
 /// Connects to the coordinator at `addr` and authenticates (as the mining session does), for a
 /// side task such as copying the table: the session, or why there is none.
-pub(crate) async fn open_session(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), String> {
+pub async fn open_session(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), String> {
     let tls = if addr.starts_with("wss://") {
         Some(crate::tls::client_config(&cfg.tls).map_err(|e| e.to_string())?)
     } else {

@@ -364,6 +364,46 @@ pub enum Message {
         /// When retrying may help: seconds to wait (absent: this coordinator will not serve it).
         retry_after_secs: Option<u32>,
     },
+    /// Relay → its upstream coordinator: records one of the relay's miners submitted (already
+    /// verified by the relay), to be verified again and paid as that miner's own.
+    RelaySubmission {
+        /// The job they belong to (the upstream's job id, which the relay passes on unchanged).
+        job_id: u64,
+        /// The miner's identity (its records carry it).
+        identity: String,
+        /// The miner's coinbase (its records carry it).
+        coinbase: String,
+        /// The records, best first.
+        records: Vec<SubmittedRecord>,
+    },
+    /// Upstream → relay: what became of a relayed submission.
+    RelaySubmissionResult {
+        /// The miner the submission was for.
+        identity: String,
+        /// The job.
+        job_id: u64,
+        /// Records that verified.
+        accepted: u32,
+        /// Records refused, per reason.
+        rejected: Vec<RefusalCount>,
+    },
+    /// Relay → upstream: one of its miners' hash rates (every 10 s), for the upstream's
+    /// dashboard.
+    RelayStats {
+        /// The miner.
+        identity: String,
+        /// Its coinbase.
+        coinbase: String,
+        /// The address it reached the relay from.
+        address: String,
+        /// Its report.
+        stats: Stats,
+    },
+    /// Relay → upstream: one of its miners disconnected.
+    RelayMinerGone {
+        /// The miner.
+        identity: String,
+    },
 }
 
 /// The largest binary message of a table copy (under the WebSocket limit of [`crate::MAX_FRAME`]).
@@ -452,6 +492,27 @@ mod tests {
             Message::TableUnavailable {
                 reason: "r".into(),
                 retry_after_secs: Some(5),
+            },
+            Message::RelaySubmission {
+                job_id: 1,
+                identity: "a".into(),
+                coinbase: "b".into(),
+                records: vec![],
+            },
+            Message::RelaySubmissionResult {
+                identity: "a".into(),
+                job_id: 1,
+                accepted: 0,
+                rejected: vec![],
+            },
+            Message::RelayStats {
+                identity: "a".into(),
+                coinbase: "b".into(),
+                address: "c".into(),
+                stats: Stats::default(),
+            },
+            Message::RelayMinerGone {
+                identity: "a".into(),
             },
         ]
     }

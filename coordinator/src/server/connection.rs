@@ -105,6 +105,7 @@ pub(super) async fn connection(
     let mut events = hub.events.subscribe();
     let current = hub.lock().job.clone();
     let (ping_every, idle) = (hub.cfg.ping_every, hub.cfg.idle_timeout);
+    let mut relayed = super::relay::Relayed::default();
     let result = async {
         // A send that cannot complete (a half-open peer whose buffers are full) ends the
         // connection after the idle timeout instead of blocking it forever.
@@ -124,6 +125,7 @@ pub(super) async fn connection(
         let mut pings = 0u64;
         let mut last_heard = Instant::now();
         let mut conduct = Conduct::default();
+        let relay = hub.is_relay(&id);
         loop {
             tokio::select! {
                 _ = stop.changed() => {
@@ -177,6 +179,12 @@ pub(super) async fn connection(
                         last_heard = Instant::now();
                         continue;
                     }
+                    if let Some(answer) = super::relay::handle(hub, &hello, addr, &mut relayed, &msg).await {
+                        if let Some(reply) = answer {
+                            send!(reply);
+                        }
+                        continue;
+                    }
                     if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         send!(reply);
                     }
@@ -193,7 +201,7 @@ pub(super) async fn connection(
                         bans.failed(addr.ip(), &message);
                         return Err(message);
                     }
-                    if let Some(pause) = conduct.throttle() {
+                    if let Some(pause) = conduct.throttle().filter(|_| !relay) {
                         tokio::time::sleep(pause).await;
                     }
                 }
@@ -210,6 +218,7 @@ pub(super) async fn connection(
             hub.telemetry().miner_disconnected(&id);
         }
     }
+    relayed.gone(hub);
     tracing::info!(identity = %id, "miner disconnected");
     result
 }

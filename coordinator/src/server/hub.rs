@@ -77,6 +77,8 @@ pub struct Hub {
     state: Mutex<State>,
     telemetry: Arc<Telemetry>,
     pub(super) table_server: super::table_serve::TableServer,
+    /// Relay mode: where accepted records go up (see `relay.rs`).
+    pub(super) upstream: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::RelayedSubmission>>,
 }
 
 /// The sizes of the hub's state (to check it stays bounded).
@@ -123,6 +125,7 @@ impl Hub {
         let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
         Arc::new(Hub {
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
+            upstream: std::sync::OnceLock::new(),
             telemetry,
             pool,
             cfg,
@@ -211,23 +214,14 @@ impl Hub {
         }
     }
 
-    /// Keeps a miner's hash-rate report, bounded ([`MAX_WORKERS`] worker rates) and with
-    /// impossible rates (negative, NaN, infinite) read as 0.
-    pub(super) fn set_stats(&self, identity: &str, mut s: Stats) {
-        let clean = |r: f64| if r.is_finite() && r >= 0.0 { r } else { 0.0 };
-        s.per_worker.truncate(MAX_WORKERS);
-        s.per_worker.shrink_to_fit();
-        for r in s.per_worker.iter_mut() {
-            *r = clean(*r);
-        }
-        s.rate_10s = clean(s.rate_10s);
-        s.rate_60s = clean(s.rate_60s);
-        s.rate_15m = clean(s.rate_15m);
-        s.backend = s.backend.map(|b| truncate(&b, Stats::MAX_NAME));
-        s.devices.truncate(Stats::MAX_DEVICES);
-        for d in s.devices.iter_mut() {
-            *d = truncate(d, Stats::MAX_NAME);
-        }
+    /// Most miners with work for one job (see [`max_work_entries`]).
+    pub(super) fn max_work(&self) -> usize {
+        max_work_entries(&self.cfg)
+    }
+
+    /// Keeps a miner's hash-rate report (see [`clean_stats`]).
+    pub(super) fn set_stats(&self, identity: &str, s: Stats) {
+        let s = clean_stats(s);
         let mut st = self.lock();
         if st.connected.contains_key(identity) {
             self.telemetry.miner_stats(identity, &s);
@@ -257,6 +251,26 @@ impl Hub {
     pub fn hash_rate(&self) -> f64 {
         self.lock().stats.values().map(|s| s.rate_10s).sum()
     }
+}
+
+/// A hash-rate report made safe to keep: bounded ([`MAX_WORKERS`] worker rates, short names) and
+/// with impossible rates (negative, NaN, infinite) read as 0.
+pub(super) fn clean_stats(mut s: Stats) -> Stats {
+    let clean = |r: f64| if r.is_finite() && r >= 0.0 { r } else { 0.0 };
+    s.per_worker.truncate(MAX_WORKERS);
+    s.per_worker.shrink_to_fit();
+    for r in s.per_worker.iter_mut() {
+        *r = clean(*r);
+    }
+    s.rate_10s = clean(s.rate_10s);
+    s.rate_60s = clean(s.rate_60s);
+    s.rate_15m = clean(s.rate_15m);
+    s.backend = s.backend.map(|b| truncate(&b, Stats::MAX_NAME));
+    s.devices.truncate(Stats::MAX_DEVICES);
+    for d in s.devices.iter_mut() {
+        *d = truncate(d, Stats::MAX_NAME);
+    }
+    s
 }
 
 pub(super) fn job_message(job: &CurrentJob) -> Message {
@@ -467,10 +481,17 @@ pub(super) async fn submission(
     }
     let mut accepted = 0u32;
     let mut late_duplicates = Vec::new();
+    let mut fresh = Vec::new();
     if let Some(w) = st.work.get_mut(&hello.identity) {
         for a in ok {
             // Another connection of the same identity may have had it accepted meanwhile.
             if w.nonces.insert(a.nonce.clone()) {
+                if hub.upstream.get().is_some() {
+                    fresh.push(protocol::SubmittedRecord {
+                        nonce: protocol::HexBytes(a.nonce.clone()),
+                        difficulty: protocol::Difficulty(a.difficulty),
+                    });
+                }
                 w.accepted.push(a);
                 accepted += 1;
             } else {
@@ -479,6 +500,8 @@ pub(super) async fn submission(
         }
     }
     st.counts.verified += accepted as usize;
+    drop(st);
+    hub.forward(hello, job_id, fresh);
     Message::SubmissionResult {
         job_id,
         accepted,

@@ -14,10 +14,12 @@
 mod connection;
 mod hub;
 mod listener;
+mod relay;
 mod table_serve;
 
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
+pub use relay::{stats_of, RelayedSubmission};
 
 use protocol::Secret;
 use std::time::Duration;
@@ -56,6 +58,9 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::ServerTls>,
     /// Table copies served to miners at once (0: the table is never served).
     pub max_table_transfers: usize,
+    /// Identities allowed to relay other miners' records (`netcoordinator relay --name`); their
+    /// connections are not throttled.
+    pub relays: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +80,7 @@ impl Default for ServerConfig {
             max_bad_submissions: 3,
             tls: None,
             max_table_transfers: 2,
+            relays: Vec::new(),
         }
     }
 }

@@ -38,7 +38,14 @@ impl MinerBook {
 
     /// A miner authenticated: a new entry, or the known one marked connected again (its counters
     /// kept).
-    pub(super) fn connected(&mut self, identity: &str, coinbase: &str, addr: SocketAddr, now: u64) {
+    pub(super) fn connected(
+        &mut self,
+        identity: &str,
+        coinbase: &str,
+        addr: SocketAddr,
+        via: Option<&str>,
+        now: u64,
+    ) {
         self.prune(now);
         let e = self
             .miners
@@ -62,12 +69,14 @@ impl MinerBook {
                     records_rejected: BTreeMap::new(),
                     entries_paid: 0,
                     effective_rate: None,
+                    via: None,
                 },
                 effective: VecDeque::new(),
             });
         let v = &mut e.view;
         v.coinbase = coinbase.to_string();
         v.address = addr.to_string();
+        v.via = via.map(str::to_string);
         v.connected = true;
         v.connected_at = now;
         v.last_seen = now;
@@ -217,13 +226,13 @@ mod tests {
     #[test]
     fn disconnected_miners_are_listed_for_an_hour_and_the_book_stays_bounded() {
         let mut b = MinerBook::new(10);
-        b.connected("a", "FA1", addr(), 100);
+        b.connected("a", "FA1", addr(), None, 100);
         b.disconnected("a", 200);
         assert_eq!(b.views(200 + 3600).len(), 1);
         assert!(!b.views(200 + 3600)[0].connected);
         assert_eq!(b.views(200 + 3601).len(), 0);
         for k in 0..50 {
-            b.connected(&format!("m{k}"), "FA1", addr(), 1000 + k);
+            b.connected(&format!("m{k}"), "FA1", addr(), None, 1000 + k);
             b.disconnected(&format!("m{k}"), 1000 + k);
         }
         assert!(b.len() <= 10, "{}", b.len());
@@ -235,7 +244,7 @@ mod tests {
     fn connected_miners_are_never_dropped_for_the_cap() {
         let mut b = MinerBook::new(2);
         for k in 0..5 {
-            b.connected(&format!("m{k}"), "FA1", addr(), 10);
+            b.connected(&format!("m{k}"), "FA1", addr(), None, 10);
         }
         assert_eq!(b.len(), 5);
     }
@@ -243,7 +252,7 @@ mod tests {
     #[test]
     fn counters_survive_a_reconnection_and_rates_are_zeroed_when_gone() {
         let mut b = MinerBook::new(10);
-        b.connected("a", "FA1", addr(), 1);
+        b.connected("a", "FA1", addr(), None, 1);
         b.stats(
             "a",
             &Stats {
@@ -265,7 +274,7 @@ mod tests {
         );
         b.disconnected("a", 4);
         assert_eq!(b.views(4)[0].rate_10s, 0.0);
-        b.connected("a", "FA2", addr(), 5);
+        b.connected("a", "FA2", addr(), None, 5);
         let v = &b.views(5)[0];
         assert_eq!((v.records_submitted, v.records_accepted), (3, 2));
         assert_eq!(v.records_rejected["duplicate"], 1);
@@ -275,7 +284,7 @@ mod tests {
     #[test]
     fn the_effective_rate_averages_the_last_blocks() {
         let mut b = MinerBook::new(10);
-        b.connected("a", "FA1", addr(), 1);
+        b.connected("a", "FA1", addr(), None, 1);
         b.effective("a", 1000.0, 10.0);
         b.effective("a", 3000.0, 10.0);
         assert_eq!(b.views(1)[0].effective_rate, Some(200.0));

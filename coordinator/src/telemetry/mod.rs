@@ -218,8 +218,20 @@ impl Telemetry {
 
     /// A miner authenticated.
     pub fn miner_connected(&self, identity: &str, coinbase: &str, addr: SocketAddr) {
+        self.miner_connected_via(identity, coinbase, addr, None)
+    }
+
+    /// A miner behind the relay `via` (whose link comes from `addr`) was first heard of.
+    pub fn miner_connected_via(
+        &self,
+        identity: &str,
+        coinbase: &str,
+        addr: SocketAddr,
+        via: Option<&str>,
+    ) {
         let mut st = self.lock();
-        st.miners.connected(identity, coinbase, addr, unix_now());
+        st.miners
+            .connected(identity, coinbase, addr, via, unix_now());
         self.metrics
             .miners_connected
             .set(st.miners.connected_rates().count() as i64);

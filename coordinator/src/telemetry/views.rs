@@ -146,6 +146,10 @@ pub struct MinerView {
     /// The hash rate its records prove, over its last blocks (see
     /// [`crate::telemetry::effective_hashes`]); `null` until one block of its records was seen.
     pub effective_rate: Option<f64>,
+    /// The relay it reaches this coordinator through (`null`: connected directly); `address` is
+    /// then the relay's.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 /// `GET /api/blocks`.

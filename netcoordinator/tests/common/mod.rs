@@ -52,14 +52,26 @@ pub fn spawn_miners(
     top: usize,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) {
+    let names: Vec<String> = (0..n).map(|k| format!("rig{k}")).collect();
+    spawn_named_miners(port, secret, &names, top, stop)
+}
+
+/// Netminers with these identities (see [`spawn_miners`]).
+pub fn spawn_named_miners(
+    port: u16,
+    secret: &str,
+    names: &[String],
+    top: usize,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) {
     let table = Arc::new(Table::generate(12, &mut |_, _| {}).unwrap());
-    for k in 0..n {
+    for name in names {
         let backend: Arc<dyn MiningBackend> =
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
             coordinators: vec![format!("127.0.0.1:{port}")],
             secret: protocol::Secret::new(secret),
-            identity: format!("rig{k}"),
+            identity: name.clone(),
             coinbase: FA.into(),
             top,
             stats_every: Duration::from_millis(500),

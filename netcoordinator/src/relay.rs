@@ -1,0 +1,302 @@
+//! `netcoordinator relay`: one coordinator per site, one primary that pays.
+//!
+//! To its miners a relay is a coordinator: the same protocol, its own secret and limits, and it
+//! serves them the table. To its upstream (the primary, or another relay) it is one
+//! authenticated miner link (the upstream's secret, TLS as a netminer does it) whose identity is
+//! in the upstream's `relays` list. Down the link come the jobs, minutes, skips and stops, which
+//! the relay passes on to its miners unchanged (job ids included); up go its miners' records,
+//! verified here first and forwarded as soon as they are accepted (`relay_submission`, each with
+//! its miner's identity and coinbase), and every 10 s its miners' hash rates (`relay_stats`).
+//!
+//! The link reconnects with backoff. Meanwhile the miners stay connected and keep mining the
+//! current job, and their accepted records wait in a bounded queue: sent when the link is back,
+//! refused by the upstream (and logged here) if their block is over by then. The upstream pays:
+//! it verifies every record again and records each entry once, so nothing is paid twice.
+//! A relay needs no factomd, no prices and no EC key.
+
+use anyhow::{bail, Context, Result};
+use coordinator::server::{serve, stats_of, CurrentJob, Hub, RelayedSubmission, ServerConfig};
+use netminer::client::{open_session, send, MinerConfig, Ws};
+use pegnet::OprTemplate;
+use protocol::{Message, Secret, Session};
+use std::collections::{BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Accepted records waiting for the link, at most.
+const QUEUE: usize = 4096;
+
+/// How often the miners' rates go up.
+const STATS_EVERY: Duration = Duration::from_secs(10);
+
+/// What a relay runs with.
+pub struct RelayOptions {
+    /// The upstream's addresses, preferred first (`host:port`, `ws://`, `wss://`).
+    pub upstream: Vec<String>,
+    /// The upstream's farm secret.
+    pub upstream_secret: Secret,
+    /// How `wss://` upstreams are trusted.
+    pub upstream_tls: netminer::tls::TlsTrust,
+    /// This relay's name: its identity at the upstream (listed in the upstream's `relays`).
+    pub name: String,
+    /// Where this relay's miners connect.
+    pub listen: SocketAddr,
+    /// The relay's own miners' listener: its secret, limits and TLS.
+    pub server: ServerConfig,
+    /// LXRHash table size (the upstream's).
+    pub bits: Option<u32>,
+    /// Table cache directory.
+    pub table_dir: Option<PathBuf>,
+}
+
+/// A running relay.
+pub struct Relay {
+    /// Where its miners connect.
+    pub addr: SocketAddr,
+    /// Its miners' hub.
+    pub hub: Arc<Hub>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Gets the table (from the upstream, else generated), binds the miners' listener and starts the
+/// link. Runs until the returned [`Relay`] is dropped.
+pub async fn start(o: RelayOptions) -> Result<Relay> {
+    if o.upstream.is_empty() {
+        bail!("no upstream: give --upstream HOST:PORT");
+    }
+    // The relay's identity at the upstream; its coinbase is never paid (the relay mines nothing)
+    // but the handshake wants a valid one.
+    let link = MinerConfig {
+        coordinators: o.upstream.clone(),
+        secret: o.upstream_secret.clone(),
+        identity: o.name.clone(),
+        coinbase: factom::FactoidSecret::generate().public().to_string(),
+        tls: o.upstream_tls.clone(),
+        ..Default::default()
+    };
+    link.check()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the relay's --name")?;
+    let bits = hashcore::params::resolve_bits(o.bits)?;
+    if let Some(dir) = o.table_dir.clone().or_else(hashcore::cache::default_dir) {
+        let dest = dir.join(hashcore::cache::file_name(bits));
+        if let Err(e) = netminer::table_fetch::fetch(&link, bits, &dest).await {
+            tracing::warn!("{e}; generating the table here instead");
+        }
+    }
+    let (bits_opt, dir) = (Some(bits), o.table_dir.clone());
+    let (table, _) = tokio::task::spawn_blocking(move || hashcore::cache::open(bits_opt, dir))
+        .await?
+        .context("getting the LXRHash table")?;
+    let listener = tokio::net::TcpListener::bind(o.listen)
+        .await
+        .with_context(|| format!("listening for miners on {}", o.listen))?;
+    let addr = listener.local_addr()?;
+    let hub = Hub::new(o.server, table);
+    let (up_tx, up_rx) = mpsc::channel(QUEUE);
+    hub.forward_to(up_tx);
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
+    tokio::spawn(link_loop(link, hub.clone(), up_rx, stop_rx));
+    tracing::info!(miners = %addr, upstream = ?o.upstream, name = %o.name, "relay running");
+    Ok(Relay { addr, hub, stop })
+}
+
+/// Keeps the link up (with backoff) until stopped.
+async fn link_loop(
+    link: MinerConfig,
+    hub: Arc<Hub>,
+    mut up: mpsc::Receiver<RelayedSubmission>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(250);
+    let mut pending: VecDeque<RelayedSubmission> = VecDeque::new();
+    loop {
+        for addr in &link.coordinators {
+            match open_session(&link, addr).await {
+                Ok((mut ws, mut session)) => {
+                    tracing::info!(upstream = %addr, "linked to the upstream");
+                    backoff = Duration::from_millis(250);
+                    let why = run_link(
+                        &hub,
+                        &mut ws,
+                        &mut session,
+                        &mut up,
+                        &mut pending,
+                        &mut stop,
+                    )
+                    .await;
+                    let _ = ws.close(None).await;
+                    if *stop.borrow() {
+                        return;
+                    }
+                    tracing::warn!(upstream = %addr, "link to the upstream lost: {why}; the miners keep mining, their records wait");
+                }
+                Err(e) => tracing::warn!(upstream = %addr, "cannot link to the upstream: {e}"),
+            }
+        }
+        // While down, keep draining (bounded) so the hub never blocks on a full channel.
+        let wait = tokio::time::sleep(backoff);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                _ = stop.changed() => return,
+                Some(s) = up.recv() => queue(&mut pending, s),
+            }
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn queue(pending: &mut VecDeque<RelayedSubmission>, s: RelayedSubmission) {
+    if pending.len() >= QUEUE {
+        let old = pending.pop_front();
+        if let Some(o) = old {
+            tracing::warn!(identity = %o.identity, job_id = o.job_id, "upstream down too long: dropping the oldest waiting records");
+        }
+    }
+    pending.push_back(s);
+}
+
+fn submission(s: RelayedSubmission) -> Message {
+    Message::RelaySubmission {
+        job_id: s.job_id,
+        identity: s.identity,
+        coinbase: s.coinbase,
+        records: s.records,
+    }
+}
+
+/// One linked session: relays down what comes down, sends up what the miners hand in and their
+/// rates. Returns why it ended.
+async fn run_link(
+    hub: &Arc<Hub>,
+    ws: &mut Ws,
+    session: &mut Session,
+    up: &mut mpsc::Receiver<RelayedSubmission>,
+    pending: &mut VecDeque<RelayedSubmission>,
+    stop: &mut watch::Receiver<bool>,
+) -> String {
+    // What waited while the link was down goes first (the upstream refuses what is too late).
+    while let Some(s) = pending.pop_front() {
+        if let Err(e) = send(ws, session, &submission(s.clone())).await {
+            pending.push_front(s);
+            return e;
+        }
+    }
+    let mut stats = tokio::time::interval(STATS_EVERY);
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return "stopping".into(),
+            Some(s) = up.recv() => {
+                if let Err(e) = send(ws, session, &submission(s.clone())).await {
+                    queue(pending, s);
+                    return e;
+                }
+            }
+            _ = stats.tick() => {
+                let now: Vec<_> = hub.telemetry().miners().into_iter().filter(|m| m.connected).collect();
+                let ids: BTreeSet<String> = now.iter().map(|m| m.identity.clone()).collect();
+                for gone in reported.difference(&ids) {
+                    if let Err(e) = send(ws, session, &Message::RelayMinerGone { identity: gone.clone() }).await {
+                        return e;
+                    }
+                }
+                for m in &now {
+                    let msg = Message::RelayStats {
+                        identity: m.identity.clone(),
+                        coinbase: m.coinbase.clone(),
+                        address: m.address.clone(),
+                        stats: stats_of(m),
+                    };
+                    if let Err(e) = send(ws, session, &msg).await {
+                        return e;
+                    }
+                }
+                reported = ids;
+            }
+            frame = protocol::ws::recv_text(ws, "upstream") => {
+                let text = match frame { Ok(t) => t, Err(e) => return e.to_string() };
+                let msg = match session.open(&text) {
+                    Ok(m) => m,
+                    Err(e) => return format!("protocol violation by the upstream: {e}"),
+                };
+                if let Some(reply) = from_upstream(hub, msg) {
+                    if let Err(e) = send(ws, session, &reply).await {
+                        return e;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Passes what the upstream sends on to the relay's miners; the answer to send back, if any.
+fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
+    match msg {
+        Message::Job {
+            job_id,
+            opr,
+            min_difficulty,
+            records_wanted,
+        } => {
+            // The upstream repeats the current job to a link that reconnects: not a new one.
+            if hub.current_job().map(|(_, id)| id) == Some(job_id) {
+                return None;
+            }
+            let network = match opr.network.parse() {
+                Ok(n) => n,
+                Err(e) => return Some(Message::Error { message: e }),
+            };
+            tracing::info!(job_id, height = opr.height, "job from the upstream");
+            hub.start_job(CurrentJob {
+                job_id,
+                template: OprTemplate {
+                    network,
+                    height: opr.height,
+                    winners: opr.winners,
+                    prices: opr.prices,
+                },
+                min_difficulty: min_difficulty.0,
+                records_wanted,
+            });
+            None
+        }
+        m @ (Message::Minute { .. } | Message::Stop { .. } | Message::Skip { .. }) => {
+            hub.broadcast(m);
+            None
+        }
+        Message::Ping { nonce } => Some(Message::Pong { nonce }),
+        Message::RelaySubmissionResult {
+            identity,
+            job_id,
+            accepted,
+            rejected,
+        } => {
+            if !rejected.is_empty() {
+                let why: Vec<String> = rejected
+                    .iter()
+                    .map(|r| format!("{} {}", r.count, r.code.name()))
+                    .collect();
+                tracing::warn!(%identity, job_id, accepted, "the upstream refused relayed records: {}", why.join(", "));
+            }
+            None
+        }
+        Message::Error { message } => {
+            tracing::warn!("the upstream reports: {message}");
+            None
+        }
+        _ => None, // the relay's own submission results, pongs
+    }
+}
