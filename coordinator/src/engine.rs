@@ -425,8 +425,9 @@ impl Engine {
         self.hub.broadcast(Message::Stop { job_id });
         let mined_secs = self.job_sent.take().map(|t| t.elapsed().as_secs_f64());
         tokio::time::sleep(self.cfg.submit_window).await;
-        let miners = self.hub.miners().len();
-        let hash_rate = self.hub.hash_rate();
+        // Miners and rates as the telemetry knows them: those behind relays included.
+        let miners = self.hub.telemetry().miners_connected();
+        let hash_rate = self.hub.telemetry().farm_rate().rate_10s;
         let (work, counts) = self.hub.take_work(job_id);
         self.hub.telemetry().job(None);
         if let Some(secs) = mined_secs {

@@ -275,7 +275,7 @@ async fn records_handed_in_while_the_link_is_down_reach_the_primary_when_it_is_b
     let (_back, rx) = watch::channel(false);
     tokio::spawn(serve(hub.clone(), l, rx));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while hub.miners_with_work() == 0 {
+    while hub.footprint().accepted < 3 {
         assert!(
             Instant::now() < deadline,
             "the waiting records never reached the primary"
@@ -344,4 +344,132 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
         .miners()
         .iter()
         .any(|m| m.identity == "victim"));
+}
+
+/// A relay can be the upstream of another relay: a miner two relays away is verified at each
+/// hop and its records reach the primary with its identity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_behind_a_relay_reaches_the_primary() {
+    use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
+    use hashcore::{CpuBackend, MiningBackend, Table};
+    use netcoordinator::relay::{start, RelayOptions};
+    use pegnet::{Network, OprTemplate};
+    use protocol::{Message, Secret};
+    use std::sync::Arc;
+
+    let d = common::scratch("relay", "chain");
+    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
+    let hub = Hub::new(
+        ServerConfig {
+            secret: Some(Secret::new(SECRET)),
+            relays: vec!["siteB".into()],
+            records_per_miner: 5,
+            ..ServerConfig::default()
+        },
+        table.clone(),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let primary = l.local_addr().unwrap();
+    let (_stop_primary, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(serve(hub.clone(), l, rx));
+    hub.start_job(CurrentJob {
+        job_id: 7,
+        template: OprTemplate {
+            network: Network::DevNet,
+            height: 500,
+            winners: vec![String::new(); 25],
+            prices: (1..=62).map(|k| k * 1000).collect(),
+        },
+        min_difficulty: 0,
+        records_wanted: 2,
+    });
+    let relay =
+        |name: &str, upstream: String, secret: &str, own: &str, relays: Vec<String>| RelayOptions {
+            upstream: vec![upstream],
+            upstream_secret: Secret::new(secret),
+            upstream_tls: Default::default(),
+            name: name.into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            server: ServerConfig {
+                secret: Some(Secret::new(own)),
+                records_per_miner: 100,
+                relays,
+                ..ServerConfig::default()
+            },
+            bits: Some(10),
+            table_dir: Some(d.join(format!("{name}-tables"))),
+        };
+    let b = start(relay(
+        "siteB",
+        primary.to_string(),
+        SECRET,
+        SITE_SECRET,
+        vec!["siteC".into()],
+    ))
+    .await
+    .unwrap();
+    let c_secret = "site-c-secret-0123456789";
+    let c = start(relay(
+        "siteC",
+        b.addr.to_string(),
+        SITE_SECRET,
+        c_secret,
+        vec![],
+    ))
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.hub.current_job().map(|(_, id)| id) != Some(7) {
+        assert!(
+            Instant::now() < deadline,
+            "the job never reached the second relay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
+    tokio::spawn(netminer::client::run(
+        netminer::client::MinerConfig {
+            coordinators: vec![c.addr.to_string()],
+            secret: Secret::new(c_secret),
+            identity: "far1".into(),
+            coinbase: common::FA.into(),
+            ..Default::default()
+        },
+        backend.clone(),
+        stop_rx,
+    ));
+    while backend.hash_counts().iter().sum::<u64>() < 1000 {
+        assert!(Instant::now() < deadline, "the far miner never mined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    hub.broadcast(Message::Stop { job_id: 7 });
+    while hub.miners_with_work() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the far miner's records never reached the primary"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The records are verified again at each hop: wait for both to be accepted at the primary.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hub.footprint().accepted < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the far miner's records were not accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (work, counts) = hub.take_work(7);
+    assert_eq!(work[0].record.identity, "far1");
+    assert_eq!(work[0].accepted.len(), 2, "{counts:?}");
+    let listed = hub.telemetry().miners();
+    let far = listed
+        .iter()
+        .find(|m| m.identity == "far1")
+        .expect("far1 listed");
+    assert_eq!(far.via.as_deref(), Some("siteB"));
+    let _ = stop.send(true);
+    drop((b, c));
+    let _ = std::fs::remove_dir_all(&d);
 }

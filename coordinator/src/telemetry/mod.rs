@@ -336,6 +336,11 @@ impl Telemetry {
         self.metrics.winners.inc_by(ours as u64);
     }
 
+    /// Miners connected now, directly or through a relay.
+    pub fn miners_connected(&self) -> usize {
+        self.lock().miners.connected_rates().count()
+    }
+
     /// The connected miners' reported rates added up.
     pub fn farm_rate(&self) -> FarmRate {
         let st = self.lock();
