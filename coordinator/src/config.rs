@@ -438,7 +438,11 @@ mod tests {
             ..base.clone()
         };
         let (p, _) = open.problems();
-        assert!(p.iter().any(|p| p.contains("set http_token")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|p| p.contains("set a token (--http-token, http_token")),
+            "{p:?}"
+        );
         let tokened = CoordinatorConfig {
             http_token: Some(SecretString::from("dashboard-token-0123456789")),
             ..open
@@ -456,7 +460,7 @@ mod tests {
         };
         let (p, _) = bad.problems();
         assert!(
-            p.iter().any(|p| p.contains("\"web\" is not HOST:PORT")),
+            p.iter().any(|p| p.contains("\"web\" is not IP:PORT")),
             "{p:?}"
         );
         assert!(p.iter().any(|p| p.contains("stats_interval_secs")), "{p:?}");

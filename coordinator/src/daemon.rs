@@ -37,8 +37,11 @@ pub struct Parts {
     pub engine: EngineConfig,
     /// How factomd's minutes are polled (interval, when the node counts as down).
     pub monitor: MonitorConfig,
-    /// The operators' HTTP API and dashboard, if on.
+    /// The operators' HTTP API and dashboard, if on (started here; the daemon starts its own
+    /// earlier and passes `None`).
     pub http: Option<HttpSettings>,
+    /// The telemetry the hub reports to, if made beforehand (else a fresh one).
+    pub telemetry: Option<Arc<Telemetry>>,
 }
 
 /// Where the operators' HTTP surface listens, and its token.
@@ -113,17 +116,18 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         .await
         .with_context(|| format!("listening for miners on {}", p.listen))?;
     let addr = listener.local_addr()?;
-    let hub = Hub::new(p.server, p.table.clone());
+    let hub = match p.telemetry {
+        Some(t) => Hub::with_telemetry(p.server, p.table.clone(), t),
+        None => Hub::new(p.server, p.table.clone()),
+    };
     let (stop, stop_rx) = watch::channel(false);
     let telemetry = hub.telemetry().clone();
     telemetry.set_identity(&p.engine.network.to_string(), &p.key.public().to_string());
     seed_rate_history(&p.store, &telemetry).await;
     let (http_addr, http) = match &p.http {
         Some(h) => {
-            let l = crate::http::bind(h.addr, h.token.as_ref()).await?;
-            let addr = l.local_addr()?;
-            let router = crate::http::router(telemetry.clone(), p.store.clone(), h.token.as_ref());
-            let task = tokio::spawn(crate::http::serve(l, router, stop_rx.clone()));
+            let (addr, task) =
+                start_http(h, telemetry.clone(), p.store.clone(), stop_rx.clone()).await?;
             (Some(addr), Some(task))
         }
         None => (None, None),
@@ -154,6 +158,19 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         stop,
         _monitor: monitor,
     })
+}
+
+/// Binds the HTTP API and serves it until `stop` turns true.
+async fn start_http(
+    h: &HttpSettings,
+    telemetry: Arc<Telemetry>,
+    store: Store,
+    stop: watch::Receiver<bool>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let l = crate::http::bind(h.addr, h.token.as_ref()).await?;
+    let addr = l.local_addr()?;
+    let router = crate::http::router(telemetry, store, h.token.as_ref());
+    Ok((addr, tokio::spawn(crate::http::serve(l, router, stop))))
 }
 
 /// Samples the farm's hash rate for the dashboard's chart until stopped.
@@ -201,7 +218,7 @@ pub fn log_stats(telemetry: &Telemetry, period: Duration) {
         entries_paid = p.entries_paid,
         entries_failed = p.entries_failed,
         ec_spent = p.ec_spent,
-        ec_left = s.ec_balance.map_or_else(|| "unknown".to_string(), |b| b.to_string()),
+        ec_left = %s.ec_balance.map_or_else(|| "unknown".to_string(), |b| b.to_string()),
         winners = p.winners,
         "stats for the last {}",
         netmine_age(period)
@@ -242,7 +259,11 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
 
 /// The submit window for the network factomd runs: asks the node for its block length (waiting
 /// for it while it cannot be reached) and refuses a window that leaves no time to pay.
-async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Duration> {
+async fn fit_window(
+    client: &FactomdClient,
+    explicit: Option<f64>,
+    telemetry: &Telemetry,
+) -> Result<Duration> {
     let mut warned = false;
     let block_secs = loop {
         let attempt = tokio::select! {
@@ -259,6 +280,12 @@ async fn fit_window(client: &FactomdClient, explicit: Option<f64>) -> Result<Dur
                 )
             }
             Err(e) => {
+                telemetry.node(
+                    crate::telemetry::views::NodeState::Down,
+                    Some(format!(
+                        "waiting for factomd to learn its block length: {e}"
+                    )),
+                );
                 if !warned {
                     tracing::warn!(
                         "waiting for factomd at {} to learn its block length: {e}",
@@ -358,7 +385,29 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
         .context("getting the LXRHash table")?;
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
-    let submit_window = fit_window(&client, cfg.submit_window_secs).await?;
+    // The HTTP API is up before factomd is asked: an operator sees a node that is down at start.
+    let server_limits = cfg.server_limits();
+    let telemetry = Arc::new(Telemetry::new(
+        server_limits.max_connections.saturating_mul(4).max(16),
+    ));
+    telemetry.set_identity(&network.to_string(), &key.public().to_string());
+    let (http_stop, http_stop_rx) = watch::channel(false);
+    let mut http = match http_settings(&cfg)? {
+        Some(h) => {
+            let (a, task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
+            match a.ip().is_unspecified() {
+                true => tracing::info!(
+                    "dashboard and API on port {} of every interface (http://<this box>:{}/, metrics at /metrics)",
+                    a.port(),
+                    a.port()
+                ),
+                false => tracing::info!("dashboard and API on http://{a}/ (metrics: http://{a}/metrics)"),
+            }
+            Some(task)
+        }
+        None => None,
+    };
+    let submit_window = fit_window(&client, cfg.submit_window_secs, &telemetry).await?;
     let secret = if cfg.no_auth {
         None
     } else {
@@ -374,7 +423,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         server: ServerConfig {
             secret,
             tls,
-            ..cfg.server_limits()
+            ..server_limits
         },
         engine: EngineConfig {
             network,
@@ -386,12 +435,10 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             history_days: cfg.history_days,
         },
         monitor: MonitorConfig::default(),
-        http: http_settings(&cfg)?,
+        http: None,
+        telemetry: Some(telemetry.clone()),
     })
     .await?;
-    if let Some(a) = running.http_addr {
-        tracing::info!("dashboard and API on http://{a}/ (metrics: http://{a}/metrics)");
-    }
     tracing::info!(
         miners = %running.addr,
         factomd = %client.url(),
@@ -401,12 +448,11 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     );
     // Every task is joined: the engine or the listener ending is a failure, and the daemon exits
     // non-zero with its error (never a silent exit 0).
-    let telemetry = running.hub.telemetry().clone();
     let stats_every = Duration::from_secs_f64(cfg.stats_interval_secs.clamp(1.0, 86_400.0));
     let mut stats_tick =
         tokio::time::interval_at(tokio::time::Instant::now() + stats_every, stats_every);
     let mut stats_since = std::time::Instant::now();
-    let mut http = running.http.take();
+    let _http_stop = http_stop;
     loop {
         tokio::select! {
             s = running.summaries.recv() => match s {

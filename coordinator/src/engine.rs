@@ -309,10 +309,15 @@ impl Engine {
         // One job per height, whatever the node says (its minute going back, its height jumping
         // back, a restart): the store remembers every height a job was started for.
         if !self.store.call(move |s| s.claim_job(height)).await? {
+            let why = format!(
+                "a job was already started for block {height} (before a restart, or the node's \
+                 height went back: a new simulated chain needs a fresh --data-dir)"
+            );
             tracing::warn!(
                 height,
-                "minute 1 of block {height} again: a job was already started for it; not starting another"
+                "minute 1 of block {height} again: {why}; not starting another"
             );
+            self.hub.telemetry().skipped(&why);
             return Ok(());
         }
         self.store.call(move |s| s.expire_before(height)).await?;
@@ -427,7 +432,7 @@ impl Engine {
         tokio::time::sleep(self.cfg.submit_window).await;
         // Miners and rates as the telemetry knows them: those behind relays included.
         let miners = self.hub.telemetry().miners_connected();
-        let hash_rate = self.hub.telemetry().farm_rate().rate_10s;
+        let hash_rate = self.hub.telemetry().farm_rate().rate_60s;
         let (work, counts) = self.hub.take_work(job_id);
         self.hub.telemetry().job(None);
         if let Some(secs) = mined_secs {
@@ -491,7 +496,7 @@ impl Engine {
             over_cap = report.over_cap,
             credits_lost = report.credits_lost,
             ec_spent = record.ec_spent,
-            ec_balance = ?ec_balance,
+            ec_balance = %ec_balance.map_or_else(|| "unknown".to_string(), |b| b.to_string()),
             hash_rate = %protocol::format_rate(hash_rate),
             "block finished"
         );

@@ -72,6 +72,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             max_backoff: minute,
         },
         http: None,
+        telemetry: None,
     })
     .await
     .unwrap();

@@ -118,6 +118,7 @@ pub async fn run(
         http: opts
             .http
             .map(|addr| coordinator::daemon::HttpSettings { addr, token: None }),
+        telemetry: None,
     })
     .await?;
     if let Some(a) = running.http_addr {

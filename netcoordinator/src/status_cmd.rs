@@ -70,7 +70,7 @@ pub fn run(a: &StatusArgs) -> Result<()> {
                 })?;
                 let code = resp.status();
                 if code == reqwest::StatusCode::UNAUTHORIZED {
-                    bail!("{base}{path}: the API needs its token (--token or NETMINE_HTTP_TOKEN)");
+                    bail!("{base}{path}: token missing or refused: give the coordinator's http_token (--token or NETMINE_HTTP_TOKEN)");
                 }
                 if !code.is_success() {
                     bail!("{base}{path}: HTTP {code}");
@@ -191,7 +191,12 @@ pub fn miners_table(miners: &[MinerView]) -> String {
         .map(|m| {
             [
                 m.identity.clone(),
-                if m.connected { "connected" } else { "gone" }.into(),
+                if m.connected {
+                    "connected"
+                } else {
+                    "disconnected"
+                }
+                .into(),
                 m.address.clone(),
                 m.backend.clone().unwrap_or_else(|| "–".into()),
                 format_rate(m.rate_60s),

@@ -312,7 +312,7 @@ async fn beyond_loopback_the_api_needs_its_token() {
     assert!(!status.success());
     let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
     assert!(
-        log.contains("reachable from other machines: set http_token"),
+        log.contains("reachable from other machines: set a token (--http-token"),
         "{log}"
     );
 
@@ -379,9 +379,41 @@ async fn beyond_loopback_the_api_needs_its_token() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs its token"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token missing or refused"));
     let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
     assert!(!log.contains(TOKEN), "the token was logged: {log}");
     sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The dashboard and API are up before factomd answers: a node that is down at start shows as
+/// down, with the reason.
+#[tokio::test]
+async fn a_node_down_at_start_shows_on_the_api() {
+    let d = dir("nodedown");
+    let key = EcSecret::generate();
+    let hport = free_port();
+    let _c = Kill(coordinator(
+        "127.0.0.1:1",
+        free_port(),
+        &format!("127.0.0.1:{hport}"),
+        &key,
+        &d,
+        &[],
+    ));
+    let v = wait_for(
+        &format!("http://127.0.0.1:{hport}/api/status"),
+        Duration::from_secs(30),
+        |v| v["factomd"]["state"] == "down",
+    )
+    .await;
+    let err = v["factomd"]["last_error"].as_str().unwrap();
+    assert!(err.contains("waiting for factomd"), "{v:#}");
+    let m = get(&format!("http://127.0.0.1:{hport}/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("netmine_factomd_up 0"), "{m}");
     let _ = std::fs::remove_dir_all(&d);
 }

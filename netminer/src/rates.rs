@@ -39,11 +39,17 @@ impl RateTracker {
             self.samples.pop_front();
         }
         let total = |c: &[u64]| c.iter().sum::<u64>();
+        // The sample whose age is closest to the window, among those at most 1.5 windows old (so
+        // a sample taken a hair more than 10 s ago still serves the 10 s rate, whatever the
+        // timers' jitter); until a window is full, the oldest sample there is.
         let oldest_within = |window: Duration| {
+            let limit = window + window / 2;
             self.samples
                 .iter()
-                .find(|(t, _)| now.duration_since(*t) <= window)
-                .filter(|(t, _)| now.duration_since(*t) > Duration::ZERO)
+                .map(|s @ (t, _)| (now.duration_since(*t), s))
+                .filter(|(age, _)| *age > Duration::ZERO && *age <= limit)
+                .min_by_key(|(age, _)| age.abs_diff(window))
+                .map(|(_, s)| s)
         };
         let rate = |window: Duration| -> f64 {
             match oldest_within(window) {
@@ -119,6 +125,27 @@ mod tests {
             s.rate_15m
         );
         assert_eq!(s.total_hashes, last[0] + last[1]);
+    }
+
+    #[test]
+    fn samples_a_little_late_still_give_the_10_second_rate() {
+        // Timers fire late: samples 10.003 s apart, and the stats line sampling twice at once.
+        let t0 = Instant::now();
+        let mut r = RateTracker::new();
+        let step = Duration::from_millis(10_003);
+        for k in 0..8u32 {
+            let s = r.sample_at(t0 + step * k, &[u64::from(k) * 10_003]);
+            if k > 0 {
+                assert!(
+                    (s.rate_10s - 1000.0).abs() < 1e-6,
+                    "sample {k}: {}",
+                    s.rate_10s
+                );
+                assert!((s.per_worker[0] - 1000.0).abs() < 1e-6);
+            }
+        }
+        let again = r.sample_at(t0 + step * 7, &[7 * 10_003]);
+        assert!((again.rate_10s - 1000.0).abs() < 1e-6, "{}", again.rate_10s);
     }
 
     #[test]

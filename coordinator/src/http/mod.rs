@@ -36,21 +36,21 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:7780";
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// The address is neither `HOST:PORT`, `:PORT` nor `off`.
-    #[error("http {0:?} is not HOST:PORT, :PORT or off")]
+    #[error("http {0:?} is not IP:PORT, :PORT or off (an IP address: 127.0.0.1, 0.0.0.0, [::1])")]
     Address(String),
     /// A non-loopback address without a token.
-    #[error("http on {0} is reachable from other machines: set http_token (or NETMINE_HTTP_TOKEN) so every request must carry it, or bind to 127.0.0.1")]
+    #[error("http on {0} is reachable from other machines: set a token (--http-token, http_token or NETMINE_HTTP_TOKEN) so every request must carry it, or bind to 127.0.0.1")]
     NoToken(SocketAddr),
     /// A token too short to resist guessing.
     #[error("http_token is too short: use at least {min} characters (`netcoordinator gen-secret` makes one)", min = auth::MIN_TOKEN_LEN)]
     WeakToken,
     /// The address could not be bound.
-    #[error("serving HTTP on {addr}: {source}")]
+    #[error("serving HTTP on {addr}: {reason}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -122,7 +122,7 @@ pub async fn bind(
     check(addr, token)?;
     TcpListener::bind(addr)
         .await
-        .map_err(|source| HttpError::Bind { addr, source })
+        .map_err(|reason| HttpError::Bind { addr, reason })
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true.

@@ -106,6 +106,17 @@ pub const MAX_WORKERS: usize = 1024;
 impl Hub {
     /// A hub verifying with `table`.
     pub fn new(cfg: ServerConfig, table: Arc<Table>) -> Arc<Hub> {
+        let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
+        Hub::with_telemetry(cfg, table, telemetry)
+    }
+
+    /// A hub reporting to `telemetry` (made before the hub: the daemon serves its HTTP API while
+    /// it waits for factomd).
+    pub fn with_telemetry(
+        cfg: ServerConfig,
+        table: Arc<Table>,
+        telemetry: Arc<Telemetry>,
+    ) -> Arc<Hub> {
         if cfg.secret.is_none() {
             tracing::warn!("miner authentication is OFF: anyone who can reach this port can mine and submit records");
         }
@@ -122,7 +133,6 @@ impl Hub {
                 tracing::warn!("no verification pool ({e}): verifying on tokio's blocking threads")
             })
             .ok();
-        let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
         Arc::new(Hub {
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             upstream: std::sync::OnceLock::new(),

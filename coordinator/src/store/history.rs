@@ -21,7 +21,7 @@ pub struct BlockRecord {
     pub skipped: Option<String>,
     /// Miners connected at minute 9.
     pub miners: usize,
-    /// The farm's reported hash rate at minute 9 (hashes per second).
+    /// The farm's reported hash rate over the 60 s before minute 9 (hashes per second).
     pub hash_rate: f64,
     /// Records submitted for its job.
     pub records_received: usize,

@@ -45,7 +45,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "netmine_farm_hashrate_hashes_per_second",
-        "The connected miners' reported 10 s hash rates added up",
+        "The connected miners' reported 10 s hash rates added up (as of the scrape)",
     ),
     (
         "netmine_records",

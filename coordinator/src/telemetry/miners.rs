@@ -87,8 +87,9 @@ impl MinerBook {
     pub(super) fn disconnected(&mut self, identity: &str, now: u64) {
         if let Some(e) = self.miners.get_mut(identity) {
             let v = &mut e.view;
+            // `last_seen` stays when it was last heard from (a silent miner is dropped later).
+            let _ = now;
             v.connected = false;
-            v.last_seen = v.last_seen.max(now);
             v.rate_10s = 0.0;
             v.rate_60s = 0.0;
             v.rate_15m = 0.0;

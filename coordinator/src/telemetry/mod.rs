@@ -40,13 +40,14 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// How many hashes it takes, on average, for the `n`-th best of them to reach `difficulty`: each
-/// hash exceeds `d` with probability `1 − d/2⁶⁴`, so `H ≈ n / (1 − d/2⁶⁴)`. A miner that
-/// submitted its `n` best records, the worst of them at `difficulty`, has done about that many
-/// hashes: its *effective* hash rate is that over the time it mined, whatever rate it reports.
+/// How many hashes a miner did, estimated from its `n` best records, the worst of them at
+/// `difficulty`: each hash exceeds `d` with probability `p = 1 − d/2⁶⁴`, so the `n`-th best of
+/// `H` hashes sits where `H·p ≈ n`. `(n − 1) / p` is the unbiased estimate of `H` (plain `n / p`
+/// overstates it by `n / (n − 1)`: 1.5× with 3 records); with a single record, `1 / p`. A
+/// miner's *effective* hash rate is that over the time it mined, whatever rate it reports.
 pub fn effective_hashes(n: usize, difficulty: u64) -> f64 {
     let p = ((u64::MAX - difficulty) as f64 + 1.0) / 18_446_744_073_709_551_616.0;
-    n as f64 / p
+    n.saturating_sub(1).max(1) as f64 / p
 }
 
 /// What the stats line covers: counters since the previous line.
@@ -326,7 +327,8 @@ impl Telemetry {
             .get_or_create(&label("outcome", outcome))
             .inc();
         drop(st);
-        // Each block adds a point to the chart too (so short devnet blocks draw one at once).
+        // Each block adds a point to the chart too (so short devnet blocks draw one at once);
+        // the chart and the blocks both show the 60 s rate.
         self.push_rate(unix_now(), b.hash_rate);
     }
 
@@ -356,9 +358,7 @@ impl Telemetry {
     /// Records the farm's hash rate now for the chart (the daemon calls it every
     /// [`RATE_SAMPLE_EVERY`]).
     pub fn sample_rate(&self) {
-        let rate = self.farm_rate().rate_60s;
-        self.metrics.farm_hashrate.set(rate);
-        self.push_rate(unix_now(), rate);
+        self.push_rate(unix_now(), self.farm_rate().rate_60s);
     }
 
     /// Adds a sample to the history (also used to seed it from the stored blocks at start).
@@ -416,6 +416,8 @@ impl Telemetry {
 
     /// `GET /metrics`.
     pub fn metrics_text(&self) -> String {
+        // The farm's rate as of this scrape, the same 10 s rates as the per-miner series.
+        self.metrics.farm_hashrate.set(self.farm_rate().rate_10s);
         self.metrics.encode()
     }
 

@@ -7,10 +7,10 @@ fn effective_hashes_follow_the_order_statistic() {
     let d = u64::MAX - (u64::MAX >> 20); // 1 − d/2^64 = 2^-20
     let h = effective_hashes(1, d);
     assert!((h / 1_048_576.0 - 1.0).abs() < 1e-6, "{h}");
-    // The 10th best at the same difficulty means ten times the work.
-    assert!((effective_hashes(10, d) / h - 10.0).abs() < 1e-9);
+    // The 10th best at the same difficulty: (10 − 1) / p, the unbiased estimate.
+    assert!((effective_hashes(10, d) / h - 9.0).abs() < 1e-9);
     // Difficulty 0 is reached by every hash.
-    assert!((effective_hashes(3, 0) - 3.0).abs() < 1e-9);
+    assert!((effective_hashes(3, 0) - 2.0).abs() < 1e-9);
     assert!(effective_hashes(1, u64::MAX).is_finite());
 }
 
