@@ -186,6 +186,15 @@ async fn receive(
     loop {
         let next = match tokio::time::timeout(STALL, ws.next()).await {
             Err(_) => return Attempt::Retry(format!("nothing received for {STALL:?}")),
+            // Closed before any offer: a coordinator that does not serve tables (an older one
+            // treats the request as a protocol violation); asking again would only count
+            // against this address.
+            Ok(None) | Ok(Some(Ok(WsMessage::Close(_)))) | Ok(Some(Err(_))) if offer.is_none() => {
+                return Attempt::GiveUp(
+                    "the coordinator closed the connection instead of offering its table (an older coordinator?)"
+                        .into(),
+                )
+            }
             Ok(None) | Ok(Some(Ok(WsMessage::Close(_)))) => {
                 return Attempt::Retry("the coordinator closed the connection".into())
             }
