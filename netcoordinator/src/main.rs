@@ -1,5 +1,7 @@
-//! `netcoordinator`: the PegNet farm coordinator daemon, plus `devnet` (everything in one process),
-//! `grade` (grade a block file) and `prices` (poll the price sources once).
+//! `netcoordinator`: the PegNet farm coordinator daemon, plus `relay` (a site's coordinator that
+//! forwards to a primary), `status` (the running daemon's API as tables), `devnet` (everything in
+//! one process), `grade` (grade a block file), `prices` (poll the price sources once),
+//! `check-config`, `gen-secret` and `tls-fingerprint`.
 
 mod block_file;
 mod check_config_cmd;
