@@ -112,6 +112,37 @@ async fn a_dropped_copy_resumes_and_a_wrong_one_is_deleted() {
 }
 
 #[tokio::test]
+async fn a_complete_unchecked_copy_is_checked_and_a_link_or_overlong_file_is_replaced() {
+    let c = coordinator(10, 2).await;
+    let d = dest("leftovers", 10);
+    // Killed after the last byte, before the check: nothing more to receive.
+    std::fs::write(part_path(&d), c.table.as_bytes()).unwrap();
+    let got = fetch(&miner(&c.addr, "box1", SECRET), 10, &d)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.received, 0);
+    assert_eq!(std::fs::read(&d).unwrap(), c.table.as_bytes());
+    // A `.part` that is a link, or longer than the table, is thrown away and the copy starts over.
+    std::fs::remove_file(&d).unwrap();
+    let elsewhere = d.with_extension("elsewhere");
+    std::fs::write(&elsewhere, b"not yours").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, part_path(&d)).unwrap();
+    fetch(&miner(&c.addr, "box1", SECRET), 10, &d)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"not yours");
+    assert_eq!(std::fs::read(&d).unwrap(), c.table.as_bytes());
+    std::fs::remove_file(&d).unwrap();
+    std::fs::write(part_path(&d), vec![0u8; 2000]).unwrap();
+    fetch(&miner(&c.addr, "box1", SECRET), 10, &d)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&d).unwrap(), c.table.as_bytes());
+    let _ = std::fs::remove_dir_all(d.parent().unwrap());
+}
+
+#[tokio::test]
 async fn netminers_of_one_box_share_one_copy() {
     let c = coordinator(12, 1).await;
     let d = dest("shared", 12);

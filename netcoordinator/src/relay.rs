@@ -32,6 +32,19 @@ const QUEUE: usize = 4096;
 /// How often the miners' rates go up.
 const STATS_EVERY: Duration = Duration::from_secs(10);
 
+/// The upstream pings every 15 s: a link silent this long is dead (a half-open connection).
+const SILENT: Duration = Duration::from_secs(45);
+
+/// A send to the upstream that cannot finish in this time ends the link.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends with [`SEND_TIMEOUT`].
+async fn send_up(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(), String> {
+    tokio::time::timeout(SEND_TIMEOUT, send(ws, session, msg))
+        .await
+        .map_err(|_| format!("the upstream took more than {SEND_TIMEOUT:?} to take a message"))?
+}
+
 /// What a relay runs with.
 pub struct RelayOptions {
     /// The upstream's addresses, preferred first (`host:port`, `ws://`, `wss://`).
@@ -189,7 +202,7 @@ async fn run_link(
 ) -> String {
     // What waited while the link was down goes first (the upstream refuses what is too late).
     while let Some(s) = pending.pop_front() {
-        if let Err(e) = send(ws, session, &submission(s.clone())).await {
+        if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
             pending.push_front(s);
             return e;
         }
@@ -200,7 +213,7 @@ async fn run_link(
         tokio::select! {
             _ = stop.changed() => return "stopping".into(),
             Some(s) = up.recv() => {
-                if let Err(e) = send(ws, session, &submission(s.clone())).await {
+                if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
                     queue(pending, s);
                     return e;
                 }
@@ -209,7 +222,7 @@ async fn run_link(
                 let now: Vec<_> = hub.telemetry().miners().into_iter().filter(|m| m.connected).collect();
                 let ids: BTreeSet<String> = now.iter().map(|m| m.identity.clone()).collect();
                 for gone in reported.difference(&ids) {
-                    if let Err(e) = send(ws, session, &Message::RelayMinerGone { identity: gone.clone() }).await {
+                    if let Err(e) = send_up(ws, session, &Message::RelayMinerGone { identity: gone.clone() }).await {
                         return e;
                     }
                 }
@@ -220,20 +233,24 @@ async fn run_link(
                         address: m.address.clone(),
                         stats: stats_of(m),
                     };
-                    if let Err(e) = send(ws, session, &msg).await {
+                    if let Err(e) = send_up(ws, session, &msg).await {
                         return e;
                     }
                 }
                 reported = ids;
             }
-            frame = protocol::ws::recv_text(ws, "upstream") => {
-                let text = match frame { Ok(t) => t, Err(e) => return e.to_string() };
+            frame = tokio::time::timeout(SILENT, protocol::ws::recv_text(ws, "upstream")) => {
+                let text = match frame {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(e)) => return e.to_string(),
+                    Err(_) => return format!("nothing from the upstream for {SILENT:?}"),
+                };
                 let msg = match session.open(&text) {
                     Ok(m) => m,
                     Err(e) => return format!("protocol violation by the upstream: {e}"),
                 };
                 if let Some(reply) = from_upstream(hub, msg) {
-                    if let Err(e) = send(ws, session, &reply).await {
+                    if let Err(e) = send_up(ws, session, &reply).await {
                         return e;
                     }
                 }
@@ -251,8 +268,9 @@ fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
             min_difficulty,
             records_wanted,
         } => {
-            // The upstream repeats the current job to a link that reconnects: not a new one.
-            if hub.current_job().map(|(_, id)| id) == Some(job_id) {
+            // The upstream repeats the current job to a link that reconnects: not a new one. (A
+            // restarted upstream counts job ids from 1 again: a new height is a new job.)
+            if hub.current_job() == Some((opr.height, job_id)) {
                 return None;
             }
             let network = match opr.network.parse() {
@@ -293,10 +311,57 @@ fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
             }
             None
         }
+        Message::Error { message } if message.contains("is not a relay") => {
+            tracing::error!("the upstream does not take this relay's records: {message}; add this relay's --name to the upstream's `relays`");
+            None
+        }
         Message::Error { message } => {
             tracing::warn!("the upstream reports: {message}");
             None
         }
         _ => None, // the relay's own submission results, pongs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Difficulty, OprFields};
+
+    fn job(job_id: u64, height: u32) -> Message {
+        Message::Job {
+            job_id,
+            opr: OprFields {
+                network: "devnet".into(),
+                height,
+                version: 5,
+                winners: vec![String::new(); 25],
+                prices: (1..=62).map(|k| k * 1000).collect(),
+            },
+            min_difficulty: Difficulty(0),
+            records_wanted: 3,
+        }
+    }
+
+    #[test]
+    fn a_repeated_job_is_not_restarted_but_a_restarted_upstreams_job_1_is_new() {
+        let table = Arc::new(hashcore::Table::generate(8, &mut |_, _| {}).unwrap());
+        let hub = Hub::new(ServerConfig::default(), table);
+        let mut events = hub.subscribe();
+        assert!(from_upstream(&hub, job(1, 500)).is_none());
+        assert_eq!(hub.current_job(), Some((500, 1)));
+        assert!(events.try_recv().is_ok(), "the first job is broadcast");
+        // The same job again (a reconnected link): nothing is broadcast.
+        from_upstream(&hub, job(1, 500));
+        assert!(events.try_recv().is_err());
+        // A restarted upstream's job 1 for the next height: a new job.
+        from_upstream(&hub, job(1, 501));
+        assert_eq!(hub.current_job(), Some((501, 1)));
+        assert!(events.try_recv().is_ok());
+        // A ping is answered.
+        assert!(matches!(
+            from_upstream(&hub, Message::Ping { nonce: 9 }),
+            Some(Message::Pong { nonce: 9 })
+        ));
     }
 }

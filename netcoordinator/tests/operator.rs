@@ -227,6 +227,14 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
         assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
     }
     assert_eq!(get(&format!("{base}/nope"), None).await.status(), 404);
+    // A page of another site pointed at 127.0.0.1 (DNS rebinding) is refused.
+    let rebound = reqwest::Client::new()
+        .get(format!("{base}/api/miners"))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
     assert_eq!(
         get(&format!("{base}/api/blocks?limit=x"), None)
             .await

@@ -152,6 +152,15 @@ pub fn part_path(dest: &Path) -> PathBuf {
 
 /// One session: ask from what `part` holds, append what arrives.
 async fn copy_once(cfg: &MinerConfig, addr: &str, bits: u32, part: &Path) -> Attempt {
+    // Only a regular file of at most the table's length can be resumed: a link (to anywhere)
+    // or an overlong file is thrown away first.
+    if let Ok(m) = std::fs::symlink_metadata(part) {
+        if !m.file_type().is_file() || m.len() > 1u64 << bits {
+            if let Err(e) = std::fs::remove_file(part) {
+                return Attempt::GiveUp(format!("{}: {e}", part.display()));
+            }
+        }
+    }
     let (mut ws, mut session) = match open_session(cfg, addr).await {
         Ok(x) => x,
         Err(e) => return Attempt::GiveUp(e),
@@ -213,6 +222,10 @@ async fn receive(
                         return Attempt::GiveUp(format!(
                             "the coordinator offered {b} bits, {s} bytes from {o} (asked {bits} from {offset})"
                         ));
+                    }
+                    if at == size {
+                        // A complete copy from before (killed before it was checked).
+                        return Attempt::Done(sha256);
                     }
                     offer = Some(sha256);
                 }

@@ -9,6 +9,10 @@
 //!
 //! The token is compared through SHA-256 digests, so the comparison's timing says nothing about
 //! the token, and it is never logged.
+//!
+//! Without a token (a loopback address) a request must name a loopback host (`127.0.0.1`,
+//! `localhost`, `[::1]`) in its `Host` header: a web page the operator visits cannot point its
+//! own domain at 127.0.0.1 (DNS rebinding) and read the API from the browser.
 
 use super::AppState;
 use axum::extract::{Request, State};
@@ -67,12 +71,35 @@ impl Token {
     }
 }
 
-/// The middleware: passes requests that carry the token (or all, without a token).
+/// Whether the request's `Host` names this machine's loopback (any port).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The middleware: passes requests that carry the token, or without a token those for a
+/// loopback host.
 pub(super) async fn require_token(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
+    if state.token.is_none() && !loopback_host(req.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "without http_token this API answers only requests for 127.0.0.1, localhost or [::1]\n",
+        )
+            .into_response();
+    }
     match &state.token {
         Some(t) if !t.allows(req.headers()) => {
             let mut r = (
@@ -98,6 +125,33 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         h
+    }
+
+    #[test]
+    fn only_loopback_hosts_pass_without_a_token() {
+        let host = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_str(v).unwrap());
+            loopback_host(&h)
+        };
+        for ok in [
+            "127.0.0.1:7780",
+            "localhost:7780",
+            "LOCALHOST",
+            "[::1]:7780",
+            "127.0.0.2",
+        ] {
+            assert!(host(ok), "{ok}");
+        }
+        for no in [
+            "evil.example:7780",
+            "10.0.0.5:7780",
+            "[::2]:80",
+            "127.0.0.1.evil.example",
+        ] {
+            assert!(!host(no), "{no}");
+        }
+        assert!(!loopback_host(&HeaderMap::new()));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! authentication with the farm secret, then a loop relaying the hub's broadcasts to the miner and
 //! answering its messages (stats, submissions, pings).
 
-use super::hub::{job_message, submission, truncate, Hub, Registration};
+use super::hub::{job_message, Hub, Registration};
 use super::listener::{Bans, PendingSlot};
+use super::submission::{submission, truncate};
 use crate::tls::MaybeTls;
 use protocol::{
     ConnectionRefusal, CoordinatorHandshake, Message, MinerHello, ProtocolError, RefusalCode,
@@ -101,7 +102,10 @@ pub(super) async fn connection(
     };
     let id = hello.identity.clone();
     tracing::info!(%addr, identity = %id, "miner connected");
-    hub.telemetry().miner_connected(&id, &hello.coinbase, addr);
+    // A relay is not a miner: its miners are listed, it is not.
+    if !hub.is_relay(&id) {
+        hub.telemetry().miner_connected(&id, &hello.coinbase, addr);
+    }
     let mut events = hub.events.subscribe();
     let current = hub.lock().job.clone();
     let (ping_every, idle) = (hub.cfg.ping_every, hub.cfg.idle_timeout);

@@ -15,6 +15,7 @@ mod connection;
 mod hub;
 mod listener;
 mod relay;
+mod submission;
 mod table_serve;
 
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};

@@ -6,9 +6,12 @@
 //!
 //! * Relay side: [`Hub::forward_to`] sends every record the hub accepts to the link's task.
 //! * Upstream side: [`handle`] answers the `relay_*` messages of a connection whose identity is in
-//!   the upstream's `relays` list (anyone else sending them gets an error and a bad mark).
+//!   the upstream's `relays` list (anyone else sending them is told so, and they are ignored).
+//!   A relay speaks only for valid identities that are not connected directly, at most as many
+//!   as the hub keeps work for.
 
-use super::hub::{submission, Hub};
+use super::hub::Hub;
+use super::submission::submission;
 use protocol::{Message, MinerHello, Stats, SubmittedRecord};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -75,13 +78,49 @@ impl Relayed {
         }
     }
 
-    fn seen(&mut self, hub: &Hub, relay: &MinerHello, addr: SocketAddr, id: &str, coinbase: &str) {
-        // As many as the hub keeps work for: a relay cannot grow this without bound.
-        if !self.miners.contains(id) && self.miners.len() < hub.max_work() {
+    /// Takes note of a relayed miner; false (and nothing noted) for an identity that is not
+    /// valid, is connected directly, or is one too many for this relay.
+    fn seen(
+        &mut self,
+        hub: &Hub,
+        relay: &MinerHello,
+        addr: SocketAddr,
+        id: &str,
+        coinbase: &str,
+    ) -> bool {
+        if !self.miners.contains(id) {
+            // As many as the hub keeps work for: a relay cannot grow this without bound.
+            if self.miners.len() >= hub.max_work()
+                || !pegnet::validate::valid_identity(id.as_bytes())
+                || !pegnet::validate::valid_coinbase(coinbase.as_bytes())
+                || hub.lock().connected.contains_key(id)
+            {
+                return false;
+            }
             self.miners.insert(id.to_string());
+        }
+        // Also after another connection of this relay said it was gone.
+        if !hub.telemetry().is_connected(id) {
             hub.telemetry()
                 .miner_connected_via(id, coinbase, addr, Some(&relay.identity));
         }
+        true
+    }
+}
+
+/// The answer to a relayed submission for a miner this relay may not speak for.
+fn not_relayable(identity: String, job_id: u64, n: usize) -> Message {
+    Message::RelaySubmissionResult {
+        rejected: vec![protocol::RefusalCount {
+            code: protocol::RefusalCode::BadRecord,
+            count: u32::try_from(n).unwrap_or(u32::MAX),
+            example: format!(
+                "{identity}: not a valid identity and coinbase, connected directly, or too many miners behind this relay"
+            ),
+        }],
+        identity,
+        job_id,
+        accepted: 0,
     }
 }
 
@@ -117,9 +156,11 @@ pub(super) async fn handle(
             coinbase,
             records,
         } => {
-            relayed.seen(hub, relay, addr, &identity, &coinbase);
-            let miner = MinerHello { identity, coinbase };
             let n = records.len();
+            if !relayed.seen(hub, relay, addr, &identity, &coinbase) {
+                return Some(Some(not_relayable(identity, job_id, n)));
+            }
+            let miner = MinerHello { identity, coinbase };
             let result = submission(hub, &miner, job_id, records).await;
             match result {
                 Message::SubmissionResult {
@@ -145,9 +186,10 @@ pub(super) async fn handle(
             stats,
             ..
         } => {
-            relayed.seen(hub, relay, addr, &identity, &coinbase);
-            hub.telemetry()
-                .miner_stats(&identity, &super::hub::clean_stats(stats));
+            if relayed.seen(hub, relay, addr, &identity, &coinbase) {
+                hub.telemetry()
+                    .miner_stats(&identity, &super::hub::clean_stats(stats));
+            }
             None
         }
         Message::RelayMinerGone { identity } => {
@@ -170,5 +212,72 @@ pub fn stats_of(m: &crate::telemetry::views::MinerView) -> Stats {
         total_hashes: 0,
         backend: m.backend.clone(),
         devices: m.devices.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::hub::{clean_stats, MAX_RATE};
+    use super::*;
+    use crate::server::{CurrentJob, ServerConfig};
+    use hashcore::Table;
+    use pegnet::{Network, OprTemplate};
+    use protocol::{Difficulty, HexBytes, RefusalCode};
+
+    #[test]
+    fn reports_are_capped_and_printable() {
+        let s = clean_stats(Stats {
+            rate_10s: 1e308,
+            rate_60s: f64::INFINITY,
+            rate_15m: -1.0,
+            backend: Some("cpu\u{1b}[31m\n".into()),
+            devices: vec!["gpu\u{7}0".into()],
+            ..Stats::default()
+        });
+        assert_eq!((s.rate_10s, s.rate_60s, s.rate_15m), (MAX_RATE, 0.0, 0.0));
+        assert_eq!(s.backend.as_deref(), Some("cpu[31m"));
+        assert_eq!(s.devices, vec!["gpu0".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn an_identity_keeps_its_first_coinbase_for_the_block() {
+        let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
+        let hub = Hub::new(ServerConfig::default(), table);
+        hub.start_job(CurrentJob {
+            job_id: 3,
+            template: OprTemplate {
+                network: Network::DevNet,
+                height: 10,
+                winners: vec![String::new(); 25],
+                prices: (1..=62).map(|k| k * 1000).collect(),
+            },
+            min_difficulty: 0,
+            records_wanted: 3,
+        });
+        let fa = |_k: u8| factom::FactoidSecret::generate().public().to_string();
+        let record = |n: u8| SubmittedRecord {
+            nonce: HexBytes(vec![n]),
+            difficulty: Difficulty(1),
+        };
+        let first = MinerHello {
+            identity: "x".into(),
+            coinbase: fa(1),
+        };
+        submission(&hub, &first, 3, vec![record(1)]).await;
+        let other = MinerHello {
+            identity: "x".into(),
+            coinbase: fa(2),
+        };
+        let Message::SubmissionResult { rejected, .. } =
+            submission(&hub, &other, 3, vec![record(2), record(3)]).await
+        else {
+            panic!("not a result")
+        };
+        assert_eq!(rejected[0].code, RefusalCode::BadRecord);
+        assert_eq!(rejected[0].count, 2);
+        assert!(rejected[0].example.contains("another coinbase"));
+        // The first miner's count was not touched: it still has its whole limit but one.
+        let st = hub.lock();
+        assert_eq!(st.work["x"].submitted, 1);
     }
 }

@@ -136,6 +136,9 @@ where
     };
     send_text(ws, session, &offer, timeout).await?;
     let started = Instant::now();
+    // A reader slower than 1 MiB/s on average (after a 30 s grace) gives its slot back.
+    let deadline =
+        started + Duration::from_secs(30) + Duration::from_secs((size as u64 - offset) >> 20);
     let mut at = offset as usize;
     let mut unflushed = 0;
     while at < size {
@@ -144,6 +147,14 @@ where
             table: table.clone(),
             range: at..end,
         });
+        if Instant::now() > deadline {
+            return Err(format!(
+                "table copy too slow ({} of {} MiB after {:.0} s): slot given back",
+                (at - offset as usize) >> 20,
+                (size - offset as usize) >> 20,
+                started.elapsed().as_secs_f64()
+            ));
+        }
         tokio::time::timeout(timeout, ws.feed(WsMessage::Binary(chunk)))
             .await
             .map_err(|_| format!("table copy stalled for {timeout:?}"))?

@@ -165,6 +165,11 @@ impl MinerBook {
         }
     }
 
+    /// Whether `identity` is listed as connected.
+    pub(super) fn is_connected(&self, identity: &str) -> bool {
+        self.miners.get(identity).is_some_and(|e| e.view.connected)
+    }
+
     /// The connected miners' identities and 10 s rates.
     pub(super) fn connected_rates(&self) -> impl Iterator<Item = (&str, &MinerView)> {
         self.miners
@@ -228,10 +233,13 @@ mod tests {
     fn disconnected_miners_are_listed_for_an_hour_and_the_book_stays_bounded() {
         let mut b = MinerBook::new(10);
         b.connected("a", "FA1", addr(), None, 100);
+        b.seen("a", 150);
         b.disconnected("a", 200);
-        assert_eq!(b.views(200 + 3600).len(), 1);
-        assert!(!b.views(200 + 3600)[0].connected);
-        assert_eq!(b.views(200 + 3601).len(), 0);
+        // Listed for an hour after it was last heard from (150), not after the disconnection.
+        assert_eq!(b.views(150 + 3600).len(), 1);
+        assert!(!b.views(150 + 3600)[0].connected);
+        assert_eq!(b.views(150 + 3600)[0].last_seen, 150);
+        assert_eq!(b.views(150 + 3601).len(), 0);
         for k in 0..50 {
             b.connected(&format!("m{k}"), "FA1", addr(), None, 1000 + k);
             b.disconnected(&format!("m{k}"), 1000 + k);

@@ -338,6 +338,11 @@ impl Telemetry {
         self.metrics.winners.inc_by(ours as u64);
     }
 
+    /// Whether `identity` is listed as connected.
+    pub fn is_connected(&self, identity: &str) -> bool {
+        self.lock().miners.is_connected(identity)
+    }
+
     /// Miners connected now, directly or through a relay.
     pub fn miners_connected(&self) -> usize {
         self.lock().miners.connected_rates().count()
