@@ -64,6 +64,9 @@ impl Store {
         let now = crate::telemetry::unix_now();
         let mut b = b.clone();
         b.recorded_at = now;
+        if !b.hash_rate.is_finite() {
+            b.hash_rate = 0.0; // JSON has no infinity: it would not read back
+        }
         let json = serde_json::to_string(&b).map_err(|e| StoreError(e.to_string()))?;
         let conn = self.conn();
         conn.execute(
@@ -91,7 +94,9 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        json.map(|j| parse(height, &j)).transpose()
+        // An unreadable record (written by a broken build) is history lost, not a reason to stop
+        // paying: it is logged and treated as absent.
+        Ok(json.and_then(|j| readable(height, &j)))
     }
 
     /// The newest `limit` records, newest first.
@@ -105,7 +110,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (height, json) = row?;
-            out.push(parse(height, &json)?);
+            out.extend(readable(height, &json));
         }
         Ok(out)
     }
@@ -118,9 +123,10 @@ impl Store {
     }
 }
 
-fn parse(height: u32, json: &str) -> Result<BlockRecord, StoreError> {
+fn readable(height: u32, json: &str) -> Option<BlockRecord> {
     serde_json::from_str(json)
-        .map_err(|e| StoreError(format!("history of block {height} is unreadable: {e}")))
+        .map_err(|e| tracing::warn!("the history of block {height} is unreadable, skipped: {e}"))
+        .ok()
 }
 
 #[cfg(test)]
@@ -152,6 +158,31 @@ mod tests {
         );
         assert_eq!(got[0].entries_paid, 5);
         assert!(got[0].recorded_at > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unreadable_record_is_skipped_and_an_infinite_rate_is_stored_as_0() {
+        let (store, dir) = temp_store("unreadable");
+        store
+            .save_block(
+                &BlockRecord {
+                    hash_rate: f64::INFINITY,
+                    ..BlockRecord::new(1)
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(store.block(1).unwrap().unwrap().hash_rate, 0.0);
+        store
+            .conn()
+            .execute(
+                "INSERT INTO block_history (height, recorded_at, record) VALUES (2, 0, '{\"hash_rate\":null}')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(store.block(2).unwrap(), None);
+        assert_eq!(store.blocks(10).unwrap().len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
