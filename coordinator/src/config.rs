@@ -51,6 +51,9 @@ pub struct CoordinatorConfig {
     pub table_dir: Option<PathBuf>,
     /// Entries paid per block at most.
     pub max_entries: usize,
+    /// Of those, at most this many paying any one coinbase (payout address), so one big
+    /// coinbase cannot crowd out the others on a shared farm. `None`: no limit.
+    pub max_entries_per_coinbase: Option<usize>,
     /// Records each miner may submit per block.
     pub records_per_miner: usize,
     /// Authenticated miners connected at once.
@@ -120,6 +123,7 @@ impl Default for CoordinatorConfig {
             bits: None,
             table_dir: None,
             max_entries: 10,
+            max_entries_per_coinbase: None,
             records_per_miner: 3,
             max_connections: 256,
             max_pending: 256,
@@ -251,6 +255,9 @@ impl CoordinatorConfig {
             || self.ban_after == 0
         {
             problems.push("max_entries, records_per_miner, max_connections, max_pending, max_pending_per_address and ban_after must be at least 1".into());
+        }
+        if self.max_entries_per_coinbase == Some(0) {
+            problems.push("max_entries_per_coinbase must be at least 1 (leave it unset for no limit): 0 would pay no one".into());
         }
         for (key, secs) in [
             ("handshake_timeout_secs", self.handshake_timeout_secs),
@@ -509,6 +516,28 @@ mod tests {
                 .len(),
             11
         );
+    }
+
+    #[test]
+    fn max_entries_per_coinbase_is_unset_by_default_read_from_the_file_and_never_0() {
+        let ok = |text: &str| CoordinatorConfig {
+            secret: Some(SecretString::from("sixteen-chars-ok")),
+            network: pegnet::Network::DevNet,
+            ..toml::from_str(text).unwrap()
+        };
+        assert_eq!(ok("").max_entries_per_coinbase, None);
+        let capped = ok("max_entries_per_coinbase = 2");
+        assert_eq!(capped.max_entries_per_coinbase, Some(2));
+        assert!(capped.validate().is_ok());
+        assert!(capped.to_toml().contains("max_entries_per_coinbase = 2"));
+        let zero = ok("max_entries_per_coinbase = 0");
+        let (problems, _) = zero.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("max_entries_per_coinbase"),
+            "{problems:?}"
+        );
+        assert!(toml::from_str::<CoordinatorConfig>("max_entries_per_coinbase = -1").is_err());
     }
 
     #[test]

@@ -428,6 +428,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         engine: EngineConfig {
             network,
             max_entries: cfg.max_entries,
+            max_entries_per_coinbase: cfg.max_entries_per_coinbase,
             records_wanted: cfg.records_per_miner as u32,
             cutoff: cfg.cutoff,
             submit_window,

@@ -101,6 +101,9 @@ pub struct EngineConfig {
     pub network: Network,
     /// Entries paid per block at most.
     pub max_entries: usize,
+    /// Of those, at most this many paying any one coinbase (`None`: no limit; see
+    /// [`select_best`]).
+    pub max_entries_per_coinbase: Option<usize>,
     /// Records each miner submits.
     pub records_wanted: u32,
     /// PegNet's submission cut-off for the difficulty floor (0: no floor).
@@ -450,6 +453,7 @@ impl Engine {
             work.iter()
                 .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a))),
             self.cfg.max_entries,
+            self.cfg.max_entries_per_coinbase,
         );
         let mut rows = Vec::with_capacity(best.len());
         for (rec, a) in &best {

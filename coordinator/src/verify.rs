@@ -23,6 +23,9 @@ pub struct MinerRecord {
     pub version: u8,
     /// Miner identity.
     pub identity: String,
+    /// The miner's coinbase: the FA address its records pay (what `max_entries_per_coinbase`
+    /// counts by).
+    pub coinbase: String,
     /// Content (the protobuf OPR).
     pub content: Vec<u8>,
     /// SHA-256 of the content: the prefix the miner hashes.
@@ -44,6 +47,7 @@ impl MinerRecord {
             network: template.network,
             version: template.version(),
             identity: identity.to_string(),
+            coinbase: coinbase.to_string(),
             opr_hash: opr_hash(&content),
             content,
         })
@@ -234,10 +238,17 @@ pub fn verify(
     (ok, refused)
 }
 
-/// The `max` best of everyone's accepted records (highest difficulty first; ties by miner, nonce).
+/// The `max` best of everyone's accepted records (highest difficulty first; ties by miner, nonce),
+/// with at most `per_coinbase` of them paying any one coinbase (`None`: no such limit).
+///
+/// The cap is the farm's payout policy (`max_entries_per_coinbase`): when one payout address
+/// already has its share among the best, its next record is passed over and the next best record
+/// of another address takes the place, so one big coinbase cannot crowd out the others. Fewer than
+/// `max` are returned only when the other addresses have no more records.
 pub fn select_best<'a>(
     all: impl IntoIterator<Item = (&'a MinerRecord, &'a Accepted)>,
     max: usize,
+    per_coinbase: Option<usize>,
 ) -> Vec<(&'a MinerRecord, &'a Accepted)> {
     let mut v: Vec<_> = all.into_iter().collect();
     v.sort_by(|a, b| {
@@ -246,6 +257,133 @@ pub fn select_best<'a>(
             .then_with(|| a.0.identity.cmp(&b.0.identity))
             .then_with(|| a.1.nonce.cmp(&b.1.nonce))
     });
-    v.truncate(max);
-    v
+    let Some(cap) = per_coinbase else {
+        v.truncate(max);
+        return v;
+    };
+    let mut taken: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    v.into_iter()
+        .filter(|(rec, _)| {
+            let n = taken.entry(rec.coinbase.as_str()).or_default();
+            *n += 1;
+            *n <= cap
+        })
+        .take(max)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn miner(identity: &str, coinbase: &str) -> MinerRecord {
+        MinerRecord {
+            job_id: 1,
+            network: Network::DevNet,
+            version: 2,
+            identity: identity.into(),
+            coinbase: coinbase.into(),
+            content: Vec::new(),
+            opr_hash: [0; 32],
+        }
+    }
+
+    fn acc(nonce: u8, difficulty: u64) -> Accepted {
+        Accepted {
+            nonce: vec![nonce],
+            difficulty,
+        }
+    }
+
+    /// (identity, difficulty) of the selection, in order.
+    fn picked(best: &[(&MinerRecord, &Accepted)]) -> Vec<(String, u64)> {
+        best.iter()
+            .map(|(m, a)| (m.identity.clone(), a.difficulty))
+            .collect()
+    }
+
+    /// Two rigs paying the farm's address `big` with the best records, one rig paying `small`.
+    struct Farm {
+        rig1: MinerRecord,
+        rig2: MinerRecord,
+        solo: MinerRecord,
+        work: Vec<(usize, Accepted)>,
+    }
+
+    fn farm() -> Farm {
+        Farm {
+            rig1: miner("rig1", "big"),
+            rig2: miner("rig2", "big"),
+            solo: miner("solo", "small"),
+            work: vec![
+                (0, acc(1, 100)),
+                (0, acc(2, 90)),
+                (1, acc(3, 95)),
+                (1, acc(4, 80)),
+                (2, acc(5, 10)),
+                (2, acc(6, 5)),
+                (2, acc(7, 1)),
+            ],
+        }
+    }
+
+    fn all(f: &Farm) -> Vec<(&MinerRecord, &Accepted)> {
+        let by = [&f.rig1, &f.rig2, &f.solo];
+        f.work.iter().map(|(k, a)| (by[*k], a)).collect()
+    }
+
+    #[test]
+    fn without_a_cap_the_best_records_win_whoever_they_pay() {
+        let f = farm();
+        let best = select_best(all(&f), 4, None);
+        assert_eq!(
+            picked(&best),
+            [("rig1", 100), ("rig2", 95), ("rig1", 90), ("rig2", 80)]
+                .map(|(i, d)| (i.to_string(), d))
+        );
+    }
+
+    #[test]
+    fn the_cap_passes_over_a_crowded_coinbase_and_lower_records_fill_in() {
+        let f = farm();
+        let best = select_best(all(&f), 4, Some(2));
+        assert_eq!(
+            picked(&best),
+            [("rig1", 100), ("rig2", 95), ("solo", 10), ("solo", 5)]
+                .map(|(i, d)| (i.to_string(), d))
+        );
+        // The cap counts by payout address, not by miner: both rigs share "big".
+        let best = select_best(all(&f), 4, Some(1));
+        assert_eq!(
+            picked(&best),
+            [("rig1", 100), ("solo", 10)].map(|(i, d)| (i.to_string(), d))
+        );
+    }
+
+    #[test]
+    fn a_cap_no_coinbase_reaches_changes_nothing() {
+        let f = farm();
+        for cap in [4, 100] {
+            assert_eq!(
+                picked(&select_best(all(&f), 4, Some(cap))),
+                picked(&select_best(all(&f), 4, None)),
+                "cap {cap}"
+            );
+        }
+        assert_eq!(select_best(all(&f), 3, Some(2)).len(), 3);
+    }
+
+    #[test]
+    fn ties_keep_their_order_by_miner_then_nonce_under_the_cap() {
+        let (b, a, c) = (miner("b", "x"), miner("a", "x"), miner("c", "y"));
+        let (n2, n1, n3, n4) = (acc(2, 50), acc(1, 50), acc(3, 50), acc(4, 50));
+        let work = [(&b, &n2), (&a, &n2), (&a, &n1), (&c, &n3), (&c, &n4)];
+        let best = select_best(work, 3, Some(2));
+        let got: Vec<_> = best
+            .iter()
+            .map(|(m, r)| (m.identity.as_str(), r.nonce[0]))
+            .collect();
+        // "x" is full after a/1 and a/2, so b/2 is passed over for c's records.
+        assert_eq!(got, [("a", 1), ("a", 2), ("c", 3)]);
+    }
 }

@@ -224,7 +224,7 @@ async fn a_flooding_miner_gets_its_limit_and_the_honest_miner_is_paid() {
     let all = work
         .iter()
         .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a)));
-    let paid = select_best(all, 10);
+    let paid = select_best(all, 10, None);
     let by = |id: &str| paid.iter().filter(|(r, _)| r.identity == id).count();
     eprintln!("paid: honest {}, evil {}", by("honest"), by("evil"));
     assert_eq!(by("honest"), 3, "the honest miner is paid");

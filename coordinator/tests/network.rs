@@ -134,6 +134,7 @@ async fn engine_on(
         EngineConfig {
             network,
             max_entries: 5,
+            max_entries_per_coinbase: None,
             records_wanted: 3,
             cutoff: 200,
             submit_window: Duration::ZERO,

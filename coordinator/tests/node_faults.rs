@@ -60,6 +60,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
         engine: EngineConfig {
             network: Network::DevNet,
             max_entries: 3,
+            max_entries_per_coinbase: None,
             records_wanted: 3,
             cutoff: 200,
             submit_window: minute / 6,

@@ -103,7 +103,7 @@ fn the_best_records_overall_are_selected_and_entries_are_well_formed() {
         difficulty: d,
     };
     let (x, y, z) = (acc(1, 50), acc(2, 90), acc(3, 70));
-    let best = select_best([(&m1, &x), (&m2, &y), (&m1, &z)], 2);
+    let best = select_best([(&m1, &x), (&m2, &y), (&m1, &z)], 2, None);
     assert_eq!(
         best.iter().map(|(_, a)| a.difficulty).collect::<Vec<_>>(),
         vec![90, 70]

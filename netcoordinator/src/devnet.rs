@@ -104,6 +104,7 @@ pub async fn run(
         engine: EngineConfig {
             network: Network::DevNet,
             max_entries,
+            max_entries_per_coinbase: None,
             records_wanted: top as u32,
             cutoff: 200,
             submit_window: minute / 4,

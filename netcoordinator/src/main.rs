@@ -80,6 +80,9 @@ struct RunArgs {
     /// Entries paid per block at most.
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
+    /// Of those, at most N paying any one coinbase (payout address); default: no limit.
+    #[arg(long, value_name = "N")]
+    max_entries_per_coinbase: Option<usize>,
     /// Records each miner may submit per block.
     #[arg(long, value_name = "N")]
     records_per_miner: Option<usize>,
@@ -185,6 +188,9 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
     }
     if a.table_dir.is_some() {
         c.table_dir = a.table_dir;
+    }
+    if a.max_entries_per_coinbase.is_some() {
+        c.max_entries_per_coinbase = a.max_entries_per_coinbase;
     }
     if a.previous_winners.is_some() {
         c.previous_winners = a.previous_winners;

@@ -26,12 +26,23 @@ pub enum LinkError {
     WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
 }
 
+/// Bytes each link's read buffer starts with (and reads at most at a time).
+///
+/// tungstenite's default is 128 KiB, allocated for every connection and zero-filled up to that
+/// size on every read: a coordinator with 1,000 miners held ~140 MiB of such buffers and cleared
+/// 128 KiB per frame received (see `netmine-load` in `benches/`). Frames are small (a job is about
+/// 1.5 KiB): 4 KiB holds most of them in one read, and the buffer grows for a larger frame (up to
+/// [`MAX_FRAME`]) as it arrives.
+pub const READ_BUFFER: usize = 4 * 1024;
+
 /// The WebSocket settings of both roles: messages and frames capped at [`MAX_FRAME`], so an
-/// oversized frame is refused by the WebSocket layer before it is buffered whole.
+/// oversized frame is refused by the WebSocket layer before it is buffered whole, and a small
+/// read buffer per link ([`READ_BUFFER`]), so thousands of connections stay cheap.
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME))
+        .read_buffer_size(READ_BUFFER)
 }
 
 /// Sends one frame as a text message.
@@ -60,5 +71,50 @@ where
             Some(Ok(_)) => continue, // ping/pong (and raw) frames of the WebSocket layer
             Some(Err(e)) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// A client and a server link over an in-memory pipe, both with [`config`].
+    async fn pair() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        WebSocketStream<tokio::io::DuplexStream>,
+    ) {
+        let (a, b) = tokio::io::duplex(16 * 1024);
+        let client = WebSocketStream::from_raw_socket(a, Role::Client, Some(config()));
+        let server = WebSocketStream::from_raw_socket(b, Role::Server, Some(config()));
+        tokio::join!(client, server)
+    }
+
+    #[tokio::test]
+    async fn frames_far_larger_than_the_read_buffer_arrive_whole_and_oversized_ones_are_refused() {
+        assert!(
+            config().read_buffer_size <= 8 * 1024,
+            "per-link read buffers must stay small"
+        );
+        let (mut client, mut server) = pair().await;
+        let big = "x".repeat(MAX_FRAME - 16);
+        let (sent, got) = tokio::join!(
+            send_text(&mut client, big.clone()),
+            recv_text(&mut server, "miner")
+        );
+        sent.unwrap();
+        assert_eq!(got.unwrap(), big);
+        // A small frame right after still comes through the shrunken buffer.
+        send_text(&mut server, "{\"msg\":{}}".into()).await.unwrap();
+        assert_eq!(
+            recv_text(&mut client, "coordinator").await.unwrap(),
+            "{\"msg\":{}}"
+        );
+        // An oversized one is refused from its header (the sender is left blocked on the pipe).
+        let sender =
+            tokio::spawn(async move { send_text(&mut client, "y".repeat(MAX_FRAME + 1)).await });
+        let got = recv_text(&mut server, "miner").await;
+        sender.abort();
+        assert!(matches!(got, Err(LinkError::WebSocket(_))), "{got:?}");
     }
 }
