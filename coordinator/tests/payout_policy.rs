@@ -75,6 +75,7 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
             cutoff: 0,
             submit_window: Duration::from_millis(1500),
             previous_winners: None,
+            history_days: 0,
         },
         hub.clone(),
         client,
@@ -127,7 +128,7 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
         .await
         .expect("a block summary")
         .unwrap();
-    assert_eq!(summary.records_verified, 9, "{summary:?}");
+    assert_eq!(summary.block.records_verified, 9, "{summary:?}");
     let stored = Store::open(&path).unwrap().entries(height).unwrap();
     sim.shutdown().await;
     let _ = std::fs::remove_file(&path);
