@@ -92,6 +92,10 @@ pub struct CoordinatorConfig {
     pub max_table_transfers: usize,
     /// Identities (`netcoordinator relay --name`) allowed to relay other miners' records here.
     pub relays: Vec<String>,
+    /// The secret those relays authenticate with instead of the farm secret (also
+    /// `NETMINE_RELAY_SECRET`), so that a mining box cannot pass for a relay; no `Debug` shows it.
+    #[serde(serialize_with = "redacted")]
+    pub relay_secret: Option<SecretString>,
     /// `netcoordinator relay` only: the upstream coordinator(s), preferred first.
     pub upstream: Vec<String>,
     /// `netcoordinator relay` only: the upstream's farm secret (also `NETMINE_UPSTREAM_SECRET`);
@@ -140,6 +144,7 @@ impl Default for CoordinatorConfig {
             stats_interval_secs: 900.0,
             max_table_transfers: 2,
             relays: Vec::new(),
+            relay_secret: None,
             upstream: Vec::new(),
             upstream_secret: None,
             relay_name: None,
@@ -242,6 +247,11 @@ impl CoordinatorConfig {
         } else if let Some(s) = &self.secret {
             if let Err(e) = protocol::Secret::checked(s.expose_secret()) {
                 problems.push(e.to_string());
+            }
+        }
+        if let Some(s) = &self.relay_secret {
+            if let Err(e) = protocol::Secret::checked(s.expose_secret()) {
+                problems.push(format!("relay_secret: {e}"));
             }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {

@@ -413,6 +413,21 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     } else {
         cfg.secret.as_ref().map(|s| Secret::new(s.expose_secret()))
     };
+    let relay_secret = cfg
+        .relay_secret
+        .clone()
+        .or_else(|| {
+            std::env::var("NETMINE_RELAY_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from)
+        })
+        .map(|s| Secret::checked(s.expose_secret()))
+        .transpose()
+        .context("the relay secret (relay_secret or NETMINE_RELAY_SECRET)")?;
+    if !cfg.relays.is_empty() && relay_secret.is_none() {
+        tracing::warn!(relays = ?cfg.relays, "relays authenticate with the farm secret: any box that knows it can claim a relay's name; set NETMINE_RELAY_SECRET (relay_secret) here and as the relays' upstream secret");
+    }
     let mut running = spawn(Parts {
         listen: cfg.listen_addr()?,
         client: client.clone(),
@@ -423,6 +438,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         server: ServerConfig {
             secret,
             tls,
+            relay_secret,
             ..server_limits
         },
         engine: EngineConfig {

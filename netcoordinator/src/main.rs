@@ -132,6 +132,10 @@ struct RunArgs {
     /// Relays allowed to forward their miners' records here: their --name, comma-separated.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     relays: Option<Vec<String>>,
+    /// The secret relays authenticate with instead of the farm secret (also
+    /// NETMINE_RELAY_SECRET), so a mining box cannot pass for a relay.
+    #[arg(long, env = "NETMINE_RELAY_SECRET", hide_env_values = true)]
+    relay_secret: Option<SecretString>,
 }
 
 fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
@@ -161,6 +165,9 @@ fn run_daemon(a: RunArgs) -> anyhow::Result<()> {
     );
     if a.http_token.is_some() {
         c.http_token = a.http_token;
+    }
+    if a.relay_secret.is_some() {
+        c.relay_secret = a.relay_secret;
     }
     if let Some(s) = a.stats_interval {
         c.stats_interval_secs = s;

@@ -103,6 +103,12 @@ pub fn run(a: RelayArgs) -> Result<()> {
     let tls = c.server_tls(&data_dir).context("setting up TLS")?;
     let mut server = c.server_limits();
     server.secret = Some(secret);
+    server.relay_secret = c
+        .relay_secret
+        .as_ref()
+        .map(|s| protocol::Secret::checked(s.expose_secret()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("relay_secret: {e}"))?;
     server.tls = tls;
     // The relay only checks; the upstream's records_per_miner is the limit that pays. Its own is
     // at least as large, so it never refuses what the upstream would take.

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "primary-secret-0123456789";
+const RELAY_SECRET: &str = "relays-only-secret-0123456789";
 const SITE_SECRET: &str = "site-b-secret-0123456789";
 
 struct Kill(Child);
@@ -58,6 +59,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             .arg("--data-dir")
             .arg(d.join("primary-data"))
             .env("NETMINE_SECRET", SECRET)
+            .env("NETMINE_RELAY_SECRET", RELAY_SECRET)
             .env("NETMINE_EC_SECRET", key.to_secret_string())
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -73,7 +75,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             .args(["--bits", "12"])
             .arg("--table-dir")
             .arg(d.join("relay-tables"))
-            .env("NETMINE_UPSTREAM_SECRET", SECRET)
+            .env("NETMINE_UPSTREAM_SECRET", RELAY_SECRET)
             .env("NETMINE_SECRET", SITE_SECRET)
             .env_remove("NETMINE_EC_SECRET")
             .env("NO_COLOR", "1")
@@ -166,6 +168,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         "{relay_log}"
     );
     assert!(!relay_log.contains(SECRET) && !relay_log.contains(SITE_SECRET));
+    assert!(!relay_log.contains(RELAY_SECRET));
     let _ = stop.send(true);
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&d);
@@ -344,6 +347,40 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
         .miners()
         .iter()
         .any(|m| m.identity == "victim"));
+
+    // With a relay secret, the farm secret does not let a box pass under a relay's name.
+    let guarded = Hub::new(
+        ServerConfig {
+            secret: Some(Secret::new(SECRET)),
+            relays: vec!["siteB".into()],
+            relay_secret: Some(Secret::new(RELAY_SECRET)),
+            ..ServerConfig::default()
+        },
+        Arc::new(Table::generate(10, &mut |_, _| {}).unwrap()),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let (_stop2, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(serve(guarded, l, rx));
+    let as_relay = |secret: &str| netminer::client::MinerConfig {
+        coordinators: vec![addr.clone()],
+        secret: Secret::new(secret),
+        identity: "siteB".into(),
+        coinbase: common::FA.into(),
+        ..Default::default()
+    };
+    let refused = netminer::client::open_session(&as_relay(SECRET), &addr).await;
+    assert!(
+        refused.is_err(),
+        "a box with the farm secret passed as the relay"
+    );
+    assert!(
+        netminer::client::open_session(&as_relay(RELAY_SECRET), &addr)
+            .await
+            .is_ok()
+    );
+    // Miners still use the farm secret.
+    assert!(netminer::client::open_session(&cfg, &addr).await.is_ok());
 }
 
 /// A relay can be the upstream of another relay: a miner two relays away is verified at each

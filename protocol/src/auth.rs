@@ -150,6 +150,18 @@ impl CoordinatorHandshake {
     /// Checks the miner's auth frame. On success returns the session, who the miner is, and the
     /// welcome frame to send. The caller decides about identities and bans.
     pub fn finish(self, frame: &str) -> Result<(Session, MinerHello, String), ProtocolError> {
+        let secret = self.secret.clone();
+        self.finish_for(frame, |_| secret)
+    }
+
+    /// [`finish`](Self::finish), with the secret chosen by the identity the peer announces (a
+    /// coordinator holds another secret for its relays than for its miners). The MAC covers
+    /// the identity, so a peer cannot pass under a name whose secret it does not know.
+    pub fn finish_for(
+        self,
+        frame: &str,
+        secret_for: impl FnOnce(&str) -> Secret,
+    ) -> Result<(Session, MinerHello, String), ProtocolError> {
         let Message::Auth {
             version,
             identity,
@@ -177,11 +189,12 @@ impl CoordinatorHandshake {
             identity,
             coinbase,
         };
-        t.check(&self.secret, "netmine/1/miner", &mac.0)?;
+        let secret = secret_for(&t.identity);
+        t.check(&secret, "netmine/1/miner", &mac.0)?;
         let welcome = encode_plain(&Message::Welcome {
-            mac: HexBytes(t.proof(&self.secret, "netmine/1/coordinator")),
+            mac: HexBytes(t.proof(&secret, "netmine/1/coordinator")),
         });
-        let session = t.session(&self.secret, Role::Coordinator);
+        let session = t.session(&secret, Role::Coordinator);
         Ok((
             session,
             MinerHello {

@@ -316,7 +316,14 @@ async fn authenticate(
             ))
         })?
         .map_err(proto)?;
-    let (session, hello, welcome) = hs.finish(&auth).map_err(|e| match e {
+    // A relay's name is only accepted with the relay secret (when there is one): a box that knows
+    // the farm secret cannot pass for a relay.
+    let relay_secret = hub.cfg.relay_secret.clone();
+    let choose = |id: &str| match relay_secret {
+        Some(s) if hub.is_relay(id) => s,
+        _ => secret,
+    };
+    let (session, hello, welcome) = hs.finish_for(&auth, choose).map_err(|e| match e {
         ProtocolError::WrongSecret => (
             ConnectionRefusal::BadSecret,
             "wrong shared secret: check --secret on the miner".to_string(),

@@ -44,6 +44,8 @@ pub async fn serve(hub: Arc<Hub>, listener: TcpListener, mut shutdown: watch::Re
             _ = shutdown.changed() => return,
         };
         backoff.succeeded();
+        // Jobs, minutes and stops are small messages that must not wait for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
         let Some(slot) = gate.admit(addr.ip()) else {
             tracing::debug!(%addr, "too many pending handshakes from this address: closed");
             continue;

@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// Identities allowed to relay other miners' records (`netcoordinator relay --name`); their
     /// connections are not throttled.
     pub relays: Vec<String>,
+    /// The secret relays authenticate with instead of the farm secret (`None`: the farm secret,
+    /// so any box that knows it could claim a relay's name).
+    pub relay_secret: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +85,7 @@ impl Default for ServerConfig {
             tls: None,
             max_table_transfers: 2,
             relays: Vec::new(),
+            relay_secret: None,
         }
     }
 }
