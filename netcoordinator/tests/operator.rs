@@ -425,3 +425,83 @@ async fn a_node_down_at_start_shows_on_the_api() {
     assert!(m.contains("netmine_factomd_up 0"), "{m}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The end-to-end check at the network's size: a fresh box with no table copies the
+/// 30-bit table from its coordinator, checks it, mines and is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the 30-bit LXRHash table (1 GiB; generated into ~/.lxrhash on first use, ~10 min): cargo test -- --include-ignored"]
+async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_paid() {
+    use hashcore::{CpuBackend, MiningBackend};
+    let d = dir("thirty");
+    let key = EcSecret::generate();
+    let sim = funded_sim(Duration::from_secs(10), 9000, &key, 10_000).await;
+    let (caddr, hport) = (free_port(), free_port());
+    // The coordinator uses the machine's cached table (~/.lxrhash), as a farm's would.
+    let log = std::fs::File::create(d.join("coordinator.log")).unwrap();
+    let _c = Kill(
+        Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+            .args([
+                "--network",
+                "devnet",
+                "--factomd",
+                &sim.url(),
+                "--bits",
+                "30",
+            ])
+            .args(["--caddr", &format!("127.0.0.1:{caddr}")])
+            .args(["--http", &format!("127.0.0.1:{hport}")])
+            .arg("--data-dir")
+            .arg(d.join("data"))
+            .env("NETMINE_SECRET", SECRET)
+            .env("NETMINE_EC_SECRET", key.to_secret_string())
+            .env_remove("LXRBITSIZE")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(
+        &format!("http://127.0.0.1:{hport}/api/status"),
+        Duration::from_secs(900),
+        |_| true,
+    )
+    .await;
+    let cfg = netminer::client::MinerConfig {
+        coordinators: vec![format!("127.0.0.1:{caddr}")],
+        secret: protocol::Secret::new(SECRET),
+        identity: "fresh30".into(),
+        coinbase: FA.into(),
+        stats_every: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let dest = d
+        .join("empty-table-dir")
+        .join(hashcore::cache::file_name(30));
+    let copied = netminer::table_fetch::fetch(&cfg, 30, &dest)
+        .await
+        .unwrap()
+        .expect("a copy from the coordinator");
+    assert_eq!(copied.received, 1 << 30);
+    let path = dest.clone();
+    let loaded = tokio::task::spawn_blocking(move || hashcore::cache::load(&path, 30))
+        .await
+        .unwrap()
+        .unwrap();
+    let backend: std::sync::Arc<dyn MiningBackend> =
+        std::sync::Arc::new(CpuBackend::start(std::sync::Arc::new(loaded.table), 1, 0).unwrap());
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(netminer::client::run(cfg, backend, rx));
+    wait_for(
+        &format!("http://127.0.0.1:{hport}/api/miners"),
+        Duration::from_secs(90),
+        |v| {
+            v["miners"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|m| m["identity"] == "fresh30" && m["entries_paid"].as_u64() > Some(0))
+            })
+        },
+    )
+    .await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
