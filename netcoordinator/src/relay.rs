@@ -139,16 +139,24 @@ async fn link_loop(
                 Ok((mut ws, mut session)) => {
                     tracing::info!(upstream = %addr, "linked to the upstream");
                     backoff = Duration::from_millis(250);
+                    let mut unacked = VecDeque::new();
                     let why = run_link(
                         &hub,
                         &mut ws,
                         &mut session,
                         &mut up,
-                        &mut pending,
+                        (&mut pending, &mut unacked),
                         &mut stop,
                     )
                     .await;
                     let _ = ws.close(None).await;
+                    // Sent but not answered: the link may have died with them in flight. They go
+                    // again first (the upstream refuses what it already has as duplicates).
+                    while let Some(s) = unacked.pop_back() {
+                        if pending.len() < QUEUE {
+                            pending.push_front(s);
+                        }
+                    }
                     if *stop.borrow() {
                         return;
                     }
@@ -197,15 +205,21 @@ async fn run_link(
     ws: &mut Ws,
     session: &mut Session,
     up: &mut mpsc::Receiver<RelayedSubmission>,
-    pending: &mut VecDeque<RelayedSubmission>,
+    (pending, unacked): (
+        &mut VecDeque<RelayedSubmission>,
+        &mut VecDeque<RelayedSubmission>,
+    ),
     stop: &mut watch::Receiver<bool>,
 ) -> String {
     // What waited while the link was down goes first (the upstream refuses what is too late).
+    // Each submission sent is kept until its result comes back: the upstream answers a link's
+    // messages in order, so results pop them in order.
     while let Some(s) = pending.pop_front() {
         if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
             pending.push_front(s);
             return e;
         }
+        queue(unacked, s);
     }
     let mut stats = tokio::time::interval(STATS_EVERY);
     let mut reported: BTreeSet<String> = BTreeSet::new();
@@ -217,6 +231,7 @@ async fn run_link(
                     queue(pending, s);
                     return e;
                 }
+                queue(unacked, s);
             }
             _ = stats.tick() => {
                 let now: Vec<_> = hub.telemetry().miners().into_iter().filter(|m| m.connected).collect();
@@ -249,6 +264,9 @@ async fn run_link(
                     Ok(m) => m,
                     Err(e) => return format!("protocol violation by the upstream: {e}"),
                 };
+                if matches!(msg, Message::RelaySubmissionResult { .. }) {
+                    unacked.pop_front();
+                }
                 if let Some(reply) = from_upstream(hub, msg) {
                     if let Err(e) = send_up(ws, session, &reply).await {
                         return e;

@@ -510,3 +510,131 @@ async fn a_relay_behind_a_relay_reaches_the_primary() {
     drop((b, c));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A submission the relay sent but the upstream never answered (the link died with it in
+/// flight) is sent again on the next link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_the_upstream_never_answered_is_sent_again() {
+    use coordinator::server::ServerConfig;
+    use futures_util::StreamExt;
+    use hashcore::{CpuBackend, MiningBackend};
+    use netcoordinator::relay::{start, RelayOptions};
+    use protocol::{CoordinatorHandshake, Difficulty, Message, OprFields, Secret};
+    use std::sync::Arc;
+    use tokio_tungstenite::tungstenite::Message as Ws;
+
+    let d = common::scratch("relay", "unacked");
+    let tables = d.join("tables");
+    let (table, _) = hashcore::cache::load_or_build(&hashcore::TableOptions {
+        bits: 10,
+        dir: Some(tables.clone()),
+        progress: false,
+    })
+    .unwrap();
+    // A bare upstream: authenticates the relay, sends a job, and reports each relayed
+    // submission; it answers none of them and drops the link after the first.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = l.local_addr().unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = l.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let secret = Secret::new(RELAY_SECRET);
+            let (hs, challenge) = CoordinatorHandshake::start(&secret);
+            ws.send_text(challenge).await;
+            let Some(Ok(Ws::Text(auth))) = ws.next().await else {
+                continue;
+            };
+            let (mut session, _, welcome) = hs.finish(auth.as_str()).unwrap();
+            ws.send_text(welcome).await;
+            let job = Message::Job {
+                job_id: 5,
+                opr: OprFields {
+                    network: "devnet".into(),
+                    height: 900,
+                    version: 5,
+                    winners: vec![String::new(); 25],
+                    prices: (1..=62).map(|k| k * 1000).collect(),
+                },
+                min_difficulty: Difficulty(0),
+                records_wanted: 3,
+            };
+            ws.send_text(session.seal(&job).unwrap()).await;
+            while let Some(Ok(Ws::Text(t))) = ws.next().await {
+                let m = session.open(t.as_str()).unwrap();
+                if matches!(m, Message::RelaySubmission { .. }) {
+                    let _ = seen_tx.send(m);
+                    break; // the link dies with the submission unanswered
+                }
+            }
+        }
+    });
+    let relay = start(RelayOptions {
+        upstream: vec![upstream.to_string()],
+        upstream_secret: Secret::new(RELAY_SECRET),
+        upstream_tls: Default::default(),
+        name: "siteB".into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        server: ServerConfig {
+            secret: Some(Secret::new(SITE_SECRET)),
+            records_per_miner: 100,
+            ..ServerConfig::default()
+        },
+        bits: Some(10),
+        table_dir: Some(tables),
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.hub.current_job() != Some((900, 5)) {
+        assert!(Instant::now() < deadline, "the relay never got the job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table, 1, 0).unwrap());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(netminer::client::run(
+        netminer::client::MinerConfig {
+            coordinators: vec![relay.addr.to_string()],
+            secret: Secret::new(SITE_SECRET),
+            identity: "siteB1".into(),
+            coinbase: common::FA.into(),
+            ..Default::default()
+        },
+        backend.clone(),
+        rx,
+    ));
+    while backend.hash_counts().iter().sum::<u64>() < 1000 {
+        assert!(Instant::now() < deadline, "the miner never mined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    relay.hub.broadcast(Message::Stop { job_id: 5 });
+    let first = tokio::time::timeout(Duration::from_secs(20), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(20), seen.recv())
+        .await
+        .expect("the unanswered submission was not sent again")
+        .unwrap();
+    assert_eq!(first, again);
+    let _ = stop.send(true);
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Sending a text frame, for the bare upstream above.
+trait SendText {
+    async fn send_text(&mut self, t: String);
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> SendText
+    for tokio_tungstenite::WebSocketStream<S>
+{
+    async fn send_text(&mut self, t: String) {
+        use futures_util::SinkExt;
+        let _ = self
+            .send(tokio_tungstenite::tungstenite::Message::Text(t.into()))
+            .await;
+    }
+}
