@@ -171,8 +171,25 @@ async fn strangers_other_sizes_and_a_coordinator_that_serves_none_get_no_table()
         Err(e @ FetchError::Unavailable { .. }) => e.to_string(),
         other => panic!("expected no table, got {other:?}"),
     };
-    let e = unavailable(fetch(&miner(&c.addr, "box1", SECRET), 14, &d).await);
-    assert!(e.contains("has the 10-bit table, not 14"), "{e}");
+    // Another size is the miner's misconfiguration, said as such.
+    match fetch(&miner(&c.addr, "box1", SECRET), 14, &d).await {
+        Err(FetchError::WrongSize {
+            wanted: 14,
+            coordinator: 10,
+        }) => {}
+        other => panic!("expected a size mismatch, got {other:?}"),
+    }
+    // A box that already holds a table of another size learns it too.
+    assert!(matches!(
+        netminer::table_fetch::check_size(&miner(&c.addr, "box1", SECRET), 12).await,
+        Err(FetchError::WrongSize {
+            wanted: 12,
+            coordinator: 10
+        })
+    ));
+    netminer::table_fetch::check_size(&miner(&c.addr, "box1", SECRET), 10)
+        .await
+        .unwrap();
     let e = unavailable(fetch(&miner(&c.addr, "box1", "not-the-farm-secret-0"), 14, &d).await);
     assert!(e.contains("secret"), "{e}");
     let none = coordinator(10, 0).await;

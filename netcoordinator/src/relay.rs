@@ -71,6 +71,9 @@ pub struct Relay {
     pub addr: SocketAddr,
     /// Its miners' hub.
     pub hub: Arc<Hub>,
+    /// The link to the upstream: it ends only with a reason retrying cannot fix (the upstream
+    /// refused the relay's secret or name), or when the relay is stopped.
+    pub link: tokio::task::JoinHandle<Option<String>>,
     stop: watch::Sender<bool>,
 }
 
@@ -101,9 +104,18 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
         .context("the relay's --name")?;
     let bits = hashcore::params::resolve_bits(o.bits)?;
     if let Some(dir) = o.table_dir.clone().or_else(hashcore::cache::default_dir) {
+        use netminer::table_fetch::{check_size, fetch, FetchError};
         let dest = dir.join(hashcore::cache::file_name(bits));
-        if let Err(e) = netminer::table_fetch::fetch(&link, bits, &dest).await {
-            tracing::warn!("{e}; generating the table here instead");
+        match fetch(&link, bits, &dest).await {
+            Ok(Some(f)) => tracing::info!(
+                "table copied from the upstream: {} MiB in {:.1} s",
+                f.received >> 20,
+                f.elapsed.as_secs_f64()
+            ),
+            // Already here: the upstream must mine with the same size.
+            Ok(None) => check_size(&link, bits).await?,
+            Err(e @ FetchError::WrongSize { .. }) => return Err(e.into()),
+            Err(e) => tracing::warn!("{e}; generating the table here instead"),
         }
     }
     let (bits_opt, dir) = (Some(bits), o.table_dir.clone());
@@ -119,21 +131,36 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
     hub.forward_to(up_tx);
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
-    tokio::spawn(link_loop(link, hub.clone(), up_rx, stop_rx));
+    let link = tokio::spawn(link_loop(link, hub.clone(), up_rx, stop_rx));
     tracing::info!(miners = %addr, upstream = ?o.upstream, name = %o.name, "relay running");
-    Ok(Relay { addr, hub, stop })
+    Ok(Relay {
+        addr,
+        hub,
+        link,
+        stop,
+    })
 }
 
-/// Keeps the link up (with backoff) until stopped.
+/// How a linked session ended.
+enum LinkEnd {
+    /// Lost: link again.
+    Lost(String),
+    /// The upstream will not take this relay until the operator changes something.
+    Refused(String),
+}
+
+/// Keeps the link up (with backoff) until stopped (`None`) or refused for good (`Some(why)`:
+/// every upstream refused the relay's secret or name).
 async fn link_loop(
     link: MinerConfig,
     hub: Arc<Hub>,
     mut up: mpsc::Receiver<RelayedSubmission>,
     mut stop: watch::Receiver<bool>,
-) {
+) -> Option<String> {
     let mut backoff = Duration::from_millis(250);
     let mut pending: VecDeque<RelayedSubmission> = VecDeque::new();
     loop {
+        let mut refusals = Vec::new();
         for addr in &link.coordinators {
             match open_session(&link, addr).await {
                 Ok((mut ws, mut session)) => {
@@ -158,12 +185,24 @@ async fn link_loop(
                         }
                     }
                     if *stop.borrow() {
-                        return;
+                        return None;
                     }
-                    tracing::warn!(upstream = %addr, "link to the upstream lost: {why}; the miners keep mining, their records wait");
+                    match why {
+                        LinkEnd::Lost(why) => {
+                            tracing::warn!(upstream = %addr, "link to the upstream lost: {why}; the miners keep mining, their records wait")
+                        }
+                        LinkEnd::Refused(why) => refusals.push(format!("{addr}: {why}")),
+                    }
                 }
+                Err(e) if e.fatal => refusals.push(format!("{addr}: {e}")),
                 Err(e) => tracing::warn!(upstream = %addr, "cannot link to the upstream: {e}"),
             }
+        }
+        if !refusals.is_empty() && refusals.len() == link.coordinators.len() {
+            return Some(format!(
+                "the upstream refused this relay ({}): check the relay's upstream secret (the upstream's relay_secret, or its farm secret without one) and that its `relays` list names this relay",
+                refusals.join("; ")
+            ));
         }
         // While down, keep draining (bounded) so the hub never blocks on a full channel.
         let wait = tokio::time::sleep(backoff);
@@ -171,7 +210,7 @@ async fn link_loop(
         loop {
             tokio::select! {
                 _ = &mut wait => break,
-                _ = stop.changed() => return,
+                _ = stop.changed() => return None,
                 Some(s) = up.recv() => queue(&mut pending, s),
             }
         }
@@ -210,26 +249,34 @@ async fn run_link(
         &mut VecDeque<RelayedSubmission>,
     ),
     stop: &mut watch::Receiver<bool>,
-) -> String {
+) -> LinkEnd {
     // What waited while the link was down goes first (the upstream refuses what is too late).
     // Each submission sent is kept until its result comes back: the upstream answers a link's
     // messages in order, so results pop them in order.
     while let Some(s) = pending.pop_front() {
         if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
             pending.push_front(s);
-            return e;
+            return LinkEnd::Lost(e);
         }
         queue(unacked, s);
+    }
+    // A harmless relay message first, so an upstream that does not list this relay says so at
+    // once (with its `error`), not only when a miner's records arrive.
+    let hello = Message::RelayMinerGone {
+        identity: String::new(),
+    };
+    if let Err(e) = send_up(ws, session, &hello).await {
+        return LinkEnd::Lost(e);
     }
     let mut stats = tokio::time::interval(STATS_EVERY);
     let mut reported: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::select! {
-            _ = stop.changed() => return "stopping".into(),
+            _ = stop.changed() => return LinkEnd::Lost("stopping".into()),
             Some(s) = up.recv() => {
                 if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
                     queue(pending, s);
-                    return e;
+                    return LinkEnd::Lost(e);
                 }
                 queue(unacked, s);
             }
@@ -238,7 +285,7 @@ async fn run_link(
                 let ids: BTreeSet<String> = now.iter().map(|m| m.identity.clone()).collect();
                 for gone in reported.difference(&ids) {
                     if let Err(e) = send_up(ws, session, &Message::RelayMinerGone { identity: gone.clone() }).await {
-                        return e;
+                        return LinkEnd::Lost(e);
                     }
                 }
                 for m in &now {
@@ -249,7 +296,7 @@ async fn run_link(
                         stats: stats_of(m),
                     };
                     if let Err(e) = send_up(ws, session, &msg).await {
-                        return e;
+                        return LinkEnd::Lost(e);
                     }
                 }
                 reported = ids;
@@ -257,19 +304,24 @@ async fn run_link(
             frame = tokio::time::timeout(SILENT, protocol::ws::recv_text(ws, "upstream")) => {
                 let text = match frame {
                     Ok(Ok(t)) => t,
-                    Ok(Err(e)) => return e.to_string(),
-                    Err(_) => return format!("nothing from the upstream for {SILENT:?}"),
+                    Ok(Err(e)) => return LinkEnd::Lost(e.to_string()),
+                    Err(_) => return LinkEnd::Lost(format!("nothing from the upstream for {SILENT:?}")),
                 };
                 let msg = match session.open(&text) {
                     Ok(m) => m,
-                    Err(e) => return format!("protocol violation by the upstream: {e}"),
+                    Err(e) => return LinkEnd::Lost(format!("protocol violation by the upstream: {e}")),
                 };
                 if matches!(msg, Message::RelaySubmissionResult { .. }) {
                     unacked.pop_front();
                 }
+                if let Message::Error { message } = &msg {
+                    if message.contains("is not a relay") {
+                        return LinkEnd::Refused(message.clone());
+                    }
+                }
                 if let Some(reply) = from_upstream(hub, msg) {
                     if let Err(e) = send_up(ws, session, &reply).await {
-                        return e;
+                        return LinkEnd::Lost(e);
                     }
                 }
             }
@@ -327,10 +379,6 @@ fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
                     .collect();
                 tracing::warn!(%identity, job_id, accepted, "the upstream refused relayed records: {}", why.join(", "));
             }
-            None
-        }
-        Message::Error { message } if message.contains("is not a relay") => {
-            tracing::error!("the upstream does not take this relay's records: {message}; add this relay's --name to the upstream's `relays`");
             None
         }
         Message::Error { message } => {

@@ -9,13 +9,15 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct RelayArgs {
     /// TOML config: the coordinator's keys for the relay's own miners (caddr, secret, limits,
-    /// tls, bits, table_dir) plus upstream, upstream_secret, relay_name, upstream_tls_fingerprint.
+    /// tls, bits, table_dir, data_dir for the TLS certificate; default ~/.netmine) plus upstream,
+    /// upstream_secret, relay_name, upstream_tls_fingerprint.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The upstream coordinator(s), preferred first: host:port, ws://… or wss://….
     #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
     upstream: Vec<String>,
-    /// The upstream's farm secret (also NETMINE_UPSTREAM_SECRET).
+    /// The upstream's relay secret (its relay_secret; its farm secret if it has none), also
+    /// NETMINE_UPSTREAM_SECRET.
     #[arg(long, env = "NETMINE_UPSTREAM_SECRET", hide_env_values = true)]
     upstream_secret: Option<SecretString>,
     /// Pin a wss:// upstream's certificate: sha256:<hex> (comma-separated for several).
@@ -30,7 +32,8 @@ pub struct RelayArgs {
     /// The secret of this relay's own miners (also NETMINE_SECRET).
     #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
     secret: Option<SecretString>,
-    /// LXRHash table size (the upstream's; copied from it when missing).
+    /// LXRHash table size: the upstream's (default 30; a relay set up for another size than
+    /// its upstream's is refused at start). Copied from the upstream when missing.
     #[arg(long, value_name = "N")]
     bits: Option<u32>,
     /// Table cache directory.
@@ -124,10 +127,19 @@ pub fn run(a: RelayArgs) -> Result<()> {
         table_dir: c.table_dir.clone(),
     };
     tokio::runtime::Runtime::new()?.block_on(async {
-        let relay = netcoordinator::relay::start(opts).await?;
-        tokio::signal::ctrl_c().await?;
-        tracing::info!("stopping");
-        drop(relay);
-        anyhow::Ok(())
+        let mut relay = netcoordinator::relay::start(opts).await?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => {
+                r?;
+                tracing::info!("stopping");
+                drop(relay);
+                anyhow::Ok(())
+            }
+            end = &mut relay.link => match end {
+                Ok(Some(why)) => bail!("{why}"),
+                Ok(None) => anyhow::Ok(()),
+                Err(e) => bail!("the relay's link failed: {e}"),
+            },
+        }
     })
 }

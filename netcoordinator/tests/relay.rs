@@ -638,3 +638,62 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> SendText
             .await;
     }
 }
+
+/// A relay the upstream will not take ends with a reason saying what to fix: the wrong upstream
+/// secret, a name the upstream does not list, a table size other than the upstream's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_the_upstream_refuses_says_why_and_stops() {
+    use coordinator::server::{serve, Hub, ServerConfig};
+    use hashcore::Table;
+    use netcoordinator::relay::{start, RelayOptions};
+    use protocol::Secret;
+    use std::sync::Arc;
+
+    let d = common::scratch("relay", "refused");
+    let hub = Hub::new(
+        ServerConfig {
+            secret: Some(Secret::new(SECRET)),
+            relays: vec!["siteB".into()],
+            relay_secret: Some(Secret::new(RELAY_SECRET)),
+            ..ServerConfig::default()
+        },
+        Arc::new(Table::generate(10, &mut |_, _| {}).unwrap()),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let primary = l.local_addr().unwrap().to_string();
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(serve(hub, l, rx));
+    let opts = |name: &str, secret: &str, bits: u32| RelayOptions {
+        upstream: vec![primary.clone()],
+        upstream_secret: Secret::new(secret),
+        upstream_tls: Default::default(),
+        name: name.into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        server: ServerConfig {
+            secret: Some(Secret::new(SITE_SECRET)),
+            ..ServerConfig::default()
+        },
+        bits: Some(bits),
+        table_dir: Some(d.join(format!("{name}-{bits}"))),
+    };
+    let ended = |mut relay: netcoordinator::relay::Relay| async move {
+        tokio::time::timeout(Duration::from_secs(30), &mut relay.link)
+            .await
+            .expect("the relay kept trying")
+            .unwrap()
+            .expect("a reason")
+    };
+    // The farm secret where the relay secret is needed.
+    let why = ended(start(opts("siteB", SECRET, 10)).await.unwrap()).await;
+    assert!(why.contains("relay_secret"), "{why}");
+    // A name the upstream does not list (the farm secret is right for it).
+    let why = ended(start(opts("siteC", SECRET, 10)).await.unwrap()).await;
+    assert!(why.contains("not a relay"), "{why}");
+    // Another table size than the upstream's: refused at start.
+    let e = match start(opts("siteB", RELAY_SECRET, 12)).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a 12-bit relay under a 10-bit upstream started"),
+    };
+    assert!(e.contains("--bits 10"), "{e}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -291,16 +291,42 @@ pub async fn send(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<(
 
 /// Connects to the coordinator at `addr` and authenticates (as the mining session does), for a
 /// side task such as copying the table: the session, or why there is none.
-pub async fn open_session(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), String> {
+pub async fn open_session(cfg: &MinerConfig, addr: &str) -> Result<(Ws, Session), SessionError> {
     let tls = if addr.starts_with("wss://") {
-        Some(crate::tls::client_config(&cfg.tls).map_err(|e| e.to_string())?)
+        Some(
+            crate::tls::client_config(&cfg.tls).map_err(|e| SessionError {
+                fatal: true,
+                message: e.to_string(),
+            })?,
+        )
     } else {
         None
     };
     connect(cfg, addr, tls.as_ref()).await.map_err(|e| match e {
-        End::Refused(why) | End::Lost(why) => why,
-        End::Shutdown | End::Failback => "stopped".into(),
+        End::Refused(message) => SessionError {
+            fatal: true,
+            message,
+        },
+        End::Lost(message) => SessionError {
+            fatal: false,
+            message,
+        },
+        End::Shutdown | End::Failback => SessionError {
+            fatal: false,
+            message: "stopped".into(),
+        },
     })
+}
+
+/// Why [`open_session`] gave no session.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SessionError {
+    /// Retrying cannot help until the operator changes something (a refused secret, name or
+    /// certificate).
+    pub fatal: bool,
+    /// What happened, for the log.
+    pub message: String,
 }
 
 /// Connects to `addr` and authenticates, both within the handshake deadline.

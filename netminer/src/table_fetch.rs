@@ -35,6 +35,15 @@ pub enum FetchError {
         /// What each coordinator answered.
         reasons: String,
     },
+    /// The coordinator mines with a table of another size: this miner is misconfigured (its
+    /// records would all be refused).
+    #[error("the coordinator mines with the {coordinator}-bit table, this miner is set up for {wanted} bits: start it with --bits {coordinator}")]
+    WrongSize {
+        /// The size asked for.
+        wanted: u32,
+        /// The coordinator's.
+        coordinator: u32,
+    },
     /// The cache directory cannot be written.
     #[error("table cache {path}: {source}")]
     Io {
@@ -64,6 +73,8 @@ enum Attempt {
     Retry(String),
     /// This coordinator will not serve it.
     GiveUp(String),
+    /// The coordinator's table has another size.
+    WrongSize(u32),
 }
 
 /// Copies the `bits` table into `dest` (the cache file path) from the first coordinator of
@@ -90,6 +101,14 @@ pub async fn fetch(
         return Ok(None);
     }
     let part = part_path(dest);
+    let held = file_len(&part);
+    if held > 0 && held < 1u64 << bits {
+        tracing::info!(
+            "resuming the table copy at {} of {} MiB",
+            held >> 20,
+            (1u64 << bits) >> 20
+        );
+    }
     let mut reasons = Vec::new();
     for addr in &cfg.coordinators {
         let started = Instant::now();
@@ -122,6 +141,12 @@ pub async fn fetch(
                 Attempt::GiveUp(e) => {
                     why = e;
                     break;
+                }
+                Attempt::WrongSize(coordinator) => {
+                    return Err(FetchError::WrongSize {
+                        wanted: bits,
+                        coordinator,
+                    })
                 }
             }
         }
@@ -163,7 +188,7 @@ async fn copy_once(cfg: &MinerConfig, addr: &str, bits: u32, part: &Path) -> Att
     }
     let (mut ws, mut session) = match open_session(cfg, addr).await {
         Ok(x) => x,
-        Err(e) => return Attempt::GiveUp(e),
+        Err(e) => return Attempt::GiveUp(e.message),
     };
     let offset = file_len(part);
     let r = receive(&mut ws, &mut session, bits, offset, part).await;
@@ -229,9 +254,13 @@ async fn receive(
                     }
                     offer = Some(sha256);
                 }
+                Ok(Message::TableUnavailable { bits: Some(b), .. }) if b != bits => {
+                    return Attempt::WrongSize(b)
+                }
                 Ok(Message::TableUnavailable {
                     reason,
                     retry_after_secs: Some(secs),
+                    ..
                 }) => {
                     tokio::time::sleep(Duration::from_secs(u64::from(secs.min(30)))).await;
                     return Attempt::Retry(reason);
@@ -308,4 +337,55 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// Asks the coordinators which table size they mine with, for a miner that already holds its
+/// table: `Err(WrongSize)` when the first that answers has another size. Coordinators that do
+/// not say (unreachable, older) are passed over.
+pub async fn check_size(cfg: &MinerConfig, bits: u32) -> Result<(), FetchError> {
+    for addr in &cfg.coordinators {
+        let Ok((mut ws, mut session)) = open_session(cfg, addr).await else {
+            continue;
+        };
+        // Asking from the end: an offer (the size matches) and no bytes, or a refusal naming
+        // the coordinator's size.
+        let size = 1u64 << bits;
+        let asked = send(
+            &mut ws,
+            &mut session,
+            &Message::TableRequest { bits, offset: size },
+        )
+        .await;
+        let mut answer = None;
+        while asked.is_ok() {
+            match tokio::time::timeout(STALL, ws.next()).await {
+                Ok(Some(Ok(WsMessage::Text(t)))) => match session.open(t.as_str()) {
+                    Ok(Message::TableOffer { .. }) => {
+                        answer = Some(bits);
+                        break;
+                    }
+                    Ok(Message::TableUnavailable { bits: b, .. }) => {
+                        answer = b;
+                        break;
+                    }
+                    Ok(_) => continue,
+                    Err(_) => break,
+                },
+                Ok(Some(Ok(_))) => continue,
+                _ => break,
+            }
+        }
+        let _ = ws.close(None).await;
+        match answer {
+            Some(b) if b != bits => {
+                return Err(FetchError::WrongSize {
+                    wanted: bits,
+                    coordinator: b,
+                })
+            }
+            Some(_) => return Ok(()),
+            None => continue,
+        }
+    }
+    Ok(())
 }

@@ -30,7 +30,10 @@ pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Res
     };
     let dest = dir.join(hashcore::cache::file_name(bits));
     if std::fs::metadata(&dest).is_ok_and(|m| m.len() == 1u64 << bits) {
-        return Ok(());
+        // The table is here: only make sure it is the size the coordinator mines with.
+        return netminer::table_fetch::check_size(cfg, bits)
+            .await
+            .map_err(anyhow::Error::from);
     }
     tracing::info!(
         "no {bits}-bit table in {}: copying it from the coordinator",
@@ -47,6 +50,7 @@ pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Res
             );
         }
         Ok(None) => {}
+        Err(e @ netminer::table_fetch::FetchError::WrongSize { .. }) => return Err(e.into()),
         Err(e) => tracing::warn!("{e}; generating the table here instead"),
     }
     Ok(())

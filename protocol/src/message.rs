@@ -363,6 +363,10 @@ pub enum Message {
         reason: String,
         /// When retrying may help: seconds to wait (absent: this coordinator will not serve it).
         retry_after_secs: Option<u32>,
+        /// The size (bits) of the table this coordinator mines with, so a miner set up for
+        /// another size learns it is misconfigured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bits: Option<u32>,
     },
     /// Relay → its upstream coordinator: records one of the relay's miners submitted (already
     /// verified by the relay), to be verified again and paid as that miner's own.
@@ -492,6 +496,7 @@ mod tests {
             Message::TableUnavailable {
                 reason: "r".into(),
                 retry_after_secs: Some(5),
+                bits: Some(30),
             },
             Message::RelaySubmission {
                 job_id: 1,

@@ -319,14 +319,23 @@ async fn authenticate(
     // A relay's name is only accepted with the relay secret (when there is one): a box that knows
     // the farm secret cannot pass for a relay.
     let relay_secret = hub.cfg.relay_secret.clone();
-    let choose = |id: &str| match relay_secret {
-        Some(s) if hub.is_relay(id) => s,
-        _ => secret,
+    let mut as_relay = false;
+    let choose = |id: &str| {
+        as_relay = hub.is_relay(id);
+        match relay_secret {
+            Some(s) if as_relay => s,
+            _ => secret,
+        }
     };
+    let guarded = hub.cfg.relay_secret.is_some();
     let (session, hello, welcome) = hs.finish_for(&auth, choose).map_err(|e| match e {
+        ProtocolError::WrongSecret if as_relay && guarded => (
+            ConnectionRefusal::BadSecret,
+            "wrong secret for a relay: this name is in the coordinator's `relays`, so it authenticates with the coordinator's relay_secret (NETMINE_UPSTREAM_SECRET on the relay), not the farm secret".to_string(),
+        ),
         ProtocolError::WrongSecret => (
             ConnectionRefusal::BadSecret,
-            "wrong shared secret: check --secret on the miner".to_string(),
+            "wrong shared secret: a miner (or a relay's link, without a relay_secret here) must use this coordinator's farm secret (NETMINE_SECRET / --secret; NETMINE_UPSTREAM_SECRET on a relay)".to_string(),
         ),
         other => (ConnectionRefusal::Protocol, other.to_string()),
     })?;

@@ -68,6 +68,8 @@ impl Hub {
 #[derive(Default)]
 pub(super) struct Relayed {
     miners: HashSet<String>,
+    /// Whether a non-relay's relay messages were logged already.
+    warned: bool,
 }
 
 impl Relayed {
@@ -142,6 +144,10 @@ pub(super) async fn handle(
         return None;
     }
     if !hub.is_relay(&relay.identity) {
+        if !relayed.warned {
+            relayed.warned = true;
+            tracing::warn!(identity = %relay.identity, %addr, "a connection that is not in `relays` sends relay messages: ignored (add its name to `relays` if it is one of your relays)");
+        }
         return Some(Some(Message::Error {
             message: format!(
                 "{} is not a relay of this coordinator (its `relays` list): relay messages ignored",
@@ -193,6 +199,7 @@ pub(super) async fn handle(
             None
         }
         Message::RelayMinerGone { identity } => {
+            // (An empty identity is the relay's hello at link start: nothing to do.)
             if relayed.miners.remove(&identity) {
                 hub.telemetry().miner_disconnected(&identity);
             }

@@ -83,6 +83,7 @@ fn refusal(hub: &Hub, bits: u32, offset: u64) -> Option<Message> {
     Some(Message::TableUnavailable {
         reason: why,
         retry_after_secs: None,
+        bits: Some(table.bits()),
     })
 }
 
@@ -122,6 +123,7 @@ where
                 hub.cfg.max_table_transfers
             ),
             retry_after_secs: Some(5),
+            bits: Some(hub.table.bits()),
         };
         return send_text(ws, session, &busy, timeout).await;
     };
