@@ -197,7 +197,10 @@ pub fn miners_table(miners: &[MinerView]) -> String {
                     "disconnected"
                 }
                 .into(),
-                m.address.clone(),
+                match &m.via {
+                    Some(relay) => format!("{} via {relay}", m.address),
+                    None => m.address.clone(),
+                },
                 m.backend.clone().unwrap_or_else(|| "–".into()),
                 format_rate(m.rate_60s),
                 format_rate(m.rate_15m),
