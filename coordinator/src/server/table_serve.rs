@@ -5,8 +5,10 @@
 //! others are told to retry), and the bytes go out straight from the coordinator's own table:
 //! each binary WebSocket message is a [`Bytes`] that borrows a slice of the shared table
 //! (`Bytes::from_owner`), so nothing is copied into per-connection buffers. The table's SHA-256
-//! is computed once, off the async threads, and sent in the authenticated `table_offer`; the miner
-//! checks its copy against it (and against the digest it knows for 10, 20 and 30 bits).
+//! (the built-in one for 10, 20 and 30 bits, which the table was checked against when it was
+//! loaded; otherwise computed once, off the async threads) is sent in the authenticated
+//! `table_offer`; the miner checks its copy against it (and against the digest it knows for 10,
+//! 20 and 30 bits).
 
 use super::Hub;
 use bytes::Bytes;
@@ -41,6 +43,10 @@ impl TableServer {
     }
 
     async fn digest(&self, table: &Arc<Table>) -> Result<String, String> {
+        // 10, 20 and 30 bits: the digest every loaded or generated table was checked against.
+        if let Some(d) = hashcore::params::known_digest(table.bits()) {
+            return Ok(d.to_string());
+        }
         let table = table.clone();
         self.digest
             .get_or_try_init(|| async move {
