@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Kill;
+
 use common::{free_port, funded_sim, spawn_miners, FA};
 use factom::EcSecret;
 use factomd_sim::{SimConfig, SimServer};
@@ -51,14 +53,6 @@ fn coordinator(
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 async fn get(url: &str, token: Option<&str>) -> reqwest::Response {

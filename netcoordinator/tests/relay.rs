@@ -4,28 +4,140 @@
 
 mod common;
 
+use common::Kill;
+
 use common::{free_port, funded_sim, spawn_named_miners};
 use factom::EcSecret;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "primary-secret-0123456789";
 const RELAY_SECRET: &str = "relays-only-secret-0123456789";
 const SITE_SECRET: &str = "site-b-secret-0123456789";
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+fn log(dir: &Path, name: &str) -> std::fs::File {
+    std::fs::File::create(dir.join(name)).unwrap()
+}
+
+/// An in-process upstream for the relay tests: a hub on a 10-bit table, listening on loopback,
+/// that takes `relays` (with `relay_secret` when given). Stops when `.stop` is dropped or sent.
+struct Primary {
+    hub: std::sync::Arc<coordinator::server::Hub>,
+    addr: std::net::SocketAddr,
+    table: std::sync::Arc<hashcore::Table>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn primary(relays: &[&str], relay_secret: Option<&str>) -> Primary {
+    use coordinator::server::{serve, Hub, ServerConfig};
+    use protocol::Secret;
+    let table = std::sync::Arc::new(hashcore::Table::generate(10, &mut |_, _| {}).unwrap());
+    let hub = Hub::new(
+        ServerConfig {
+            secret: Some(Secret::new(SECRET)),
+            relays: relays.iter().map(|r| r.to_string()).collect(),
+            relay_secret: relay_secret.map(Secret::new),
+            records_per_miner: 5,
+            ..ServerConfig::default()
+        },
+        table.clone(),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(serve(hub.clone(), l, rx));
+    Primary {
+        hub,
+        addr,
+        table,
+        stop,
     }
 }
 
-fn log(dir: &Path, name: &str) -> std::fs::File {
-    std::fs::File::create(dir.join(name)).unwrap()
+/// A devnet job for block `height`.
+fn devnet_job(job_id: u64, height: u32, records_wanted: u32) -> coordinator::server::CurrentJob {
+    coordinator::server::CurrentJob {
+        job_id,
+        template: pegnet::OprTemplate {
+            network: pegnet::Network::DevNet,
+            height,
+            winners: vec![String::new(); 25],
+            prices: (1..=62).map(|k| k * 1000).collect(),
+        },
+        min_difficulty: 0,
+        records_wanted,
+    }
+}
+
+/// A relay named `name` under `upstream` (with `upstream_secret`), its own miners on `own`,
+/// relaying for `relays`, its tables in `tables`.
+fn relay_options(
+    name: &str,
+    upstream: String,
+    upstream_secret: &str,
+    own: &str,
+    relays: Vec<String>,
+    bits: u32,
+    tables: std::path::PathBuf,
+) -> netcoordinator::relay::RelayOptions {
+    use protocol::Secret;
+    netcoordinator::relay::RelayOptions {
+        upstream: vec![upstream],
+        upstream_secret: Secret::new(upstream_secret),
+        upstream_tls: Default::default(),
+        name: name.into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        server: coordinator::server::ServerConfig {
+            secret: Some(Secret::new(own)),
+            records_per_miner: 100,
+            relays,
+            ..coordinator::server::ServerConfig::default()
+        },
+        bits: Some(bits),
+        table_dir: Some(tables),
+    }
+}
+
+/// A netminer `identity` mining at `addr` (with `secret`) until `stop`; returns once it has
+/// hashed, before `deadline`.
+async fn mining(
+    addr: std::net::SocketAddr,
+    secret: &str,
+    identity: &str,
+    table: std::sync::Arc<hashcore::Table>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    deadline: Instant,
+) {
+    use hashcore::{CpuBackend, MiningBackend};
+    let backend: std::sync::Arc<dyn MiningBackend> =
+        std::sync::Arc::new(CpuBackend::start(table, 1, 0).unwrap());
+    tokio::spawn(netminer::client::run(
+        netminer::client::MinerConfig {
+            coordinators: vec![addr.to_string()],
+            secret: protocol::Secret::new(secret),
+            identity: identity.into(),
+            coinbase: common::FA.into(),
+            ..Default::default()
+        },
+        backend.clone(),
+        stop,
+    ));
+    while backend.hash_counts().iter().sum::<u64>() < 1000 {
+        assert!(Instant::now() < deadline, "{identity} never mined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `relay` has job `(height, job_id)`.
+async fn relayed_job(relay: &netcoordinator::relay::Relay, height: u32, job_id: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.hub.current_job() != Some((height, job_id)) {
+        assert!(Instant::now() < deadline, "the relay never got the job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,83 +291,38 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
 /// relay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_handed_in_while_the_link_is_down_reach_the_primary_when_it_is_back() {
-    use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
-    use hashcore::{CpuBackend, MiningBackend, Table};
-    use netcoordinator::relay::{start, RelayOptions};
-    use pegnet::{Network, OprTemplate};
-    use protocol::{Message, Secret};
-    use std::sync::Arc;
+    use coordinator::server::serve;
+    use netcoordinator::relay::start;
+    use protocol::Message;
     use tokio::sync::watch;
 
     let d = common::scratch("relay", "cut");
-    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: vec!["siteB".into()],
-            records_per_miner: 5,
-            ..ServerConfig::default()
-        },
-        table.clone(),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let primary = l.local_addr().unwrap();
-    let (cut, rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    let job = CurrentJob {
-        job_id: 41,
-        template: OprTemplate {
-            network: Network::DevNet,
-            height: 300,
-            winners: vec![String::new(); 25],
-            prices: (1..=62).map(|k| k * 1000).collect(),
-        },
-        min_difficulty: 0,
-        records_wanted: 3,
-    };
-    hub.start_job(job.clone());
-
-    let relay = start(RelayOptions {
-        upstream: vec![primary.to_string()],
-        upstream_secret: Secret::new(SECRET),
-        upstream_tls: Default::default(),
-        name: "siteB".into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        server: ServerConfig {
-            secret: Some(Secret::new(SITE_SECRET)),
-            records_per_miner: 100,
-            ..ServerConfig::default()
-        },
-        bits: Some(10),
-        table_dir: Some(d.join("relay-tables")),
-    })
+    let p = primary(&["siteB"], None).await;
+    let (hub, primary, cut) = (p.hub.clone(), p.addr, p.stop);
+    hub.start_job(devnet_job(41, 300, 3));
+    let relay = start(relay_options(
+        "siteB",
+        primary.to_string(),
+        SECRET,
+        SITE_SECRET,
+        vec![],
+        10,
+        d.join("relay-tables"),
+    ))
     .await
     .unwrap();
+    relayed_job(&relay, 300, 41).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while relay.hub.current_job().map(|(_, id)| id) != Some(41) {
-        assert!(Instant::now() < deadline, "the relay never got the job");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let (stop, stop_rx) = watch::channel(false);
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-    tokio::spawn(netminer::client::run(
-        netminer::client::MinerConfig {
-            coordinators: vec![relay.addr.to_string()],
-            secret: Secret::new(SITE_SECRET),
-            identity: "siteB1".into(),
-            coinbase: common::FA.into(),
-            ..Default::default()
-        },
-        backend.clone(),
+    mining(
+        relay.addr,
+        SITE_SECRET,
+        "siteB1",
+        p.table.clone(),
         stop_rx,
-    ));
-    while backend.hash_counts().iter().sum::<u64>() < 1000 {
-        assert!(
-            Instant::now() < deadline,
-            "the miner behind the relay never mined"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        deadline,
+    )
+    .await;
 
     // The primary goes away; the relay's miner is told to submit meanwhile.
     let _ = cut.send(true);
@@ -298,23 +365,10 @@ async fn records_handed_in_while_the_link_is_down_reach_the_primary_when_it_is_b
 /// is told so and nothing it claims for others is counted.
 #[tokio::test]
 async fn a_miner_not_listed_as_a_relay_cannot_relay() {
-    use coordinator::server::{serve, Hub, ServerConfig};
-    use hashcore::Table;
     use protocol::{Message, Secret};
-    use std::sync::Arc;
 
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: vec!["siteB".into()],
-            ..ServerConfig::default()
-        },
-        Arc::new(Table::generate(10, &mut |_, _| {}).unwrap()),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let (_stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
+    let p = primary(&["siteB"], None).await;
+    let (hub, addr) = (p.hub.clone(), p.addr.to_string());
     let cfg = netminer::client::MinerConfig {
         coordinators: vec![addr.clone()],
         secret: Secret::new(SECRET),
@@ -349,19 +403,8 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
         .any(|m| m.identity == "victim"));
 
     // With a relay secret, the farm secret does not let a box pass under a relay's name.
-    let guarded = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: vec!["siteB".into()],
-            relay_secret: Some(Secret::new(RELAY_SECRET)),
-            ..ServerConfig::default()
-        },
-        Arc::new(Table::generate(10, &mut |_, _| {}).unwrap()),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let (_stop2, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve(guarded, l, rx));
+    let guarded = primary(&["siteB"], Some(RELAY_SECRET)).await;
+    let addr = guarded.addr.to_string();
     let as_relay = |secret: &str| netminer::client::MinerConfig {
         coordinators: vec![addr.clone()],
         secret: Secret::new(secret),
@@ -387,99 +430,40 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
 /// hop and its records reach the primary with its identity.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_behind_a_relay_reaches_the_primary() {
-    use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
-    use hashcore::{CpuBackend, MiningBackend, Table};
-    use netcoordinator::relay::{start, RelayOptions};
-    use pegnet::{Network, OprTemplate};
-    use protocol::{Message, Secret};
-    use std::sync::Arc;
+    use netcoordinator::relay::start;
+    use protocol::Message;
 
     let d = common::scratch("relay", "chain");
-    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: vec!["siteB".into()],
-            records_per_miner: 5,
-            ..ServerConfig::default()
-        },
-        table.clone(),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let primary = l.local_addr().unwrap();
-    let (_stop_primary, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    hub.start_job(CurrentJob {
-        job_id: 7,
-        template: OprTemplate {
-            network: Network::DevNet,
-            height: 500,
-            winners: vec![String::new(); 25],
-            prices: (1..=62).map(|k| k * 1000).collect(),
-        },
-        min_difficulty: 0,
-        records_wanted: 2,
-    });
-    let relay =
-        |name: &str, upstream: String, secret: &str, own: &str, relays: Vec<String>| RelayOptions {
-            upstream: vec![upstream],
-            upstream_secret: Secret::new(secret),
-            upstream_tls: Default::default(),
-            name: name.into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            server: ServerConfig {
-                secret: Some(Secret::new(own)),
-                records_per_miner: 100,
-                relays,
-                ..ServerConfig::default()
-            },
-            bits: Some(10),
-            table_dir: Some(d.join(format!("{name}-tables"))),
-        };
-    let b = start(relay(
+    let p = primary(&["siteB"], None).await;
+    let hub = p.hub.clone();
+    hub.start_job(devnet_job(7, 500, 2));
+    let b = start(relay_options(
         "siteB",
-        primary.to_string(),
+        p.addr.to_string(),
         SECRET,
         SITE_SECRET,
         vec!["siteC".into()],
+        10,
+        d.join("siteB-tables"),
     ))
     .await
     .unwrap();
     let c_secret = "site-c-secret-0123456789";
-    let c = start(relay(
+    let c = start(relay_options(
         "siteC",
         b.addr.to_string(),
         SITE_SECRET,
         c_secret,
         vec![],
+        10,
+        d.join("siteC-tables"),
     ))
     .await
     .unwrap();
+    relayed_job(&c, 500, 7).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while c.hub.current_job().map(|(_, id)| id) != Some(7) {
-        assert!(
-            Instant::now() < deadline,
-            "the job never reached the second relay"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-    tokio::spawn(netminer::client::run(
-        netminer::client::MinerConfig {
-            coordinators: vec![c.addr.to_string()],
-            secret: Secret::new(c_secret),
-            identity: "far1".into(),
-            coinbase: common::FA.into(),
-            ..Default::default()
-        },
-        backend.clone(),
-        stop_rx,
-    ));
-    while backend.hash_counts().iter().sum::<u64>() < 1000 {
-        assert!(Instant::now() < deadline, "the far miner never mined");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    mining(c.addr, c_secret, "far1", p.table.clone(), stop_rx, deadline).await;
     hub.broadcast(Message::Stop { job_id: 7 });
     while hub.miners_with_work() == 0 {
         assert!(
@@ -515,12 +499,9 @@ async fn a_relay_behind_a_relay_reaches_the_primary() {
 /// flight) is sent again on the next link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submission_the_upstream_never_answered_is_sent_again() {
-    use coordinator::server::ServerConfig;
     use futures_util::StreamExt;
-    use hashcore::{CpuBackend, MiningBackend};
-    use netcoordinator::relay::{start, RelayOptions};
+    use netcoordinator::relay::start;
     use protocol::{CoordinatorHandshake, Difficulty, Message, OprFields, Secret};
-    use std::sync::Arc;
     use tokio_tungstenite::tungstenite::Message as Ws;
 
     let d = common::scratch("relay", "unacked");
@@ -570,44 +551,21 @@ async fn a_submission_the_upstream_never_answered_is_sent_again() {
             }
         }
     });
-    let relay = start(RelayOptions {
-        upstream: vec![upstream.to_string()],
-        upstream_secret: Secret::new(RELAY_SECRET),
-        upstream_tls: Default::default(),
-        name: "siteB".into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        server: ServerConfig {
-            secret: Some(Secret::new(SITE_SECRET)),
-            records_per_miner: 100,
-            ..ServerConfig::default()
-        },
-        bits: Some(10),
-        table_dir: Some(tables),
-    })
+    let relay = start(relay_options(
+        "siteB",
+        upstream.to_string(),
+        RELAY_SECRET,
+        SITE_SECRET,
+        vec![],
+        10,
+        tables,
+    ))
     .await
     .unwrap();
+    relayed_job(&relay, 900, 5).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while relay.hub.current_job() != Some((900, 5)) {
-        assert!(Instant::now() < deadline, "the relay never got the job");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table, 1, 0).unwrap());
     let (stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(netminer::client::run(
-        netminer::client::MinerConfig {
-            coordinators: vec![relay.addr.to_string()],
-            secret: Secret::new(SITE_SECRET),
-            identity: "siteB1".into(),
-            coinbase: common::FA.into(),
-            ..Default::default()
-        },
-        backend.clone(),
-        rx,
-    ));
-    while backend.hash_counts().iter().sum::<u64>() < 1000 {
-        assert!(Instant::now() < deadline, "the miner never mined");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    mining(relay.addr, SITE_SECRET, "siteB1", table, rx, deadline).await;
     relay.hub.broadcast(Message::Stop { job_id: 5 });
     let first = tokio::time::timeout(Duration::from_secs(20), seen.recv())
         .await
@@ -643,38 +601,20 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> SendText
 /// secret, a name the upstream does not list, a table size other than the upstream's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_the_upstream_refuses_says_why_and_stops() {
-    use coordinator::server::{serve, Hub, ServerConfig};
-    use hashcore::Table;
-    use netcoordinator::relay::{start, RelayOptions};
-    use protocol::Secret;
-    use std::sync::Arc;
+    use netcoordinator::relay::start;
 
     let d = common::scratch("relay", "refused");
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: vec!["siteB".into()],
-            relay_secret: Some(Secret::new(RELAY_SECRET)),
-            ..ServerConfig::default()
-        },
-        Arc::new(Table::generate(10, &mut |_, _| {}).unwrap()),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let primary = l.local_addr().unwrap().to_string();
-    let (_stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve(hub, l, rx));
-    let opts = |name: &str, secret: &str, bits: u32| RelayOptions {
-        upstream: vec![primary.clone()],
-        upstream_secret: Secret::new(secret),
-        upstream_tls: Default::default(),
-        name: name.into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        server: ServerConfig {
-            secret: Some(Secret::new(SITE_SECRET)),
-            ..ServerConfig::default()
-        },
-        bits: Some(bits),
-        table_dir: Some(d.join(format!("{name}-{bits}"))),
+    let p = primary(&["siteB"], Some(RELAY_SECRET)).await;
+    let opts = |name: &str, secret: &str, bits: u32| {
+        relay_options(
+            name,
+            p.addr.to_string(),
+            secret,
+            SITE_SECRET,
+            vec![],
+            bits,
+            d.join(format!("{name}-{bits}")),
+        )
     };
     let ended = |mut relay: netcoordinator::relay::Relay| async move {
         tokio::time::timeout(Duration::from_secs(30), &mut relay.link)

@@ -81,3 +81,13 @@ pub fn spawn_named_miners(
         tokio::spawn(netminer::client::run(cfg, backend, stop.clone()));
     }
 }
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
