@@ -189,6 +189,14 @@ impl CoordinatorConfig {
         }
     }
 
+    /// The data dir: `data_dir`, else `~/.netmine`.
+    pub fn data_dir(&self) -> Result<PathBuf> {
+        self.data_dir
+            .clone()
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netmine")))
+            .context("no data_dir and no HOME")
+    }
+
     /// The listen address as a socket address (`:1234` → `0.0.0.0:1234`).
     pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
         let a = if self.caddr.starts_with(':') {

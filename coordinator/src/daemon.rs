@@ -363,11 +363,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
         "price sources"
     );
     let prices = Arc::new(Oracle::new(plan).context("starting the price oracle")?);
-    let data_dir = cfg
-        .data_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".netmine")))
-        .context("no data_dir and no HOME")?;
+    let data_dir = cfg.data_dir()?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let tls = cfg.server_tls(&data_dir).context("setting up TLS")?;
@@ -387,9 +383,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
     // The HTTP API is up before factomd is asked: an operator sees a node that is down at start.
     let server_limits = cfg.server_limits();
-    let telemetry = Arc::new(Telemetry::new(
-        server_limits.max_connections.saturating_mul(4).max(16),
-    ));
+    let telemetry = Arc::new(Telemetry::new(server_limits.max_work_entries()));
     telemetry.set_identity(&network.to_string(), &key.public().to_string());
     let (http_stop, http_stop_rx) = watch::channel(false);
     let mut http = match http_settings(&cfg)? {

@@ -250,7 +250,6 @@ struct TlsFingerprintArgs {
 }
 
 fn tls_fingerprint(a: &TlsFingerprintArgs) -> anyhow::Result<()> {
-    use anyhow::Context;
     let c = match &a.config {
         Some(p) => coordinator::config::CoordinatorConfig::load(p)?,
         None => coordinator::config::CoordinatorConfig::default(),
@@ -258,12 +257,10 @@ fn tls_fingerprint(a: &TlsFingerprintArgs) -> anyhow::Result<()> {
     let fp = match a.tls_cert.as_ref().or(c.tls_cert.as_ref()) {
         Some(cert) => coordinator::tls::fingerprint_of_file(cert)?,
         None => {
-            let dir = a
-                .data_dir
-                .clone()
-                .or(c.data_dir)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netmine")))
-                .context("no --data-dir and no HOME")?;
+            let dir = match &a.data_dir {
+                Some(d) => d.clone(),
+                None => c.data_dir()?,
+            };
             coordinator::tls::data_dir_fingerprint(&dir)?
         }
     };

@@ -98,11 +98,7 @@ pub fn run(a: RelayArgs) -> Result<()> {
                 .collect::<Result<_, _>>()?,
         )
     };
-    let data_dir = c
-        .data_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netmine")))
-        .context("no data_dir and no HOME")?;
+    let data_dir = c.data_dir()?;
     let tls = c.server_tls(&data_dir).context("setting up TLS")?;
     let mut server = c.server_limits();
     server.secret = Some(secret);

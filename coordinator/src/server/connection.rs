@@ -218,7 +218,6 @@ pub(super) async fn connection(
         let mut st = hub.lock();
         if st.connected.get(&id).is_some_and(|r| r.conn == conn) {
             st.connected.remove(&id);
-            st.stats.remove(&id);
             hub.telemetry().miner_disconnected(&id);
         }
     }

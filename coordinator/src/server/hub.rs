@@ -64,7 +64,6 @@ pub(super) struct State {
     pub(super) job: Option<CurrentJob>,
     pub(super) work: HashMap<String, MinerWork>,
     pub(super) counts: JobCounts,
-    pub(super) stats: HashMap<String, Stats>,
 }
 
 /// Shared by the listener, the connections and the block engine.
@@ -95,9 +94,9 @@ pub struct Footprint {
     pub accepted: usize,
     /// Nonces held for the duplicate check, all miners together.
     pub nonces: usize,
-    /// Hash-rate reports held.
+    /// Miners listed by the telemetry (each with its last hash-rate report).
     pub stats: usize,
-    /// Per-worker rates held, all reports together.
+    /// Per-worker rates held, all reports together (in the telemetry).
     pub per_worker: usize,
     /// Refusal counters of the current job.
     pub refusal_keys: usize,
@@ -109,7 +108,7 @@ pub const MAX_WORKERS: usize = 1024;
 impl Hub {
     /// A hub verifying with `table`.
     pub fn new(cfg: ServerConfig, table: Arc<Table>) -> Arc<Hub> {
-        let telemetry = Arc::new(Telemetry::new(max_work_entries(&cfg)));
+        let telemetry = Arc::new(Telemetry::new(cfg.max_work_entries()));
         Hub::with_telemetry(cfg, table, telemetry)
     }
 
@@ -215,30 +214,31 @@ impl Hub {
 
     /// The sizes of the hub's state now.
     pub fn footprint(&self) -> Footprint {
+        let (reports, per_worker) = self.telemetry.reports_held();
         let st = self.lock();
         Footprint {
             miners: st.connected.len(),
             work_entries: st.work.len(),
             accepted: st.work.values().map(|w| w.accepted.len()).sum(),
             nonces: st.work.values().map(|w| w.nonces.len()).sum(),
-            stats: st.stats.len(),
-            per_worker: st.stats.values().map(|s| s.per_worker.len()).sum(),
+            stats: reports,
+            per_worker,
             refusal_keys: st.counts.rejected.len(),
         }
     }
 
-    /// Most miners with work for one job (see [`max_work_entries`]).
+    /// Most miners with work for one job (see [`ServerConfig::max_work_entries`]).
     pub(super) fn max_work(&self) -> usize {
-        max_work_entries(&self.cfg)
+        self.cfg.max_work_entries()
     }
 
     /// Keeps a miner's hash-rate report (see [`clean_stats`]).
     pub(super) fn set_stats(&self, identity: &str, s: Stats) {
         let s = clean_stats(s);
-        let mut st = self.lock();
+        // Kept once, in the telemetry (the engine's rates and the API read it there).
+        let st = self.lock();
         if st.connected.contains_key(identity) {
             self.telemetry.miner_stats(identity, &s);
-            st.stats.insert(identity.to_string(), s);
         }
     }
 
@@ -258,11 +258,6 @@ impl Hub {
             }
             None => tokio::task::spawn_blocking(run).await.ok().flatten(),
         }
-    }
-
-    /// Sum of the miners' last reported 10 s hash rates.
-    pub fn hash_rate(&self) -> f64 {
-        self.lock().stats.values().map(|s| s.rate_10s).sum()
     }
 }
 
@@ -316,12 +311,6 @@ pub(super) fn job_message(job: &CurrentJob) -> Message {
         min_difficulty: protocol::Difficulty(job.min_difficulty),
         records_wanted: job.records_wanted,
     }
-}
-
-/// Most miners with work for one job: four times the connection limit (identities come and
-/// go); past it, entries of miners that are gone and had nothing accepted are dropped.
-pub(super) fn max_work_entries(cfg: &ServerConfig) -> usize {
-    cfg.max_connections.saturating_mul(4).max(16)
 }
 
 #[cfg(test)]

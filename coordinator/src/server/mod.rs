@@ -67,6 +67,15 @@ pub struct ServerConfig {
     pub relay_secret: Option<Secret>,
 }
 
+impl ServerConfig {
+    /// Most miners with work for one job, and most miners the telemetry lists: four times the
+    /// connection limit (identities come and go); past it, entries of miners that are gone (and,
+    /// for work, had nothing accepted) are dropped.
+    pub fn max_work_entries(&self) -> usize {
+        self.max_connections.saturating_mul(4).max(16)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {

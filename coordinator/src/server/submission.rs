@@ -2,7 +2,7 @@
 //! lock, the LXRHash on the bounded verification pool, then the verified records kept in the hub
 //! (and, in relay mode, sent upstream). The answer is the `submission_result` the miner gets.
 
-use super::hub::{max_work_entries, Hub, MinerWork, State};
+use super::hub::{Hub, MinerWork, State};
 use crate::verify::{check_pow, precheck, Limits, MinerRecord, RecordRefusal};
 use protocol::{Message, MinerHello, RefusalCode, RefusalCount};
 use std::collections::HashSet;
@@ -84,7 +84,7 @@ pub(super) async fn submission(
             );
         };
         if !st.work.contains_key(&hello.identity) {
-            if st.work.len() >= max_work_entries(&hub.cfg) {
+            if st.work.len() >= hub.cfg.max_work_entries() {
                 let State {
                     work, connected, ..
                 } = &mut *st;
@@ -102,7 +102,7 @@ pub(super) async fn submission(
                         return refused_all(job_id, RefusalCode::BadRecord, n, e.to_string());
                     }
                 };
-            if st.work.len() >= max_work_entries(&hub.cfg) {
+            if st.work.len() >= hub.cfg.max_work_entries() {
                 *st.counts
                     .rejected
                     .entry(RefusalCode::OverLimit.name().into())

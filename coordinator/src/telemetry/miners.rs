@@ -190,6 +190,11 @@ impl MinerBook {
         v
     }
 
+    /// Per-worker rates held, all miners together.
+    pub(super) fn per_worker_held(&self) -> usize {
+        self.miners.values().map(|e| e.view.per_worker.len()).sum()
+    }
+
     /// How many entries are held (for the bound's test).
     pub(super) fn len(&self) -> usize {
         self.miners.len()

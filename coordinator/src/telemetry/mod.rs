@@ -430,6 +430,13 @@ impl Telemetry {
     pub fn miners_held(&self) -> usize {
         self.lock().miners.len()
     }
+
+    /// Miners listed and the per-worker rates held for them, all together (for the hub's
+    /// footprint).
+    pub fn reports_held(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.miners.len(), st.miners.per_worker_held())
+    }
 }
 
 #[cfg(test)]
