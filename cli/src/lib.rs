@@ -7,7 +7,9 @@
 //!   `RUST_LOG` taking precedence when set;
 //! * [`TableFlags`]: `--bits` and `--table-dir`, choosing the LXRHash table, and
 //!   [`TableFlags::open`], which loads (or builds) it;
-//! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users.
+//! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users;
+//! * [`shutdown_signal`] (Ctrl-C or SIGTERM) and [`raise_fd_limit`]: what a daemon process does
+//!   that its library must not.
 
 use anyhow::{Context, Result};
 use hashcore::{Table, TableReport};
@@ -86,4 +88,62 @@ pub fn report_problems(config: &std::path::Path, problems: &[String]) -> Result<
         eprintln!("problem: {p}");
     }
     anyhow::bail!("{}: {} problem(s) found", config.display(), problems.len())
+}
+
+/// Completes when the process is asked to stop: Ctrl-C (SIGINT) or, on Unix, SIGTERM (what
+/// `systemctl stop` and `kill` send). The daemons pass it to their run loops as the shutdown
+/// future.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}): only Ctrl-C stops this process");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to its hard limit, so a
+/// listener can hold as many sockets as the system allows; returns the (old, new) soft limits.
+#[cfg(unix)]
+pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let old = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
+    Ok((old as u64, lim.rlim_cur as u64))
+}
+
+/// [`raise_fd_limit`], saying in the log what it did (a daemon's first lines).
+pub fn raise_fd_limit_logged() {
+    #[cfg(unix)]
+    match raise_fd_limit() {
+        Ok((old, new)) if new > old => tracing::info!("open-file limit raised from {old} to {new}"),
+        Ok((_, new)) => tracing::info!("open-file limit {new}"),
+        Err(e) => tracing::warn!("could not raise the open-file limit: {e}"),
+    }
 }

@@ -1,26 +1,34 @@
-//! Starting the coordinator: the miners' listener, the minute monitor and the block engine, wired
-//! together. Used by the daemon (`netcoordinator`) and by the devnet.
+//! The coordinator daemon as a library, in the style of tokio's mini-redis: [`run`] takes the
+//! resolved settings, a bound listener and a shutdown future, and runs until the future
+//! completes. The binary (`netcoordinator`) owns what belongs to a process: reading the
+//! environment and the flags, signals, the open-file limit.
+//!
+//! [`spawn`] is the layer below: it wires given parts (the miners' listener, the minute monitor,
+//! the block engine) together, for [`run`], the devnet and the tests.
 
-use crate::config::CoordinatorConfig;
-use crate::engine::{fit_submit_window, BlockSummary, Engine, EngineConfig, EngineError};
+use crate::config::{CoordinatorConfig, Role};
+use crate::engine::{fit_submit_window, BlockSummary, EngineBuilder, EngineConfig, EngineError};
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use crate::telemetry::{Telemetry, RATE_SAMPLES, RATE_SAMPLE_EVERY};
 use anyhow::{bail, Context, Result};
 use factom::{EcSecret, FactomdClient, Monitor, MonitorConfig, RpcConfig, WalletdClient};
 use hashcore::Table;
+use pegnet::Network;
 use prices::Oracle;
-use protocol::Secret;
 use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// Everything a coordinator runs with.
+/// Everything a coordinator runs with, made by its caller: the daemon's [`run`] from the
+/// settings, the devnet and the tests from their own pieces.
 pub struct Parts {
-    /// Where miners connect.
-    pub listen: SocketAddr,
+    /// The miners' listener, already bound (port 0 is fine: [`Running::addr`] says which port).
+    pub listener: tokio::net::TcpListener,
     /// factomd's JSON-RPC client, shared by the monitor and the engine.
     pub client: Arc<FactomdClient>,
     /// The LXRHash table the submissions are verified with (30 bits on the real networks).
@@ -37,11 +45,9 @@ pub struct Parts {
     pub engine: EngineConfig,
     /// How factomd's minutes are polled (interval, when the node counts as down).
     pub monitor: MonitorConfig,
-    /// The operators' HTTP API and dashboard, if on (started here; the daemon starts its own
-    /// earlier and passes `None`).
-    pub http: Option<HttpSettings>,
-    /// The telemetry the hub reports to, if made beforehand (else a fresh one).
-    pub telemetry: Option<Arc<Telemetry>>,
+    /// The farm's live picture the hub reports to (see [`telemetry_for`]); the HTTP API, if
+    /// any, serves the same one.
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Where the operators' HTTP surface listens, and its token.
@@ -66,10 +72,6 @@ pub struct Running {
     pub engine: tokio::task::JoinHandle<Result<(), EngineError>>,
     /// The miners' listener's task: it only ends when stopped (or on a panic).
     pub listener: tokio::task::JoinHandle<()>,
-    /// Where the HTTP API and dashboard listen, if on.
-    pub http_addr: Option<SocketAddr>,
-    /// The HTTP server's task (if on): it only ends when stopped, or with an error.
-    pub http: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop: watch::Sender<bool>,
     _monitor: Monitor,
 }
@@ -110,42 +112,33 @@ impl Drop for Running {
     }
 }
 
-/// Binds the listener and starts everything.
+/// A fresh telemetry sized for `server`'s limits, naming the network and the paying EC address
+/// (shown by the API and the dashboard).
+pub fn telemetry_for(server: &ServerConfig, network: Network, ec: &EcSecret) -> Arc<Telemetry> {
+    let t = Arc::new(Telemetry::new(server.max_work_entries()));
+    t.set_identity(&network.to_string(), &ec.public().to_string());
+    t
+}
+
+/// Starts the hub on the bound listener, the minute monitor and the block engine.
 pub async fn spawn(p: Parts) -> Result<Running> {
-    let listener = tokio::net::TcpListener::bind(p.listen)
-        .await
-        .with_context(|| format!("listening for miners on {}", p.listen))?;
-    let addr = listener.local_addr()?;
-    let hub = match p.telemetry {
-        Some(t) => Hub::with_telemetry(p.server, p.table.clone(), t),
-        None => Hub::new(p.server, p.table.clone()),
-    };
+    let addr = p.listener.local_addr()?;
+    let hub = Hub::with_telemetry(p.server, p.table.clone(), p.telemetry.clone());
     let (stop, stop_rx) = watch::channel(false);
-    let telemetry = hub.telemetry().clone();
-    telemetry.set_identity(&p.engine.network.to_string(), &p.key.public().to_string());
-    seed_rate_history(&p.store, &telemetry).await;
-    let (http_addr, http) = match &p.http {
-        Some(h) => {
-            let (addr, task) =
-                start_http(h, telemetry.clone(), p.store.clone(), stop_rx.clone()).await?;
-            (Some(addr), Some(task))
-        }
-        None => (None, None),
-    };
-    tokio::spawn(sample_rates(telemetry, stop_rx.clone()));
-    let listener = tokio::spawn(serve(hub.clone(), listener, stop_rx));
+    seed_rate_history(&p.store, &p.telemetry).await;
+    tokio::spawn(sample_rates(p.telemetry, stop_rx.clone()));
+    let listener = tokio::spawn(serve(hub.clone(), p.listener, stop_rx));
     let monitor = Monitor::spawn(p.client.clone(), p.monitor);
-    let (tx, summaries) = mpsc::unbounded_channel();
-    let engine = Engine::new(
-        p.engine,
-        hub.clone(),
-        p.client,
-        p.table,
-        p.store,
-        p.key,
-        p.prices,
-        tx,
-    );
+    let (engine, summaries) = EngineBuilder {
+        cfg: p.engine,
+        hub: hub.clone(),
+        client: p.client,
+        table: p.table,
+        store: p.store,
+        key: p.key,
+        prices: p.prices,
+    }
+    .build();
     let engine = tokio::spawn(engine.run(monitor.subscribe()));
     Ok(Running {
         addr,
@@ -153,15 +146,14 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         hub,
         engine,
         listener,
-        http_addr,
-        http,
         stop,
         _monitor: monitor,
     })
 }
 
-/// Binds the HTTP API and serves it until `stop` turns true.
-async fn start_http(
+/// The operators' HTTP API, metrics and dashboard, served until `stop` turns true: the bound
+/// address and the server's task.
+pub async fn start_http(
     h: &HttpSettings,
     telemetry: Arc<Telemetry>,
     store: Store,
@@ -235,13 +227,10 @@ fn netmine_age(d: Duration) -> String {
     }
 }
 
-/// The EC key: config, then `NETMINE_EC_SECRET`, then walletd.
+/// The EC key: `ec_secret` (from the file or `NETMINE_EC_SECRET`, already laid over it), else
+/// the secret of `ec_address` from walletd.
 async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
-    let from_env = std::env::var("NETMINE_EC_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(SecretString::from);
-    if let Some(s) = cfg.ec_secret.clone().or(from_env) {
+    if let Some(s) = &cfg.ec_secret {
         return s
             .expose_secret()
             .parse()
@@ -258,17 +247,19 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
 }
 
 /// The submit window for the network factomd runs: asks the node for its block length (waiting
-/// for it while it cannot be reached) and refuses a window that leaves no time to pay.
+/// for it while it cannot be reached) and refuses a window that leaves no time to pay. `None`
+/// when `shutdown` came first.
 async fn fit_window(
     client: &FactomdClient,
     explicit: Option<f64>,
     telemetry: &Telemetry,
-) -> Result<Duration> {
+    mut shutdown: Pin<&mut impl Future<Output = ()>>,
+) -> Result<Option<Duration>> {
     let mut warned = false;
     let block_secs = loop {
         let attempt = tokio::select! {
             r = client.current_minute() => r,
-            _ = tokio::signal::ctrl_c() => bail!("stopped while waiting for factomd"),
+            () = shutdown.as_mut() => return Ok(None),
         };
         match attempt {
             Ok(cm) if cm.directoryblockinseconds > 0 => break cm.directoryblockinseconds,
@@ -293,7 +284,10 @@ async fn fit_window(
                     );
                     warned = true;
                 }
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    () = shutdown.as_mut() => return Ok(None),
+                }
             }
         }
     };
@@ -304,58 +298,33 @@ async fn fit_window(
         "submissions are collected for {:.3} s after minute 9",
         window.as_secs_f64()
     );
-    Ok(window)
+    Ok(Some(window))
 }
 
-/// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to its hard limit, so the
-/// listener can hold as many sockets as the system allows; returns the (old, new) soft limits.
-#[cfg(unix)]
-pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let old = lim.rlim_cur;
-    if lim.rlim_cur < lim.rlim_max {
-        lim.rlim_cur = lim.rlim_max;
-        // SAFETY: as above.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
-    Ok((old as u64, lim.rlim_cur as u64))
-}
-
-/// The HTTP settings of `cfg`: the address (`off` → none) and the token from the config or
-/// `NETMINE_HTTP_TOKEN`.
+/// The HTTP settings of `cfg`: the address (`off` → none) and its token.
 pub fn http_settings(cfg: &CoordinatorConfig) -> Result<Option<HttpSettings>> {
     let Some(addr) = crate::http::parse_addr(&cfg.http)? else {
         return Ok(None);
     };
-    let token = cfg.http_token.clone().or_else(|| {
-        std::env::var("NETMINE_HTTP_TOKEN")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(SecretString::from)
-    });
-    crate::http::check(addr, token.as_ref())?;
-    Ok(Some(HttpSettings { addr, token }))
+    crate::http::check(addr, cfg.http_token.as_ref())?;
+    Ok(Some(HttpSettings {
+        addr,
+        token: cfg.http_token.clone(),
+    }))
 }
 
-/// Runs the coordinator daemon until Ctrl-C.
-pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
+/// Runs the coordinator daemon: the settings `cfg` (resolved by the caller, all four layers; they
+/// are checked again here), miners on the already-bound `listener`, until `shutdown` completes
+/// (then `Ok`) or a part fails (then the error: the engine, the listener or the HTTP server
+/// ending is never a silent success). Signals, the open-file limit and the environment are the
+/// binary's business, not this library's.
+pub async fn run(
+    cfg: CoordinatorConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let plan = cfg.validate()?;
-    #[cfg(unix)]
-    match raise_fd_limit() {
-        Ok((old, new)) if new > old => tracing::info!("open-file limit raised from {old} to {new}"),
-        Ok((_, new)) => tracing::info!("open-file limit {new}"),
-        Err(e) => tracing::warn!("could not raise the open-file limit: {e}"),
-    }
+    tokio::pin!(shutdown);
     let network = cfg.network;
     let key = ec_key(&cfg).await?;
     tracing::info!(
@@ -366,8 +335,8 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let data_dir = cfg.data_dir()?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let tls = cfg.server_tls(&data_dir).context("setting up TLS")?;
-    match &tls {
+    let server = cfg.server(Role::Coordinator, &data_dir)?;
+    match &server.tls {
         Some(t) => tracing::info!(
             fingerprint = %t.fingerprint(),
             "miners connect over TLS (wss://HOST:PORT); pin this certificate on them with --tls-fingerprint {}",
@@ -377,64 +346,55 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             "miners connect over plain WebSocket (ws://): use --tls on links that leave the LAN"
         ),
     }
+    if !cfg.relays.is_empty() && server.relay_secret.is_none() {
+        tracing::warn!(relays = ?cfg.relays, "relays authenticate with the farm secret: any box that knows it can claim a relay's name; set NETMINE_RELAY_SECRET (relay_secret) here and as the relays' upstream secret");
+    }
     let store = Store::open(&data_dir.join("coordinator.db"))?;
-    let (table, _) = hashcore::cache::open(cfg.bits, cfg.table_dir.clone())
+    let (bits, dir) = (cfg.bits, cfg.table_dir.clone());
+    let (table, _) = tokio::task::spawn_blocking(move || hashcore::cache::open(bits, dir))
+        .await?
         .context("getting the LXRHash table")?;
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
     // The HTTP API is up before factomd is asked: an operator sees a node that is down at start.
-    let server_limits = cfg.server_limits();
-    let telemetry = Arc::new(Telemetry::new(server_limits.max_work_entries()));
-    telemetry.set_identity(&network.to_string(), &key.public().to_string());
-    let (http_stop, http_stop_rx) = watch::channel(false);
+    let telemetry = telemetry_for(&server, network, &key);
+    let (_http_stop, http_stop_rx) = watch::channel(false);
     let mut http = match http_settings(&cfg)? {
         Some(h) => {
             let (a, task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
             match a.ip().is_unspecified() {
                 true => tracing::info!(
+                    http = %a,
                     "dashboard and API on port {} of every interface (http://<this box>:{}/, metrics at /metrics)",
                     a.port(),
                     a.port()
                 ),
-                false => tracing::info!("dashboard and API on http://{a}/ (metrics: http://{a}/metrics)"),
+                false => {
+                    tracing::info!(http = %a, "dashboard and API on http://{a}/ (metrics: http://{a}/metrics)")
+                }
             }
             Some(task)
         }
         None => None,
     };
-    let submit_window = fit_window(&client, cfg.submit_window_secs, &telemetry).await?;
-    let secret = if cfg.no_auth {
-        None
-    } else {
-        cfg.secret.as_ref().map(|s| Secret::new(s.expose_secret()))
+    let Some(submit_window) = fit_window(
+        &client,
+        cfg.submit_window_secs,
+        &telemetry,
+        shutdown.as_mut(),
+    )
+    .await?
+    else {
+        tracing::info!("stopped while waiting for factomd");
+        return Ok(());
     };
-    let relay_secret = cfg
-        .relay_secret
-        .clone()
-        .or_else(|| {
-            std::env::var("NETMINE_RELAY_SECRET")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(SecretString::from)
-        })
-        .map(|s| Secret::checked(s.expose_secret()))
-        .transpose()
-        .context("the relay secret (relay_secret or NETMINE_RELAY_SECRET)")?;
-    if !cfg.relays.is_empty() && relay_secret.is_none() {
-        tracing::warn!(relays = ?cfg.relays, "relays authenticate with the farm secret: any box that knows it can claim a relay's name; set NETMINE_RELAY_SECRET (relay_secret) here and as the relays' upstream secret");
-    }
     let mut running = spawn(Parts {
-        listen: cfg.listen_addr()?,
+        listener,
         client: client.clone(),
         table,
         store,
         key: key.clone(),
         prices,
-        server: ServerConfig {
-            secret,
-            tls,
-            relay_secret,
-            ..server_limits
-        },
+        server,
         engine: EngineConfig {
             network,
             max_entries: cfg.max_entries,
@@ -446,8 +406,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
             history_days: cfg.history_days,
         },
         monitor: MonitorConfig::default(),
-        http: None,
-        telemetry: Some(telemetry.clone()),
+        telemetry: telemetry.clone(),
     })
     .await?;
     tracing::info!(
@@ -463,7 +422,6 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
     let mut stats_tick =
         tokio::time::interval_at(tokio::time::Instant::now() + stats_every, stats_every);
     let mut stats_since = std::time::Instant::now();
-    let _http_stop = http_stop;
     loop {
         tokio::select! {
             s = running.summaries.recv() => match s {
@@ -495,7 +453,7 @@ pub async fn run(cfg: CoordinatorConfig) -> Result<()> {
                 };
                 return Err(anyhow::anyhow!("the HTTP server failed: {why}"));
             }
-            _ = tokio::signal::ctrl_c() => {
+            () = shutdown.as_mut() => {
                 tracing::info!("stopping");
                 log_stats(&telemetry, stats_since.elapsed());
                 running.stop();

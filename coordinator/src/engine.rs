@@ -132,7 +132,7 @@ pub struct BlockSummary {
 
 /// The block engine: follows factomd's minutes (from `factom::Monitor`), plans and broadcasts a
 /// job at minute 1, and at minute 9 collects the miners' verified records from the hub, records
-/// the best in the store and pays for them. Built with [`Engine::new`], driven by [`Engine::run`].
+/// the best in the store and pays for them. Built with [`EngineBuilder`], driven by [`Engine::run`].
 pub struct Engine {
     /// How blocks are run (network, entries per block, submit window, …).
     pub cfg: EngineConfig,
@@ -158,35 +158,56 @@ pub struct Engine {
     job_sent: Option<Instant>,
 }
 
-impl Engine {
-    /// An engine; call [`Engine::run`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        cfg: EngineConfig,
-        hub: Arc<Hub>,
-        client: Arc<FactomdClient>,
-        table: Arc<Table>,
-        store: Store,
-        key: EcSecret,
-        prices: Arc<Oracle>,
-        summaries: mpsc::UnboundedSender<BlockSummary>,
-    ) -> Engine {
-        Engine {
-            cfg,
-            hub,
-            client,
-            table,
-            store,
-            key,
-            prices,
+/// Drops the winner lists no block after `height` will read: only `height`'s (for its summary)
+/// and the one before (still in force while `height` is built) stay, so the map holds at most two
+/// entries however long the daemon runs.
+fn keep_needed_winners(winners: &mut BTreeMap<u32, Vec<String>>, height: u32) {
+    winners.retain(|h, _| *h == height || h.checked_add(1) == Some(height));
+}
+
+/// What an [`Engine`] is built from: the shared pieces it drives. Fill in every field and call
+/// [`build`](EngineBuilder::build).
+pub struct EngineBuilder {
+    /// How blocks are run.
+    pub cfg: EngineConfig,
+    /// The miners' hub the jobs go to and the records come from.
+    pub hub: Arc<Hub>,
+    /// factomd's JSON-RPC client.
+    pub client: Arc<FactomdClient>,
+    /// The verification and grading table.
+    pub table: Arc<Table>,
+    /// The durable record of entries.
+    pub store: Store,
+    /// The key paying for entries.
+    pub key: EcSecret,
+    /// The price oracle.
+    pub prices: Arc<Oracle>,
+}
+
+impl EngineBuilder {
+    /// The engine (call [`Engine::run`]) and where its block summaries arrive, one per finished
+    /// block.
+    pub fn build(self) -> (Engine, mpsc::UnboundedReceiver<BlockSummary>) {
+        let (summaries, rx) = mpsc::unbounded_channel();
+        let engine = Engine {
+            cfg: self.cfg,
+            hub: self.hub,
+            client: self.client,
+            table: self.table,
+            store: self.store,
+            key: self.key,
+            prices: self.prices,
             summaries,
             winners: BTreeMap::new(),
             next_job: 1,
             resumed: false,
             job_sent: None,
-        }
+        };
+        (engine, rx)
     }
+}
 
+impl Engine {
     /// The most a block's entries may cost together.
     fn cap_ec(&self) -> u64 {
         self.cfg.max_entries as u64 * ENTRY_COST_EC
@@ -398,6 +419,7 @@ impl Engine {
             })
             .await?;
         self.winners.insert(height, p.template.winners.clone());
+        keep_needed_winners(&mut self.winners, height);
         let job_id = self.next_job;
         self.next_job += 1;
         tracing::info!(
@@ -509,5 +531,26 @@ impl Engine {
             winners_in_force: self.winners.get(&height).cloned().unwrap_or_default(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_winner_lists_still_needed_are_kept() {
+        let mut w = BTreeMap::new();
+        for h in 1..=1000u32 {
+            w.insert(h, vec![h.to_string()]);
+            keep_needed_winners(&mut w, h);
+            assert!(w.len() <= 2);
+        }
+        assert_eq!(w.keys().copied().collect::<Vec<_>>(), vec![999, 1000]);
+        // A height that went back keeps only what is in force for it.
+        w.insert(499, vec![]);
+        w.insert(500, vec![]);
+        keep_needed_winners(&mut w, 500);
+        assert_eq!(w.keys().copied().collect::<Vec<_>>(), vec![499, 500]);
     }
 }

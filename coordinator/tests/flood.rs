@@ -120,7 +120,7 @@ async fn login(to: SocketAddr, identity: &str) -> Result<Duration, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_get_in_while_strangers_hold_a_thousand_sockets_from_many_addresses() {
-    let (old, new) = coordinator::daemon::raise_fd_limit().unwrap();
+    let (old, new) = netmine_cli::raise_fd_limit().unwrap();
     assert!(
         new >= 4096,
         "this test needs ~3,000 descriptors (soft limit {old}, hard {new})"

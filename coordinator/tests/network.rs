@@ -1,6 +1,6 @@
 //! Failover between coordinators, blocks skipped with a reason, miners dropping mid-block.
 
-use coordinator::engine::{Engine, EngineConfig};
+use coordinator::engine::{EngineBuilder, EngineConfig};
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
 use coordinator::store::Store;
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
@@ -129,9 +129,8 @@ async fn engine_on(
         key.public()
     )))
     .unwrap();
-    let (sum, _) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::new(
-        EngineConfig {
+    let (engine, _) = EngineBuilder {
+        cfg: EngineConfig {
             network,
             max_entries: 5,
             max_entries_per_coinbase: None,
@@ -143,14 +142,14 @@ async fn engine_on(
             previous_winners: (network != Network::DevNet).then(|| vec![String::new(); 25]),
             history_days: 0,
         },
-        hub.clone(),
+        hub: hub.clone(),
         client,
-        t,
+        table: t,
         store,
         key,
-        Arc::new(prices),
-        sum,
-    );
+        prices: Arc::new(prices),
+    }
+    .build();
     let (tx, rx) = broadcast::channel(16);
     tokio::spawn(engine.run(rx));
     (hub, tx)

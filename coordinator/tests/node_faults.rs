@@ -2,7 +2,7 @@
 //! block: its minute going back (rewind) or its height jumping are ignored, and the store remembers
 //! which heights were planned and paid. A node reporting height 0 (or -1) is survived.
 
-use coordinator::daemon::{spawn, Parts, Running};
+use coordinator::daemon::{spawn, telemetry_for, Parts, Running};
 use coordinator::engine::EngineConfig;
 use coordinator::server::ServerConfig;
 use coordinator::store::Store;
@@ -45,18 +45,20 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
     let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
     let path = std::env::temp_dir().join(format!("node-faults-{tag}-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    let server = ServerConfig {
+        secret: Some(Secret::new("farm-secret-0123456789")),
+        records_per_miner: 3,
+        ..ServerConfig::default()
+    };
+    let telemetry = telemetry_for(&server, Network::DevNet, &key);
     let running = spawn(Parts {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listener: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
         client: client.clone(),
         table: table.clone(),
         store: Store::open(&path).unwrap(),
         key,
         prices: Arc::new(prices::Oracle::devnet().unwrap()),
-        server: ServerConfig {
-            secret: Some(Secret::new("farm-secret-0123456789")),
-            records_per_miner: 3,
-            ..ServerConfig::default()
-        },
+        server,
         engine: EngineConfig {
             network: Network::DevNet,
             max_entries: 3,
@@ -72,8 +74,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             down_after: minute * 2,
             max_backoff: minute,
         },
-        http: None,
-        telemetry: None,
+        telemetry,
     })
     .await
     .unwrap();

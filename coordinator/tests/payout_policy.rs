@@ -3,7 +3,7 @@
 //! mine a job from the engine against the simulated factomd; the store then holds at most the cap
 //! per coinbase, and the other address's record takes the place the first one could have filled.
 
-use coordinator::engine::{Engine, EngineConfig};
+use coordinator::engine::{EngineBuilder, EngineConfig};
 use coordinator::server::{serve, Hub, ServerConfig};
 use coordinator::store::Store;
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
@@ -65,9 +65,8 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
         std::process::id()
     ));
     let _ = std::fs::remove_file(&path);
-    let (summaries, mut summary_rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::new(
-        EngineConfig {
+    let (engine, mut summary_rx) = EngineBuilder {
+        cfg: EngineConfig {
             network: Network::DevNet,
             max_entries: 3,
             max_entries_per_coinbase: per_coinbase,
@@ -77,14 +76,14 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
             previous_winners: None,
             history_days: 0,
         },
-        hub.clone(),
+        hub: hub.clone(),
         client,
-        table.clone(),
-        Store::open(&path).unwrap(),
+        table: table.clone(),
+        store: Store::open(&path).unwrap(),
         key,
-        Arc::new(prices::Oracle::devnet().unwrap()),
-        summaries,
-    );
+        prices: Arc::new(prices::Oracle::devnet().unwrap()),
+    }
+    .build();
     let (monitor, monitor_rx) = broadcast::channel(16);
     tokio::spawn(engine.run(monitor_rx));
 

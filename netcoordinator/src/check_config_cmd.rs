@@ -1,9 +1,10 @@
-//! `netcoordinator check-config --config FILE`: load and validate a config the way the daemon
-//! would, print the effective settings (every secret as `***`) and exit 1 listing every problem.
-//! Nothing is started and nothing is contacted.
+//! `netcoordinator check-config --config FILE [--relay]`: the settings of that file (with the
+//! environment laid over it, as the program does) checked for the daemon or the relay, by the
+//! same code the program runs at start. Nothing is started and nothing is contacted.
 
+use crate::settings;
 use anyhow::Result;
-use coordinator::config::CoordinatorConfig;
+use coordinator::config::{Environment, Role};
 use std::path::PathBuf;
 
 /// Arguments of `netcoordinator check-config`.
@@ -12,26 +13,22 @@ pub struct CheckConfigArgs {
     /// The config file to check (see config/netcoordinator.toml).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
+    /// Check it as a relay's settings (`netcoordinator relay`) instead of the daemon's.
+    #[arg(long)]
+    pub relay: bool,
 }
 
 /// Prints the effective settings and `config ok`, or every problem (and exits non-zero).
 pub fn run(args: &CheckConfigArgs) -> Result<()> {
-    let mut cfg = CoordinatorConfig::load(&args.config)?;
-    // The secrets the daemon would take from its environment count as set.
-    if cfg.secret.is_none() {
-        cfg.secret = env_secret("NETMINE_SECRET");
-    }
-    if cfg.ec_secret.is_none() {
-        cfg.ec_secret = env_secret("NETMINE_EC_SECRET");
-    }
-    print!("{}", cfg.to_toml());
-    let (problems, _) = cfg.problems();
-    netmine_cli::report_problems(&args.config, &problems)
-}
-
-fn env_secret(name: &str) -> Option<secrecy::SecretString> {
-    std::env::var(name)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(Into::into)
+    let env = Environment::from_process();
+    let (cfg, role) = if args.relay {
+        let mut f = settings::RelayFlags::default();
+        f.listener.config = Some(args.config.clone());
+        (settings::resolve_relay(f, &env)?, Role::Relay)
+    } else {
+        let mut f = settings::DaemonFlags::default();
+        f.listener.config = Some(args.config.clone());
+        (settings::resolve_daemon(f, &env)?, Role::Coordinator)
+    };
+    settings::check(&cfg, role, Some(&args.config))
 }

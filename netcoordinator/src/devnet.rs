@@ -3,7 +3,7 @@
 //! blocks, then grading each one to show which of our records won.
 
 use anyhow::{bail, Context, Result};
-use coordinator::daemon::{spawn, Parts};
+use coordinator::daemon::{spawn, start_http, telemetry_for, HttpSettings, Parts};
 use coordinator::engine::{BlockSummary, EngineConfig};
 use coordinator::server::ServerConfig;
 use coordinator::store::Store;
@@ -89,18 +89,27 @@ pub async fn run(
         hex::encode(&rand_bytes()[..4])
     ));
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let server = ServerConfig {
+        secret: Some(secret.clone()),
+        records_per_miner: top,
+        ..ServerConfig::default()
+    };
+    let telemetry = telemetry_for(&server, Network::DevNet, &key);
+    let store = Store::open(&data.join("coordinator.db"))?;
+    let (_http_stop, http_stop_rx) = watch::channel(false);
+    if let Some(addr) = opts.http {
+        let h = HttpSettings { addr, token: None };
+        let (a, _task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
+        tracing::info!("dashboard on http://{a}/ while the devnet runs");
+    }
     let mut running = spawn(Parts {
-        listen: "127.0.0.1:0".parse()?,
+        listener: tokio::net::TcpListener::bind("127.0.0.1:0").await?,
         client: client.clone(),
         table: table.clone(),
-        store: Store::open(&data.join("coordinator.db"))?,
+        store,
         key,
         prices: Arc::new(prices::Oracle::devnet()?),
-        server: ServerConfig {
-            secret: Some(secret.clone()),
-            records_per_miner: top,
-            ..ServerConfig::default()
-        },
+        server,
         engine: EngineConfig {
             network: Network::DevNet,
             max_entries,
@@ -116,15 +125,9 @@ pub async fn run(
             down_after: minute * 2,
             max_backoff: minute,
         },
-        http: opts
-            .http
-            .map(|addr| coordinator::daemon::HttpSettings { addr, token: None }),
-        telemetry: None,
+        telemetry,
     })
     .await?;
-    if let Some(a) = running.http_addr {
-        tracing::info!("dashboard on http://{a}/ while the devnet runs");
-    }
     let caddr = running.addr.to_string();
     let (stop_tx, stop_rx) = watch::channel(false);
 

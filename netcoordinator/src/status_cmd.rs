@@ -18,9 +18,10 @@ pub struct StatusArgs {
     /// The daemon's config, for its `http` address and `http_token`.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The HTTP token, when the API needs one (also NETMINE_HTTP_TOKEN).
-    #[arg(long, env = "NETMINE_HTTP_TOKEN", hide_env_values = true)]
-    token: Option<SecretString>,
+    /// The HTTP token, when the API needs one (default: NETMINE_HTTP_TOKEN, else the config's
+    /// http_token).
+    #[arg(long, value_name = "TOKEN", alias = "token")]
+    http_token: Option<SecretString>,
     /// Print the two JSON documents instead of tables.
     #[arg(long)]
     json: bool,
@@ -44,15 +45,11 @@ fn base_url(a: &StatusArgs, cfg_http: Option<&str>) -> Result<String> {
 
 /// Runs `status`.
 pub fn run(a: &StatusArgs) -> Result<()> {
-    let cfg = match &a.config {
-        Some(p) => Some(coordinator::config::CoordinatorConfig::load(p)?),
-        None => None,
-    };
-    let base = base_url(a, cfg.as_ref().map(|c| c.http.as_str()))?;
-    let token = a
-        .token
-        .clone()
-        .or_else(|| cfg.as_ref().and_then(|c| c.http_token.clone()));
+    // The daemon's own layers: its file, the environment, then this command's flags.
+    let mut cfg = coordinator::config::CoordinatorConfig::load_or_default(a.config.as_deref())?;
+    cfg.apply_env(&coordinator::config::Environment::from_process())?;
+    let base = base_url(a, a.config.as_ref().map(|_| cfg.http.as_str()))?;
+    let token = a.http_token.clone().or(cfg.http_token);
     let rt = tokio::runtime::Runtime::new()?;
     let (status, miners) = rt.block_on(async {
         let http = reqwest::Client::builder()
@@ -70,7 +67,7 @@ pub fn run(a: &StatusArgs) -> Result<()> {
                 })?;
                 let code = resp.status();
                 if code == reqwest::StatusCode::UNAUTHORIZED {
-                    bail!("{base}{path}: token missing or refused: give the coordinator's http_token (--token or NETMINE_HTTP_TOKEN)");
+                    bail!("{base}{path}: token missing or refused: give the coordinator's http_token (--http-token or NETMINE_HTTP_TOKEN)");
                 }
                 if !code.is_success() {
                     bail!("{base}{path}: HTTP {code}");

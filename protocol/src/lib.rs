@@ -5,6 +5,7 @@
 //!
 //! * [`message`]: versioned, tagged JSON messages (job, minute, stop, submission, stats, …);
 //! * [`auth`]: mutual challenge authentication with the farm's shared secret (HMAC-BLAKE2b);
+//! * [`secret`]: the farm secret and the redacting serializer every config uses;
 //! * [`session`]: after the handshake, every frame is authenticated with a session key and a
 //!   sequence number, so frames cannot be injected, altered, reordered or replayed;
 //! * [`frame`]: framing and the 64 KiB limit;
@@ -17,18 +18,17 @@ pub mod error;
 pub mod frame;
 mod mac;
 pub mod message;
+pub mod secret;
 pub mod session;
 #[cfg(feature = "ws")]
 pub mod ws;
 
-pub use auth::{
-    CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner, Secret,
-    WeakSecret, MIN_SECRET_CHARS,
-};
+pub use auth::{CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner};
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
     format_rate, ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, RefusalCode,
     RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
+pub use secret::{Secret, WeakSecret, MIN_SECRET_CHARS};
 pub use session::{Role, Session};

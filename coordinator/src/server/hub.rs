@@ -2,76 +2,49 @@
 //! block engine starts and collects jobs here; the connections register miners, report their hash
 //! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
+use super::book::JobBook;
 use super::submission::truncate;
 use super::ServerConfig;
 use crate::telemetry::Telemetry;
-use crate::verify::{Accepted, MinerRecord};
 use hashcore::Table;
-use pegnet::OprTemplate;
 use protocol::{Message, Stats};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
-/// The job miners are working on.
-#[derive(Debug, Clone)]
-pub struct CurrentJob {
-    /// Job id.
-    pub job_id: u64,
-    /// Record fields.
-    pub template: OprTemplate,
-    /// Floor.
-    pub min_difficulty: u64,
-    /// Records wanted per miner.
-    pub records_wanted: u32,
+pub use super::book::{CurrentJob, JobCounts, MinerWork};
+
+/// The connection that holds an identity, and how to tell it a newer connection replaced it.
+struct Holder {
+    conn: u64,
+    replaced: oneshot::Sender<String>,
 }
 
-/// What one miner handed in for the current job.
-#[derive(Debug, Clone)]
-pub struct MinerWork {
-    /// The miner's record.
-    pub record: MinerRecord,
-    /// Verified records.
-    pub accepted: Vec<Accepted>,
-    pub(super) nonces: HashSet<Vec<u8>>,
-    /// Records counted against the miner's limit for this job (every record, refused or not).
-    pub(super) submitted: usize,
-    /// The payout address the record was built with.
-    pub(super) coinbase: String,
-}
-
-/// Counters of the current job.
-#[derive(Debug, Clone, Default)]
-pub struct JobCounts {
-    /// Records submitted.
-    pub received: usize,
-    /// Records that verified.
-    pub verified: usize,
-    /// Refusals by reason: the [`RefusalCode`] names (a fixed, small set of keys).
-    pub rejected: HashMap<String, usize>,
-}
-
-/// A connected miner's registration: which connection holds the identity, and how to tell it
-/// that a newer connection replaced it.
+/// A connection's hold on its identity, from [`Hub::register`]: give it back with
+/// [`Hub::unregister`]. `replaced` fires when a newer connection took the identity.
 pub(super) struct Registration {
+    /// This connection's number.
     pub(super) conn: u64,
-    pub(super) replaced: tokio::sync::oneshot::Sender<String>,
+    /// Fires (with why) when a newer connection of the same identity replaced this one.
+    pub(super) replaced: oneshot::Receiver<String>,
 }
 
+/// The hub's state, behind one lock that only the hub's own methods take.
 #[derive(Default)]
-pub(super) struct State {
-    pub(super) connected: HashMap<String, Registration>,
-    pub(super) job: Option<CurrentJob>,
-    pub(super) work: HashMap<String, MinerWork>,
-    pub(super) counts: JobCounts,
+struct State {
+    connected: HashMap<String, Holder>,
+    book: JobBook,
 }
 
-/// Shared by the listener, the connections and the block engine.
+/// Shared by the listener, the connections and the block engine. It owns its state: the other
+/// files of the server call its methods and never hold its lock.
 pub struct Hub {
-    pub(super) cfg: ServerConfig,
-    pub(super) table: Arc<Table>,
-    pub(super) events: broadcast::Sender<Message>,
-    pub(super) next_conn: std::sync::atomic::AtomicU64,
+    cfg: ServerConfig,
+    table: Arc<Table>,
+    events: broadcast::Sender<Message>,
+    next_conn: AtomicU64,
     /// Where submissions are hashed: a bounded pool, first come first served. Each connection
     /// has at most one submission in flight and each is at most `records_per_miner` hashes, so
     /// a miner waits for at most one submission of every other miner.
@@ -79,7 +52,7 @@ pub struct Hub {
     state: Mutex<State>,
     telemetry: Arc<Telemetry>,
     pub(super) table_server: super::table_serve::TableServer,
-    /// Relay mode: where accepted records go up (see `relay.rs`).
+    /// Relay mode: where accepted records go up (see `relayed.rs`).
     pub(super) upstream: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::RelayedSubmission>>,
 }
 
@@ -143,7 +116,7 @@ impl Hub {
             cfg,
             table,
             events,
-            next_conn: std::sync::atomic::AtomicU64::new(1),
+            next_conn: AtomicU64::new(1),
             state: Mutex::new(State::default()),
         })
     }
@@ -153,11 +126,21 @@ impl Hub {
         &self.telemetry
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Receives every broadcast (for logs and tests).
+    /// The listener's settings.
+    pub fn cfg(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    /// The table submissions are verified with (and copies are served from).
+    pub fn table(&self) -> &Arc<Table> {
+        &self.table
+    }
+
+    /// Receives every broadcast (the connections relay them; logs and tests watch them).
     pub fn subscribe(&self) -> broadcast::Receiver<Message> {
         self.events.subscribe()
     }
@@ -169,40 +152,32 @@ impl Hub {
 
     /// Starts a new job (forgetting the previous job's submissions) and broadcasts it.
     pub fn start_job(&self, job: CurrentJob) {
-        let msg = job_message(&job);
-        {
-            let mut st = self.lock();
-            st.job = Some(job);
-            st.work.clear();
-            st.counts = JobCounts::default();
-        }
+        let msg = job.message();
+        self.lock().book.start(job);
         self.broadcast(msg);
     }
 
     /// The current job as (height, job id), if a job is open (started and not yet collected).
     pub fn current_job(&self) -> Option<(u32, u64)> {
         self.lock()
-            .job
-            .as_ref()
+            .book
+            .job()
             .map(|j| (j.template.height, j.job_id))
+    }
+
+    /// The `job` message of the open job, for a miner that just connected.
+    pub(super) fn job_message(&self) -> Option<Message> {
+        self.lock().book.job().map(CurrentJob::message)
     }
 
     /// Ends the current job: returns everyone's verified work and the counters.
     pub fn take_work(&self, job_id: u64) -> (Vec<MinerWork>, JobCounts) {
-        let mut st = self.lock();
-        if st.job.as_ref().map(|j| j.job_id) != Some(job_id) {
-            return (Vec::new(), JobCounts::default());
-        }
-        st.job = None;
-        (
-            st.work.drain().map(|(_, w)| w).collect(),
-            std::mem::take(&mut st.counts),
-        )
+        self.lock().book.take(job_id)
     }
 
     /// How many miners have verified records for the current job.
     pub fn miners_with_work(&self) -> usize {
-        self.lock().work.len()
+        self.lock().book.miners_with_work()
     }
 
     /// Identities connected now.
@@ -212,24 +187,108 @@ impl Hub {
         v
     }
 
+    /// Whether a connection holds `identity` now.
+    pub fn is_connected(&self, identity: &str) -> bool {
+        self.lock().connected.contains_key(identity)
+    }
+
+    /// Whether another authenticated miner fits under `max_connections`.
+    pub(super) fn has_room(&self) -> bool {
+        self.lock().connected.len() < self.cfg.max_connections
+    }
+
+    /// Gives `identity` to a new connection from `addr`. A connection already holding it is
+    /// replaced (a rebooted box whose old, half-open connection is still registered): it is told
+    /// why and closes. `None` when the house is full and the identity is not already here.
+    pub(super) fn register(&self, identity: &str, addr: SocketAddr) -> Option<Registration> {
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let mut st = self.lock();
+        let replacing = st.connected.contains_key(identity);
+        if !replacing && st.connected.len() >= self.cfg.max_connections {
+            return None;
+        }
+        let holder = Holder { conn, replaced: tx };
+        if let Some(old) = st.connected.insert(identity.to_string(), holder) {
+            tracing::warn!(identity, %addr, "identity connected again: the older connection is replaced");
+            let _ = old.replaced.send(format!(
+                "replaced by a newer connection with identity {identity:?} from {addr}"
+            ));
+        }
+        Some(Registration { conn, replaced: rx })
+    }
+
+    /// Gives `identity` back, if connection `conn` still holds it (a newer connection may);
+    /// true when it did.
+    pub(super) fn unregister(&self, identity: &str, conn: u64) -> bool {
+        let mut st = self.lock();
+        if st.connected.get(identity).is_some_and(|h| h.conn == conn) {
+            st.connected.remove(identity);
+            return true;
+        }
+        false
+    }
+
     /// The sizes of the hub's state now.
     pub fn footprint(&self) -> Footprint {
         let (reports, per_worker) = self.telemetry.reports_held();
         let st = self.lock();
+        let (work_entries, accepted, nonces, refusal_keys) = st.book.sizes();
         Footprint {
             miners: st.connected.len(),
-            work_entries: st.work.len(),
-            accepted: st.work.values().map(|w| w.accepted.len()).sum(),
-            nonces: st.work.values().map(|w| w.nonces.len()).sum(),
+            work_entries,
+            accepted,
+            nonces,
             stats: reports,
             per_worker,
-            refusal_keys: st.counts.rejected.len(),
+            refusal_keys,
         }
     }
 
     /// Most miners with work for one job (see [`ServerConfig::max_work_entries`]).
     pub(super) fn max_work(&self) -> usize {
         self.cfg.max_work_entries()
+    }
+
+    /// [`JobBook::admit`](super::book::JobBook::admit) under the lock, with this hub's limits.
+    pub(super) fn admit(
+        &self,
+        miner: &protocol::MinerHello,
+        job_id: u64,
+        records: Vec<(Vec<u8>, u64)>,
+    ) -> Result<super::book::Admitted, Message> {
+        let mut st = self.lock();
+        let State { connected, book } = &mut *st;
+        book.admit(
+            miner,
+            job_id,
+            records,
+            self.cfg.records_per_miner,
+            self.cfg.max_work_entries(),
+            |id| connected.contains_key(id),
+        )
+    }
+
+    /// [`JobBook::settle`](super::book::JobBook::settle) under the lock.
+    pub(super) fn settle(
+        &self,
+        miner: &str,
+        job_id: u64,
+        verified: Vec<crate::verify::Accepted>,
+        refused: &[(usize, crate::verify::RecordRefusal)],
+    ) -> Option<super::book::Settled> {
+        self.lock().book.settle(miner, job_id, verified, refused)
+    }
+
+    /// The records `identity` counted against its limit for the open job (for tests).
+    #[cfg(test)]
+    pub(super) fn submitted(&self, identity: &str) -> usize {
+        self.lock().book.submitted(identity)
+    }
+
+    /// Counts `n` records of job `job_id` refused as `code` (while it is open).
+    pub(super) fn count_refused(&self, job_id: u64, code: protocol::RefusalCode, n: usize) {
+        self.lock().book.refuse(job_id, code, n);
     }
 
     /// Keeps a miner's hash-rate report (see [`clean_stats`]).
@@ -298,27 +357,13 @@ pub(super) fn clean_stats(mut s: Stats) -> Stats {
     s
 }
 
-pub(super) fn job_message(job: &CurrentJob) -> Message {
-    Message::Job {
-        job_id: job.job_id,
-        opr: protocol::OprFields {
-            network: job.template.network.to_string(),
-            height: job.template.height,
-            version: job.template.version(),
-            winners: job.template.winners.clone(),
-            prices: job.template.prices.clone(),
-        },
-        min_difficulty: protocol::Difficulty(job.min_difficulty),
-        records_wanted: job.records_wanted,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::submission::submission;
     use super::*;
     use crate::server::ServerConfig;
-    use pegnet::{Network, Pow};
+    use crate::verify::MinerRecord;
+    use pegnet::{Network, OprTemplate, Pow};
     use protocol::MinerHello;
     use std::future::Future;
     use std::task::Poll;

@@ -1,26 +1,37 @@
 //! The miners' side of the coordinator: a WebSocket listener that authenticates miners, relays the
 //! block's job, minute and stop events, and checks their submissions as they arrive.
 //!
-//! * [`listener`](serve): accepts sockets, applies the connection limit and bans addresses
-//!   that keep failing to authenticate;
-//! * `connection`: one miner's connection: the WebSocket upgrade, the mutual authentication,
-//!   then relaying broadcasts to it and answering its messages;
-//! * [`Hub`]: the only owner of the current job and of each miner's verified work for it,
-//!   shared by the connections and the block engine.
+//! * [`listener`](serve): accepts sockets and gives each its own task;
+//! * `admission`: who may hold a pending handshake (per address and in all) and which addresses
+//!   are banned for failing too often;
+//! * `connection`: one socket's life, start to end: `handshake` (the WebSocket upgrade, the
+//!   refusals, the mutual authentication) then `session` (relaying broadcasts to the miner and
+//!   answering its messages), ending with a typed reason;
+//! * [`Hub`]: the owner of the server's state (who is connected, and the `book` of the current
+//!   job and each miner's verified work for it), shared by the connections and the block engine;
+//!   the other files call its methods and never take its lock;
+//! * `submission`: checking a submission (the book's cheap checks, the LXRHash on the bounded
+//!   pool); `relayed`: the upstream's side of relaying (records a relay forwards here) and the
+//!   relay's side (forwarding what its hub accepted); `table_serve`: copies of the table.
 //!
 //! Each connection is its own task; a stalled miner only ever blocks itself (broadcasts go through a
 //! bounded channel whose slow receivers lag and are told so, never the sender).
 
+mod admission;
+mod book;
 mod connection;
+mod handshake;
 mod hub;
 mod listener;
-mod relay;
+mod relayed;
+mod session;
 mod submission;
 mod table_serve;
 
+pub use admission::MAX_TRACKED_ADDRESSES;
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
-pub use relay::{stats_of, RelayedSubmission};
+pub use relayed::{stats_of, RelayedSubmission};
 
 use protocol::Secret;
 use std::time::Duration;
@@ -36,7 +47,7 @@ pub struct ServerConfig {
     /// oldest of the address holding the most is dropped to admit a new one.
     pub max_pending: usize,
     /// Pending handshakes from one address at once; a socket over it is closed at once.
-    pub max_pending_per_ip: usize,
+    pub max_pending_per_address: usize,
     /// A socket must upgrade to WebSocket and authenticate within this.
     pub auth_timeout: Duration,
     /// Failed handshakes (wrong secret, timeout, malformed) from one address, within `ban_for`
@@ -77,24 +88,9 @@ impl ServerConfig {
 }
 
 impl Default for ServerConfig {
+    /// The defaults of [`CoordinatorConfig`](crate::config::CoordinatorConfig) (written once,
+    /// there), without a secret or TLS.
     fn default() -> Self {
-        ServerConfig {
-            secret: None,
-            max_connections: 256,
-            max_pending: 256,
-            max_pending_per_ip: 16,
-            auth_timeout: Duration::from_secs(5),
-            ban_after: 5,
-            ban_for: Duration::from_secs(600),
-            records_per_miner: 10,
-            ping_every: Duration::from_secs(15),
-            idle_timeout: Duration::from_secs(45),
-            verify_threads: 0,
-            max_bad_submissions: 3,
-            tls: None,
-            max_table_transfers: 2,
-            relays: Vec::new(),
-            relay_secret: None,
-        }
+        crate::config::CoordinatorConfig::default().server_limits()
     }
 }

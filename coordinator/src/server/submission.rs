@@ -1,11 +1,10 @@
-//! Checking a submission as it arrives: the cheap checks and the miner's count under the hub's
-//! lock, the LXRHash on the bounded verification pool, then the verified records kept in the hub
+//! Checking a submission as it arrives: the cheap checks and the miner's count in the hub's job
+//! book, the LXRHash on the bounded verification pool, then the verified records kept in the book
 //! (and, in relay mode, sent upstream). The answer is the `submission_result` the miner gets.
 
-use super::hub::{Hub, MinerWork, State};
-use crate::verify::{check_pow, precheck, Limits, MinerRecord, RecordRefusal};
+use super::hub::Hub;
+use crate::verify::{check_pow, RecordRefusal};
 use protocol::{Message, MinerHello, RefusalCode, RefusalCount};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Refusals summarized per code: a count and the first one's reason as an example (bounded).
@@ -43,7 +42,7 @@ pub(super) fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String) -> Message {
+pub(super) fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String) -> Message {
     Message::SubmissionResult {
         job_id,
         accepted: 0,
@@ -55,6 +54,9 @@ fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String) -> Message
     }
 }
 
+/// Checks one submission and answers it: the hub's book admits it (the checks that need no
+/// hashing, and the miner's count), the survivors are hashed on the bounded pool, and the book
+/// keeps what verified. In relay mode the newly accepted records also go upstream.
 pub(super) async fn submission(
     hub: &Arc<Hub>,
     hello: &MinerHello,
@@ -66,108 +68,18 @@ pub(super) async fn submission(
         .into_iter()
         .map(|r| (r.nonce.0, r.difficulty.0))
         .collect();
-    // The cheap checks, and the miner's count of records, under the lock: the records over the
-    // limit are refused before anything is hashed.
-    let (job, record, candidates, mut refused) = {
-        let mut st = hub.lock();
-        st.counts.received += n;
-        let Some(job) = st.job.clone() else {
-            *st.counts
-                .rejected
-                .entry(RefusalCode::StaleJob.name().into())
-                .or_default() += n;
-            return refused_all(
-                job_id,
-                RefusalCode::StaleJob,
-                n,
-                format!("job {job_id} is over"),
-            );
-        };
-        if !st.work.contains_key(&hello.identity) {
-            if st.work.len() >= hub.cfg.max_work_entries() {
-                let State {
-                    work, connected, ..
-                } = &mut *st;
-                work.retain(|id, w| !w.accepted.is_empty() || connected.contains_key(id));
-            }
-            let record =
-                match MinerRecord::new(&job.template, job.job_id, &hello.identity, &hello.coinbase)
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        *st.counts
-                            .rejected
-                            .entry(RefusalCode::BadRecord.name().into())
-                            .or_default() += n;
-                        return refused_all(job_id, RefusalCode::BadRecord, n, e.to_string());
-                    }
-                };
-            if st.work.len() >= hub.cfg.max_work_entries() {
-                *st.counts
-                    .rejected
-                    .entry(RefusalCode::OverLimit.name().into())
-                    .or_default() += n;
-                return refused_all(
-                    job_id,
-                    RefusalCode::OverLimit,
-                    n,
-                    "too many miners submitted for this block".into(),
-                );
-            }
-            st.work.insert(
-                hello.identity.clone(),
-                MinerWork {
-                    record,
-                    accepted: Vec::new(),
-                    nonces: HashSet::new(),
-                    submitted: 0,
-                    coinbase: hello.coinbase.clone(),
-                },
-            );
-        }
-        if st
-            .work
-            .get(&hello.identity)
-            .is_some_and(|w| w.coinbase != hello.coinbase)
-        {
-            // One identity, two payout addresses (a relayed miner named like another miner):
-            // the first to submit keeps the identity for this block; nothing else is touched.
-            *st.counts
-                .rejected
-                .entry(RefusalCode::BadRecord.name().into())
-                .or_default() += n;
-            return refused_all(
-                job_id,
-                RefusalCode::BadRecord,
-                n,
-                format!(
-                    "identity {} already submitted for this block with another coinbase: identities must be unique across the farm",
-                    hello.identity
-                ),
-            );
-        }
-        let limits = Limits {
-            current_job: job.job_id,
-            min_difficulty: job.min_difficulty,
-            per_miner: hub.cfg.records_per_miner,
-        };
-        let w = st.work.get_mut(&hello.identity).expect("inserted above");
-        let (candidates, refused) = precheck(
-            &w.record,
-            job_id,
-            pairs,
-            limits,
-            &w.nonces,
-            &mut w.submitted,
-        );
-        (job, w.record.clone(), candidates, refused)
+    let admitted = match hub.admit(hello, job_id, pairs) {
+        Ok(a) => a,
+        Err(answer) => return answer,
     };
+    let (job, mut refused) = (admitted.job_id, admitted.refused);
     // LXRHash (~0.3 ms a record at 30 bits) on the bounded pool; the miner's accepted work stays
     // in the hub meanwhile, so minute 9's collection gets every record accepted so far.
-    let (ok, wrong) = if candidates.is_empty() {
+    let (ok, wrong) = if admitted.candidates.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        let table = hub.table.clone();
+        let table = hub.table().clone();
+        let (record, candidates) = (admitted.record, admitted.candidates);
         let hashed = candidates.len();
         match hub
             .on_pool(move || check_pow(table.as_ref(), &record, candidates))
@@ -176,13 +88,7 @@ pub(super) async fn submission(
             Some(v) => v,
             None => {
                 tracing::error!(identity = %hello.identity, "verifying a submission failed");
-                let mut st = hub.lock();
-                if st.job.as_ref().map(|j| j.job_id) == Some(job.job_id) {
-                    *st.counts
-                        .rejected
-                        .entry(RefusalCode::VerificationFailed.name().into())
-                        .or_default() += hashed;
-                }
+                hub.count_refused(job, RefusalCode::VerificationFailed, hashed);
                 let mut rejected = summarize(&refused, &[]);
                 rejected.push(RefusalCount {
                     code: RefusalCode::VerificationFailed,
@@ -199,8 +105,7 @@ pub(super) async fn submission(
     };
     refused.extend(wrong);
     refused.sort_by_key(|(k, _)| *k);
-    let mut st = hub.lock();
-    if st.job.as_ref().map(|j| j.job_id) != Some(job.job_id) {
+    let Some(settled) = hub.settle(&hello.identity, job, ok, &refused) else {
         // Collected (minute 9) while this submission was checked: too late for the block.
         return refused_all(
             job_id,
@@ -208,39 +113,14 @@ pub(super) async fn submission(
             n,
             format!("job {job_id} is over"),
         );
-    }
-    for (_, r) in &refused {
-        *st.counts
-            .rejected
-            .entry(r.code().name().into())
-            .or_default() += 1;
-    }
-    let mut accepted = 0u32;
-    let mut late_duplicates = Vec::new();
-    let mut fresh = Vec::new();
-    if let Some(w) = st.work.get_mut(&hello.identity) {
-        for a in ok {
-            // Another connection of the same identity may have had it accepted meanwhile.
-            if w.nonces.insert(a.nonce.clone()) {
-                if hub.upstream.get().is_some() {
-                    fresh.push(protocol::SubmittedRecord {
-                        nonce: protocol::HexBytes(a.nonce.clone()),
-                        difficulty: protocol::Difficulty(a.difficulty),
-                    });
-                }
-                w.accepted.push(a);
-                accepted += 1;
-            } else {
-                late_duplicates.push((RefusalCode::Duplicate, "duplicate nonce".to_string()));
-            }
-        }
-    }
-    st.counts.verified += accepted as usize;
-    drop(st);
-    hub.forward(hello, job_id, fresh);
+    };
+    let late =
+        vec![(RefusalCode::Duplicate, "duplicate nonce".to_string()); settled.late_duplicates];
+    let accepted = u32::try_from(settled.accepted.len()).unwrap_or(u32::MAX);
+    hub.forward(hello, job_id, settled.accepted);
     Message::SubmissionResult {
         job_id,
         accepted,
-        rejected: summarize(&refused, &late_duplicates),
+        rejected: summarize(&refused, &late),
     }
 }

@@ -73,8 +73,8 @@ impl AsRef<[u8]> for TableSlice {
 
 /// The answer to a request that cannot be served, or `None` to serve it.
 fn refusal(hub: &Hub, bits: u32, offset: u64) -> Option<Message> {
-    let table = &hub.table;
-    let why = if hub.cfg.max_table_transfers == 0 {
+    let table = hub.table();
+    let why = if hub.cfg().max_table_transfers == 0 {
         "this coordinator does not serve its table (max_table_transfers = 0)".to_string()
     } else if bits != table.bits() {
         format!(
@@ -126,14 +126,14 @@ where
         let busy = Message::TableUnavailable {
             reason: format!(
                 "{} table copies are in progress (max_table_transfers): retry shortly",
-                hub.cfg.max_table_transfers
+                hub.cfg().max_table_transfers
             ),
             retry_after_secs: Some(5),
-            bits: Some(hub.table.bits()),
+            bits: Some(hub.table().bits()),
         };
         return send_text(ws, session, &busy, timeout).await;
     };
-    let table = hub.table.clone();
+    let table = hub.table().clone();
     let sha256 = hub.table_server.digest(&table).await?;
     let size = table.len();
     let offer = Message::TableOffer {

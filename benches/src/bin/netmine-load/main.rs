@@ -102,7 +102,7 @@ fn main() -> Result<()> {
         return serve::run(a);
     }
     let a = cli.load;
-    let _ = coordinator::daemon::raise_fd_limit();
+    let _ = netmine_cli::raise_fd_limit();
     let (table, _) = hashcore::cache::open(Some(a.bits), a.table_dir.clone())?;
     let rt = tokio::runtime::Runtime::new()?;
     let mut all = Vec::new();

@@ -44,7 +44,7 @@ pub struct ServeArgs {
 
 /// The child's whole life: load, serve, obey stdin until `quit` or its end.
 pub fn run(a: ServeArgs) -> Result<()> {
-    let _ = coordinator::daemon::raise_fd_limit();
+    let _ = netmine_cli::raise_fd_limit();
     let (table, _) = hashcore::cache::open(Some(a.bits), a.table_dir.clone())
         .context("getting the LXRHash table")?;
     let table_bytes = table.len();
@@ -58,7 +58,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
                 secret: Some(Secret::new(SECRET)),
                 max_connections: room,
                 max_pending: room,
-                max_pending_per_ip: room,
+                max_pending_per_address: room,
                 auth_timeout: Duration::from_secs(120),
                 ban_after: u32::MAX,
                 records_per_miner: a.records,

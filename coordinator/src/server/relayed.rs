@@ -1,4 +1,4 @@
-//! Relays, both ends. A relay (`netcoordinator relay`) is a coordinator to its own miners and one
+//! Relaying, both ends (the relay itself, the program, is `netcoordinator relay`). A relay (`netcoordinator relay`) is a coordinator to its own miners and one
 //! authenticated link to its upstream: it verifies its miners' records, then forwards the good
 //! ones up with each miner's identity and coinbase, so the upstream verifies and pays them as its
 //! own miners' (per-miner limits included) and lists those miners on its dashboard with the relay
@@ -60,7 +60,7 @@ impl Hub {
 
     /// Whether `identity` may relay for others (the `relays` list).
     pub(super) fn is_relay(&self, identity: &str) -> bool {
-        self.cfg.relays.iter().any(|r| r == identity)
+        self.cfg().relays.iter().any(|r| r == identity)
     }
 }
 
@@ -95,7 +95,7 @@ impl Relayed {
             if self.miners.len() >= hub.max_work()
                 || !pegnet::validate::valid_identity(id.as_bytes())
                 || !pegnet::validate::valid_coinbase(coinbase.as_bytes())
-                || hub.lock().connected.contains_key(id)
+                || hub.is_connected(id)
             {
                 return false;
             }
@@ -284,7 +284,6 @@ mod tests {
         assert_eq!(rejected[0].count, 2);
         assert!(rejected[0].example.contains("another coinbase"));
         // The first miner's count was not touched: it still has its whole limit but one.
-        let st = hub.lock();
-        assert_eq!(st.work["x"].submitted, 1);
+        assert_eq!(hub.submitted("x"), 1);
     }
 }

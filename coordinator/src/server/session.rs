@@ -1,0 +1,283 @@
+//! An authenticated miner's session: the hub's broadcasts go out to it, its messages are answered
+//! (stats, submissions, pings, table requests, a relay's messages), it is pinged, and it is
+//! dropped when it goes silent, misbehaves, or a newer connection takes its identity. How it
+//! ended is a [`ConnectionEnd`].
+
+use super::handshake::{Authenticated, Ws, REFUSAL_GRACE};
+use super::hub::Hub;
+use super::submission::{submission, truncate};
+use protocol::{Message, MinerHello, ProtocolError, RefusalCode, Session};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::time::Instant;
+
+/// How an authenticated session ended.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ConnectionEnd {
+    /// The coordinator is stopping (or its broadcasts ended).
+    #[error("the coordinator is stopping")]
+    Stopped,
+    /// A newer connection took the identity.
+    #[error("{0}")]
+    Replaced(String),
+    /// No frame at all (pongs included) for the idle timeout.
+    #[error("nothing heard from the miner for {0:?}: closing")]
+    Silent(Duration),
+    /// A send could not complete in time (a half-open peer whose buffers are full).
+    #[error("could not send for {0:?}")]
+    SendTimeout(Duration),
+    /// The link failed or the miner closed it.
+    #[error("{0}")]
+    Link(#[from] protocol::ws::LinkError),
+    /// A frame that is not authenticated, in order and well-formed.
+    #[error("protocol violation: {0}")]
+    Violation(#[from] ProtocolError),
+    /// Too many submissions with records an honest miner never sends.
+    #[error("{0} submissions with over-limit or invalid records: disconnecting")]
+    Misbehaved(u32),
+    /// A table copy failed half-way (too slow, stalled, link lost).
+    #[error("table copy: {0}")]
+    TableCopy(String),
+}
+
+impl ConnectionEnd {
+    /// A peer that proved the secret and then breaks the protocol, or keeps sending what an
+    /// honest miner never sends, counts toward its address's ban.
+    pub(super) fn counts_toward_ban(&self) -> bool {
+        matches!(
+            self,
+            ConnectionEnd::Violation(_) | ConnectionEnd::Misbehaved(_)
+        )
+    }
+}
+
+/// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
+const MAX_FRAMES_PER_SEC: u32 = 50;
+/// A miner's `error` messages are logged at most this often, and cut to this many bytes.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+const ERROR_LOG_BYTES: usize = 200;
+
+/// What one connection remembers about its miner's behaviour (all bounded).
+#[derive(Default)]
+struct Conduct {
+    /// Submissions with refusals an honest miner never causes.
+    bad_submissions: u32,
+    /// When a miner's `error` was last logged, and how many were not logged since.
+    last_error_log: Option<Instant>,
+    errors_suppressed: u64,
+    /// The current one-second window of received frames.
+    window_start: Option<Instant>,
+    frames_in_window: u32,
+}
+
+impl Conduct {
+    /// How long to pause before reading the next frame.
+    fn throttle(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let start = *self.window_start.get_or_insert(now);
+        if now.duration_since(start) >= Duration::from_secs(1) {
+            self.window_start = Some(now);
+            self.frames_in_window = 1;
+            return None;
+        }
+        self.frames_in_window += 1;
+        (self.frames_in_window > MAX_FRAMES_PER_SEC)
+            .then(|| (start + Duration::from_secs(1)).duration_since(now))
+    }
+
+    /// Logs a miner's `error` message, at most once per [`ERROR_LOG_EVERY`].
+    fn log_error(&mut self, identity: &str, message: &str) {
+        let now = Instant::now();
+        if self
+            .last_error_log
+            .is_none_or(|t| now.duration_since(t) >= ERROR_LOG_EVERY)
+        {
+            let shown = truncate(message, ERROR_LOG_BYTES);
+            let suppressed = std::mem::take(&mut self.errors_suppressed);
+            tracing::warn!(identity, suppressed, "miner reports: {shown:?}");
+            self.last_error_log = Some(now);
+        } else {
+            self.errors_suppressed += 1;
+        }
+    }
+}
+
+/// The sending half of a session: every frame sealed with the session key and sent within the
+/// idle timeout.
+struct Outbox<'a> {
+    ws: &'a mut Ws,
+    session: &'a mut Session,
+    timeout: Duration,
+}
+
+impl Outbox<'_> {
+    async fn send(&mut self, msg: &Message) -> Result<(), ConnectionEnd> {
+        let frame = self.session.seal(msg)?;
+        tokio::time::timeout(self.timeout, protocol::ws::send_text(self.ws, frame))
+            .await
+            .map_err(|_| ConnectionEnd::SendTimeout(self.timeout))??;
+        Ok(())
+    }
+
+    /// Tells the miner why it is being dropped (best effort, within [`REFUSAL_GRACE`]).
+    async fn goodbye(&mut self, message: String) {
+        let _ = tokio::time::timeout(REFUSAL_GRACE, async {
+            let _ = self.send(&Message::Error { message }).await;
+            let _ = self.ws.close(None).await;
+        })
+        .await;
+    }
+}
+
+/// Runs an authenticated session until it ends.
+pub(super) async fn run(
+    hub: &Arc<Hub>,
+    peer: Authenticated,
+    addr: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> ConnectionEnd {
+    let Authenticated {
+        mut ws,
+        mut session,
+        hello,
+        registration,
+    } = peer;
+    let mut replaced = registration.replaced;
+    let mut events = hub.subscribe();
+    let cfg = hub.cfg();
+    let (ping_every, idle) = (cfg.ping_every, cfg.idle_timeout);
+    let mut relayed = super::relayed::Relayed::default();
+    let mut out = Outbox {
+        ws: &mut ws,
+        session: &mut session,
+        timeout: idle,
+    };
+    let end = async {
+        if let Some(job) = hub.job_message() {
+            out.send(&job).await?;
+        }
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pings = 0u64;
+        let mut last_heard = Instant::now();
+        let mut conduct = Conduct::default();
+        let relay = hub.is_relay(&hello.identity);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => {
+                    let _ = out.ws.close(None).await;
+                    return Err(ConnectionEnd::Stopped);
+                }
+                why = &mut replaced => {
+                    let why = why.unwrap_or_else(|_: oneshot::error::RecvError| "replaced by a newer connection".into());
+                    out.goodbye(why.clone()).await;
+                    return Err(ConnectionEnd::Replaced(why));
+                }
+                _ = tokio::time::sleep_until(last_heard + idle) => {
+                    let end = ConnectionEnd::Silent(idle);
+                    out.goodbye(end.to_string()).await;
+                    return Err(end);
+                }
+                _ = ping.tick() => {
+                    pings += 1;
+                    out.send(&Message::Ping { nonce: pings }).await?;
+                }
+                ev = events.recv() => match ev {
+                    Ok(msg) => out.send(&msg).await?,
+                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %hello.identity, "slow miner missed {n} events"),
+                    Err(broadcast::error::RecvError::Closed) => return Err(ConnectionEnd::Stopped),
+                },
+                text = protocol::ws::recv_text(out.ws, "miner") => {
+                    let msg = out.session.open(&text?)?;
+                    last_heard = Instant::now();
+                    if let Message::TableRequest { bits, offset } = msg {
+                        super::table_serve::serve(hub, out.ws, out.session, &hello.identity, bits, offset, idle)
+                            .await
+                            .map_err(ConnectionEnd::TableCopy)?;
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                    if let Some(answer) = super::relayed::handle(hub, &hello, addr, &mut relayed, &msg).await {
+                        if let Some(reply) = answer {
+                            out.send(&reply).await?;
+                        }
+                        continue;
+                    }
+                    if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
+                        out.send(&reply).await?;
+                    }
+                    if conduct.bad_submissions >= cfg.max_bad_submissions {
+                        let end = ConnectionEnd::Misbehaved(conduct.bad_submissions);
+                        out.goodbye(end.to_string()).await;
+                        return Err(end);
+                    }
+                    if let Some(pause) = conduct.throttle().filter(|_| !relay) {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    let end: ConnectionEnd = match end {
+        Ok(()) => ConnectionEnd::Stopped,
+        Err(e) => e,
+    };
+    if hub.unregister(&hello.identity, registration.conn) {
+        hub.telemetry().miner_disconnected(&hello.identity);
+    }
+    relayed.gone(hub);
+    end
+}
+
+/// Answers one of a miner's own messages (not a relay's, not a table request).
+async fn handle(
+    hub: &Arc<Hub>,
+    hello: &MinerHello,
+    conduct: &mut Conduct,
+    msg: Message,
+) -> Option<Message> {
+    match msg {
+        Message::Ping { nonce } => Some(Message::Pong { nonce }),
+        Message::Pong { .. } => {
+            hub.telemetry().miner_seen(&hello.identity);
+            None
+        }
+        Message::Stats(s) => {
+            hub.set_stats(&hello.identity, s);
+            None
+        }
+        Message::Submission { job_id, records } => {
+            let submitted = records.len();
+            let result = submission(hub, hello, job_id, records).await;
+            if let Message::SubmissionResult {
+                rejected, accepted, ..
+            } = &result
+            {
+                hub.telemetry()
+                    .miner_submission(&hello.identity, submitted, *accepted, rejected);
+                if rejected.iter().any(|r| {
+                    matches!(
+                        r.code,
+                        RefusalCode::OverLimit
+                            | RefusalCode::WrongDifficulty
+                            | RefusalCode::NonceTooLong
+                            | RefusalCode::Duplicate
+                    )
+                }) {
+                    conduct.bad_submissions += 1;
+                }
+            }
+            Some(result)
+        }
+        Message::Error { message } => {
+            conduct.log_error(&hello.identity, &message);
+            None
+        }
+        other => Some(Message::Error {
+            message: format!("{} is not a message miners send", other.kind()),
+        }),
+    }
+}
