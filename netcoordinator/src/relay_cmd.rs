@@ -88,13 +88,14 @@ pub fn run(a: RelayArgs) -> Result<()> {
     )?;
     let secret = protocol::Secret::checked(secret.expose_secret())
         .map_err(|e| anyhow::anyhow!("the relay's secret: {e}"))?;
+    let upstream = netmine_link::CoordinatorAddr::parse_all(&c.upstream).context("--upstream")?;
     let upstream_tls = if c.upstream_tls_fingerprint.is_empty() {
-        netminer::tls::TlsTrust::SystemRoots
+        netmine_link::TlsTrust::SystemRoots
     } else {
-        netminer::tls::TlsTrust::Pinned(
+        netmine_link::TlsTrust::Pinned(
             c.upstream_tls_fingerprint
                 .iter()
-                .map(|p| netminer::tls::parse_fingerprint(p))
+                .map(|p| netmine_link::tls::parse_fingerprint(p))
                 .collect::<Result<_, _>>()?,
         )
     };
@@ -113,7 +114,7 @@ pub fn run(a: RelayArgs) -> Result<()> {
     // at least as large, so it never refuses what the upstream would take.
     server.records_per_miner = server.records_per_miner.max(100);
     let opts = netcoordinator::relay::RelayOptions {
-        upstream: c.upstream.clone(),
+        upstream,
         upstream_secret,
         upstream_tls,
         name,
