@@ -1,6 +1,6 @@
 //! The miner at the top: keep a link to a coordinator (`netmine_link`'s dialer: the list of
 //! coordinators preferred first, backoff with jitter, failback, refusals remembered), mine each
-//! session's jobs ([`crate::session`]), and log a stats line every `stats_line_every` and once at
+//! session's jobs (`session.rs`), and log a stats line every `stats_line_every` and once at
 //! the end.
 //!
 //! A refusal during the handshake (wrong secret, bad or duplicate identity, a certificate that is
