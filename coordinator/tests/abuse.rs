@@ -154,13 +154,16 @@ async fn a_flooding_miner_gets_its_limit_and_the_honest_miner_is_paid() {
     let (_mstop, mrx) = watch::channel(false);
     tokio::spawn(netminer::client::run(
         netminer::client::MinerConfig {
-            coordinators: vec![to.to_string()],
-            secret: Secret::new(SECRET),
-            identity: "honest".into(),
-            coinbase: FA.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![to.to_string().parse().unwrap()],
+                secret: Secret::new(SECRET),
+                identity: "honest".into(),
+                coinbase: FA.into(),
+                failback_every: Duration::from_secs(30),
+                ..Default::default()
+            },
             top: 3,
             stats_every: Duration::from_secs(1),
-            failback_every: Duration::from_secs(30),
             ..Default::default()
         },
         backend,

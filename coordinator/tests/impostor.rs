@@ -7,7 +7,8 @@
 use coordinator::server::{serve, Hub, ServerConfig};
 use futures_util::StreamExt;
 use hashcore::{CpuBackend, MiningBackend, Table};
-use netminer::client::{MinerConfig, REFUSED_RETRY_AFTER};
+use netmine_link::{CoordinatorAddr, LinkConfig, REFUSED_RETRY_AFTER};
+use netminer::client::MinerConfig;
 use protocol::{encode_plain, ConnectionRefusal, CoordinatorHandshake, Message, Secret};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -99,12 +100,15 @@ async fn real(table: &Arc<Table>) -> (Arc<Hub>, String, watch::Sender<bool>) {
 
 fn miner(coordinators: Vec<String>) -> MinerConfig {
     MinerConfig {
-        coordinators,
-        secret: Secret::new(SECRET),
-        identity: "rig1".into(),
-        coinbase: FA.into(),
+        link: LinkConfig {
+            coordinators: CoordinatorAddr::parse_all(&coordinators).unwrap(),
+            secret: Secret::new(SECRET),
+            identity: "rig1".into(),
+            coinbase: FA.into(),
+            failback_every: Duration::from_millis(100),
+            ..LinkConfig::default()
+        },
         stats_every: Duration::from_secs(5),
-        failback_every: Duration::from_millis(100),
         ..MinerConfig::default()
     }
 }
@@ -125,7 +129,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 fn a_coordinator_that_refused_is_left_alone_for_at_least_ten_minutes_by_default() {
     assert!(REFUSED_RETRY_AFTER >= Duration::from_secs(600));
     assert_eq!(
-        MinerConfig::default().refused_retry_after,
+        MinerConfig::default().link.refused_retry_after,
         REFUSED_RETRY_AFTER
     );
 }
@@ -165,11 +169,9 @@ async fn a_coordinator_silent_after_its_challenge_is_given_up_after_the_deadline
     let (silent, seen) = impostor(Act::Silent).await;
     let (hub, good, _stop) = real(&t).await;
     let (_tx, rx) = watch::channel(false);
-    let cfg = MinerConfig {
-        handshake_timeout: Duration::from_millis(500),
-        failback_every: Duration::from_secs(60),
-        ..miner(vec![silent, good])
-    };
+    let mut cfg = miner(vec![silent, good]);
+    cfg.link.handshake_timeout = Duration::from_millis(500);
+    cfg.link.failback_every = Duration::from_secs(60);
     let started = Instant::now();
     let run = tokio::spawn(netminer::client::run(cfg, backend(&t), rx));
     until("the miner on the real coordinator", || {
@@ -207,10 +209,8 @@ async fn a_refused_coordinator_is_tried_again_after_the_retry_time() {
     let (fake, seen) = impostor(Act::RefuseAfterAuth(ConnectionRefusal::BadSecret)).await;
     let (b, b_addr, _b_stop) = real(&t).await;
     let (_tx, rx) = watch::channel(false);
-    let cfg = MinerConfig {
-        refused_retry_after: Duration::from_secs(2),
-        ..miner(vec![fake, b_addr])
-    };
+    let mut cfg = miner(vec![fake, b_addr]);
+    cfg.link.refused_retry_after = Duration::from_secs(2);
     let started = Instant::now();
     let run = tokio::spawn(netminer::client::run(cfg, backend(&t), rx));
     until("the miner on the backup", || b.miners() == ["rig1"]).await;

@@ -43,13 +43,16 @@ fn miner(
     failback_every: Duration,
 ) -> netminer::client::MinerConfig {
     netminer::client::MinerConfig {
-        coordinators,
-        secret: Secret::new("farm-secret-0123456789"),
-        identity: identity.into(),
-        coinbase: FA.into(),
+        link: netmine_link::LinkConfig {
+            coordinators: netmine_link::CoordinatorAddr::parse_all(&coordinators).unwrap(),
+            secret: Secret::new("farm-secret-0123456789"),
+            identity: identity.into(),
+            coinbase: FA.into(),
+            failback_every,
+            ..Default::default()
+        },
         top: 3,
         stats_every: Duration::from_secs(5),
-        failback_every,
         ..Default::default()
     }
 }

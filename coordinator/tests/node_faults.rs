@@ -96,13 +96,16 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
         let backend: Arc<dyn MiningBackend> =
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
-            coordinators: vec![running.addr.to_string()],
-            secret: Secret::new("farm-secret-0123456789"),
-            identity: format!("rig{k}"),
-            coinbase: FA.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![running.addr.to_string().parse().unwrap()],
+                secret: Secret::new("farm-secret-0123456789"),
+                identity: format!("rig{k}"),
+                coinbase: FA.into(),
+                failback_every: Duration::from_secs(30),
+                ..Default::default()
+            },
             top: 3,
             stats_every: Duration::from_secs(1),
-            failback_every: Duration::from_secs(30),
             ..Default::default()
         };
         tokio::spawn(netminer::client::run(cfg, backend, rx.clone()));

@@ -93,10 +93,13 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let (tx, rx) = watch::channel(false);
         let cfg = netminer::client::MinerConfig {
-            coordinators: vec![addr.clone()],
-            secret: Secret::new(SECRET),
-            identity: identity.into(),
-            coinbase: coinbase.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![addr.parse().unwrap()],
+                secret: Secret::new(SECRET),
+                identity: identity.into(),
+                coinbase: coinbase.into(),
+                ..Default::default()
+            },
             top: 3,
             stats_every: Duration::from_secs(5),
             ..Default::default()

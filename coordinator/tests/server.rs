@@ -311,13 +311,16 @@ async fn the_miner_client_stops_on_a_wrong_secret_with_a_clear_message() {
         Arc::new(hashcore::CpuBackend::start(st.table.clone(), 1, 0).unwrap());
     let (_tx, rx) = watch::channel(false);
     let mc = netminer::client::MinerConfig {
-        coordinators: vec![st.addr.clone()],
-        secret: Secret::new("wrong-secret-0123456789"),
-        identity: "rig5".into(),
-        coinbase: FA.into(),
+        link: netmine_link::LinkConfig {
+            coordinators: vec![st.addr.parse().unwrap()],
+            secret: Secret::new("wrong-secret-0123456789"),
+            identity: "rig5".into(),
+            coinbase: FA.into(),
+            failback_every: Duration::from_secs(30),
+            ..Default::default()
+        },
         top: 3,
         stats_every: Duration::from_secs(1),
-        failback_every: Duration::from_secs(30),
         ..Default::default()
     };
     let err = tokio::time::timeout(
@@ -329,13 +332,11 @@ async fn the_miner_client_stops_on_a_wrong_secret_with_a_clear_message() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("wrong shared secret"), "{err}");
-    let bad = netminer::client::MinerConfig {
-        identity: "bad_id".into(),
-        ..mc
-    };
+    let mut bad = mc;
+    bad.link.identity = "bad_id".into();
     let err = netminer::client::run(bad, backend, rx)
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("--identity"), "{err}");
+    assert!(err.contains("identity \"bad_id\" is not valid"), "{err}");
 }

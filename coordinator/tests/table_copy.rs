@@ -5,8 +5,8 @@
 
 use coordinator::server::{serve, Hub, ServerConfig};
 use hashcore::Table;
-use netminer::client::MinerConfig;
-use netminer::table_fetch::{fetch, part_path, FetchError};
+use netmine_link::table_fetch::{check_size, fetch, part_path, FetchError};
+use netmine_link::LinkConfig;
 use protocol::Secret;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,9 +42,9 @@ async fn coordinator(bits: u32, max_table_transfers: usize) -> Coordinator {
     }
 }
 
-fn miner(addr: &str, identity: &str, secret: &str) -> MinerConfig {
-    MinerConfig {
-        coordinators: vec![addr.to_string()],
+fn miner(addr: &str, identity: &str, secret: &str) -> LinkConfig {
+    LinkConfig {
+        coordinators: vec![addr.parse().unwrap()],
         secret: Secret::new(secret),
         identity: identity.into(),
         coinbase: FA.into(),
@@ -181,13 +181,13 @@ async fn strangers_other_sizes_and_a_coordinator_that_serves_none_get_no_table()
     }
     // A box that already holds a table of another size learns it too.
     assert!(matches!(
-        netminer::table_fetch::check_size(&miner(&c.addr, "box1", SECRET), 12).await,
+        check_size(&miner(&c.addr, "box1", SECRET), 12).await,
         Err(FetchError::WrongSize {
             wanted: 12,
             coordinator: 10
         })
     ));
-    netminer::table_fetch::check_size(&miner(&c.addr, "box1", SECRET), 10)
+    check_size(&miner(&c.addr, "box1", SECRET), 10)
         .await
         .unwrap();
     let e = unavailable(fetch(&miner(&c.addr, "box1", "not-the-farm-secret-0"), 14, &d).await);

@@ -5,8 +5,9 @@
 use coordinator::server::{serve, Hub, ServerConfig};
 use coordinator::tls::{fingerprint_of_file, ServerTls, CERT_FILE};
 use hashcore::{CpuBackend, MiningBackend, Table};
+use netmine_link::tls::{parse_fingerprint, TlsTrust};
+use netmine_link::{CoordinatorAddr, LinkConfig};
 use netminer::client::MinerConfig;
-use netminer::tls::{parse_fingerprint, TlsTrust};
 use protocol::Secret;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,13 +46,16 @@ async fn listener(t: &Arc<Table>, tls: ServerTls) -> (Arc<Hub>, u16, watch::Send
 
 fn miner(coordinators: Vec<String>, tls: TlsTrust) -> MinerConfig {
     MinerConfig {
-        coordinators,
-        secret: Secret::new(SECRET),
-        identity: "rig1".into(),
-        coinbase: FA.into(),
+        link: LinkConfig {
+            coordinators: CoordinatorAddr::parse_all(&coordinators).unwrap(),
+            secret: Secret::new(SECRET),
+            identity: "rig1".into(),
+            coinbase: FA.into(),
+            failback_every: Duration::from_secs(60),
+            tls,
+            ..LinkConfig::default()
+        },
         stats_every: Duration::from_secs(5),
-        failback_every: Duration::from_secs(60),
-        tls,
         ..MinerConfig::default()
     }
 }

@@ -128,7 +128,7 @@ pub async fn run(
         telemetry,
     })
     .await?;
-    let caddr = running.addr.to_string();
+    let caddr = netmine_link::CoordinatorAddr::parse(&running.addr.to_string())?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let mut miners = Vec::new();
@@ -136,13 +136,16 @@ pub async fn run(
         let backend: Arc<dyn MiningBackend> =
             Arc::new(CpuBackend::start(table.clone(), opts.threads, 0)?);
         let cfg = netminer::client::MinerConfig {
-            coordinators: vec![caddr.clone()],
-            secret: secret.clone(),
-            identity: format!("devnet{k}"),
-            coinbase: FactoidSecret::generate().public().to_string(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![caddr.clone()],
+                secret: secret.clone(),
+                identity: format!("devnet{k}"),
+                coinbase: FactoidSecret::generate().public().to_string(),
+                failback_every: Duration::from_secs(30),
+                ..Default::default()
+            },
             top,
             stats_every: minute.max(Duration::from_millis(200)),
-            failback_every: Duration::from_secs(30),
             ..Default::default()
         };
         miners.push(tokio::spawn(netminer::client::run(

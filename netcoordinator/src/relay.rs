@@ -8,15 +8,20 @@
 //! verified here first and forwarded as soon as they are accepted (`relay_submission`, each with
 //! its miner's identity and coinbase), and every 10 s its miners' hash rates (`relay_stats`).
 //!
-//! The link reconnects with backoff. Meanwhile the miners stay connected and keep mining the
+//! The link is a netminer's link (`netmine-link`'s dialer): the upstreams preferred first,
+//! backoff with jitter, failback to the preferred upstream, and a refusal only the operator can
+//! fix (a wrong secret, a name the upstream does not list) ends the relay, with why, once every
+//! upstream refused it. While the link is down the miners stay connected and keep mining the
 //! current job, and their accepted records wait in a bounded queue: sent when the link is back,
-//! refused by the upstream (and logged here) if their block is over by then. The upstream pays:
-//! it verifies every record again and records each entry once, so nothing is paid twice.
-//! A relay needs no factomd, no prices and no EC key.
+//! refused by the upstream (and logged here) if their block is over by then. Each sent record
+//! waits for the upstream's answer; those still unanswered when a link dies go again on the
+//! next one. The upstream pays: it verifies every record again and records each entry once, so
+//! nothing is paid twice. A relay needs no factomd, no prices and no EC key.
 
 use anyhow::{bail, Context, Result};
 use coordinator::server::{serve, stats_of, CurrentJob, Hub, RelayedSubmission, ServerConfig};
-use netminer::client::{open_session, send, MinerConfig, Ws};
+use netmine_link::table_fetch::{check_size, fetch, FetchError};
+use netmine_link::{send, CoordinatorAddr, Dialer, Ended, LinkConfig, Linked, TlsTrust, Ws};
 use pegnet::OprTemplate;
 use protocol::{Message, Secret, Session};
 use std::collections::{BTreeSet, VecDeque};
@@ -43,16 +48,25 @@ async fn send_up(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<()
     tokio::time::timeout(SEND_TIMEOUT, send(ws, session, msg))
         .await
         .map_err(|_| format!("the upstream took more than {SEND_TIMEOUT:?} to take a message"))?
+        .map_err(|e| e.to_string())
+}
+
+/// The coinbase the relay's link announces. The v1 handshake needs a coinbase; the relay role in
+/// the handshake replaces it. Until then the relay announces a fresh address nobody holds: it
+/// is never paid (the relay mines nothing; the upstream pays each relayed record to the coinbase
+/// of the miner that found it).
+fn handshake_coinbase() -> String {
+    factom::FactoidSecret::generate().public().to_string()
 }
 
 /// What a relay runs with.
 pub struct RelayOptions {
     /// The upstream's addresses, preferred first (`host:port`, `ws://`, `wss://`).
-    pub upstream: Vec<String>,
+    pub upstream: Vec<CoordinatorAddr>,
     /// The upstream's farm secret.
     pub upstream_secret: Secret,
     /// How `wss://` upstreams are trusted.
-    pub upstream_tls: netminer::tls::TlsTrust,
+    pub upstream_tls: TlsTrust,
     /// This relay's name: its identity at the upstream (listed in the upstream's `relays`).
     pub name: String,
     /// Where this relay's miners connect.
@@ -89,31 +103,28 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
     if o.upstream.is_empty() {
         bail!("no upstream: give --upstream HOST:PORT");
     }
-    // The relay's identity at the upstream; its coinbase is never paid (the relay mines nothing)
-    // but the handshake wants a valid one.
-    let link = MinerConfig {
+    // The relay's identity at the upstream is its name.
+    let link = LinkConfig {
         coordinators: o.upstream.clone(),
         secret: o.upstream_secret.clone(),
         identity: o.name.clone(),
-        coinbase: factom::FactoidSecret::generate().public().to_string(),
+        coinbase: handshake_coinbase(),
         tls: o.upstream_tls.clone(),
         ..Default::default()
     };
-    link.check()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("the relay's --name")?;
+    let dialer = Dialer::new(link).context("the relay's --name or upstream TLS settings")?;
+    let link = dialer.config();
     let bits = hashcore::params::resolve_bits(o.bits)?;
     if let Some(dir) = o.table_dir.clone().or_else(hashcore::cache::default_dir) {
-        use netminer::table_fetch::{check_size, fetch, FetchError};
         let dest = dir.join(hashcore::cache::file_name(bits));
-        match fetch(&link, bits, &dest).await {
+        match fetch(link, bits, &dest).await {
             Ok(Some(f)) => tracing::info!(
                 "table copied from the upstream: {} MiB in {:.1} s",
                 f.received >> 20,
                 f.elapsed.as_secs_f64()
             ),
             // Already here: the upstream must mine with the same size.
-            Ok(None) => check_size(&link, bits).await?,
+            Ok(None) => check_size(link, bits).await?,
             Err(e @ FetchError::WrongSize { .. }) => return Err(e.into()),
             Err(e) => tracing::warn!("{e}; generating the table here instead"),
         }
@@ -131,8 +142,9 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
     hub.forward_to(up_tx);
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
-    let link = tokio::spawn(link_loop(link, hub.clone(), up_rx, stop_rx));
-    tracing::info!(miners = %addr, upstream = ?o.upstream, name = %o.name, "relay running");
+    let link = tokio::spawn(link_loop(dialer, hub.clone(), up_rx, stop_rx));
+    let upstream: Vec<&str> = o.upstream.iter().map(CoordinatorAddr::as_str).collect();
+    tracing::info!(miners = %addr, ?upstream, name = %o.name, "relay running");
     Ok(Relay {
         addr,
         hub,
@@ -141,80 +153,66 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
     })
 }
 
-/// How a linked session ended.
-enum LinkEnd {
-    /// Lost: link again.
-    Lost(String),
-    /// The upstream will not take this relay until the operator changes something.
-    Refused(String),
-}
-
-/// Keeps the link up (with backoff) until stopped (`None`) or refused for good (`Some(why)`:
-/// every upstream refused the relay's secret or name).
+/// Keeps the link up ([`Dialer`]) until stopped (`None`) or refused for good (`Some(why)`:
+/// every upstream refused the relay's secret or name lately).
 async fn link_loop(
-    link: MinerConfig,
+    mut dialer: Dialer,
     hub: Arc<Hub>,
     mut up: mpsc::Receiver<RelayedSubmission>,
     mut stop: watch::Receiver<bool>,
 ) -> Option<String> {
-    let mut backoff = Duration::from_millis(250);
     let mut pending: VecDeque<RelayedSubmission> = VecDeque::new();
     loop {
-        let mut refusals = Vec::new();
-        for addr in &link.coordinators {
-            match open_session(&link, addr).await {
-                Ok((mut ws, mut session)) => {
-                    tracing::info!(upstream = %addr, "linked to the upstream");
-                    backoff = Duration::from_millis(250);
-                    let mut unacked = VecDeque::new();
-                    let why = run_link(
-                        &hub,
-                        &mut ws,
-                        &mut session,
-                        &mut up,
-                        (&mut pending, &mut unacked),
-                        &mut stop,
-                    )
-                    .await;
-                    let _ = ws.close(None).await;
-                    // Sent but not answered: the link may have died with them in flight. They go
-                    // again first (the upstream refuses what it already has as duplicates).
-                    while let Some(s) = unacked.pop_back() {
-                        if pending.len() < QUEUE {
-                            pending.push_front(s);
-                        }
-                    }
-                    if *stop.borrow() {
-                        return None;
-                    }
-                    match why {
-                        LinkEnd::Lost(why) => {
-                            tracing::warn!(upstream = %addr, "link to the upstream lost: {why}; the miners keep mining, their records wait")
-                        }
-                        LinkEnd::Refused(why) => refusals.push(format!("{addr}: {why}")),
-                    }
+        // While down (dialling, backing off), keep draining (bounded) so the hub never blocks on
+        // a full channel.
+        let next = {
+            let dial = dialer.next_session(&mut stop);
+            tokio::pin!(dial);
+            loop {
+                tokio::select! {
+                    r = &mut dial => break r,
+                    Some(s) = up.recv() => queue(&mut pending, s),
                 }
-                Err(e) if e.fatal => refusals.push(format!("{addr}: {e}")),
-                Err(e) => tracing::warn!(upstream = %addr, "cannot link to the upstream: {e}"),
+            }
+        };
+        let mut linked = match next {
+            Ok(Some(linked)) => linked,
+            Ok(None) => return None,
+            Err(all) => {
+                return Some(format!(
+                    "the upstream refused this relay ({}): check the relay's upstream secret (the upstream's relay_secret, or its farm secret without one) and that its `relays` list names this relay",
+                    all.reasons.join("; ")
+                ))
+            }
+        };
+        tracing::info!(upstream = %linked.addr, "linked to the upstream");
+        let mut unacked = VecDeque::new();
+        let end = run_link(
+            &hub,
+            &mut linked,
+            &mut up,
+            (&mut pending, &mut unacked),
+            &mut stop,
+        )
+        .await;
+        let _ = linked.ws.close(None).await;
+        drop(linked);
+        // Sent but not answered: the link may have died with them in flight. They go again
+        // first (the upstream refuses what it already has as duplicates).
+        while let Some(s) = unacked.pop_back() {
+            if pending.len() < QUEUE {
+                pending.push_front(s);
             }
         }
-        if !refusals.is_empty() && refusals.len() == link.coordinators.len() {
-            return Some(format!(
-                "the upstream refused this relay ({}): check the relay's upstream secret (the upstream's relay_secret, or its farm secret without one) and that its `relays` list names this relay",
-                refusals.join("; ")
-            ));
+        if *stop.borrow() {
+            return None;
         }
-        // While down, keep draining (bounded) so the hub never blocks on a full channel.
-        let wait = tokio::time::sleep(backoff);
-        tokio::pin!(wait);
-        loop {
-            tokio::select! {
-                _ = &mut wait => break,
-                _ = stop.changed() => return None,
-                Some(s) = up.recv() => queue(&mut pending, s),
-            }
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
+        dialer.ended(match end {
+            Ended::Lost(why) => Ended::Lost(format!(
+                "link to the upstream lost: {why}; the miners keep mining, their records wait"
+            )),
+            other => other,
+        });
     }
 }
 
@@ -238,25 +236,30 @@ fn submission(s: RelayedSubmission) -> Message {
 }
 
 /// One linked session: relays down what comes down, sends up what the miners hand in and their
-/// rates. Returns why it ended.
+/// rates. Returns why it ended (`Refused` when the upstream does not list this relay).
 async fn run_link(
     hub: &Arc<Hub>,
-    ws: &mut Ws,
-    session: &mut Session,
+    linked: &mut Linked,
     up: &mut mpsc::Receiver<RelayedSubmission>,
     (pending, unacked): (
         &mut VecDeque<RelayedSubmission>,
         &mut VecDeque<RelayedSubmission>,
     ),
     stop: &mut watch::Receiver<bool>,
-) -> LinkEnd {
+) -> Ended {
+    let Linked {
+        ws,
+        session,
+        failback,
+        ..
+    } = linked;
     // What waited while the link was down goes first (the upstream refuses what is too late).
     // Each submission sent is kept until its result comes back: the upstream answers a link's
     // messages in order, so results pop them in order.
     while let Some(s) = pending.pop_front() {
         if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
             pending.push_front(s);
-            return LinkEnd::Lost(e);
+            return Ended::Lost(e);
         }
         queue(unacked, s);
     }
@@ -266,17 +269,18 @@ async fn run_link(
         identity: String::new(),
     };
     if let Err(e) = send_up(ws, session, &hello).await {
-        return LinkEnd::Lost(e);
+        return Ended::Lost(e);
     }
     let mut stats = tokio::time::interval(STATS_EVERY);
     let mut reported: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::select! {
-            _ = stop.changed() => return LinkEnd::Lost("stopping".into()),
+            _ = stop.changed() => return Ended::Lost("stopping".into()),
+            _ = failback.preferred_back() => return Ended::Failback,
             Some(s) = up.recv() => {
                 if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
                     queue(pending, s);
-                    return LinkEnd::Lost(e);
+                    return Ended::Lost(e);
                 }
                 queue(unacked, s);
             }
@@ -285,7 +289,7 @@ async fn run_link(
                 let ids: BTreeSet<String> = now.iter().map(|m| m.identity.clone()).collect();
                 for gone in reported.difference(&ids) {
                     if let Err(e) = send_up(ws, session, &Message::RelayMinerGone { identity: gone.clone() }).await {
-                        return LinkEnd::Lost(e);
+                        return Ended::Lost(e);
                     }
                 }
                 for m in &now {
@@ -296,7 +300,7 @@ async fn run_link(
                         stats: stats_of(m),
                     };
                     if let Err(e) = send_up(ws, session, &msg).await {
-                        return LinkEnd::Lost(e);
+                        return Ended::Lost(e);
                     }
                 }
                 reported = ids;
@@ -304,24 +308,24 @@ async fn run_link(
             frame = tokio::time::timeout(SILENT, protocol::ws::recv_text(ws, "upstream")) => {
                 let text = match frame {
                     Ok(Ok(t)) => t,
-                    Ok(Err(e)) => return LinkEnd::Lost(e.to_string()),
-                    Err(_) => return LinkEnd::Lost(format!("nothing from the upstream for {SILENT:?}")),
+                    Ok(Err(e)) => return Ended::Lost(e.to_string()),
+                    Err(_) => return Ended::Lost(format!("nothing from the upstream for {SILENT:?}")),
                 };
                 let msg = match session.open(&text) {
                     Ok(m) => m,
-                    Err(e) => return LinkEnd::Lost(format!("protocol violation by the upstream: {e}")),
+                    Err(e) => return Ended::Lost(format!("protocol violation by the upstream: {e}")),
                 };
                 if matches!(msg, Message::RelaySubmissionResult { .. }) {
                     unacked.pop_front();
                 }
                 if let Message::Error { message } = &msg {
                     if message.contains("is not a relay") {
-                        return LinkEnd::Refused(message.clone());
+                        return Ended::Refused(message.clone());
                     }
                 }
                 if let Some(reply) = from_upstream(hub, msg) {
                     if let Err(e) = send_up(ws, session, &reply).await {
-                        return LinkEnd::Lost(e);
+                        return Ended::Lost(e);
                     }
                 }
             }

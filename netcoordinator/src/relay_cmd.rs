@@ -23,20 +23,21 @@ pub fn run(flags: RelayFlags) -> Result<()> {
         .map(|s| protocol::Secret::checked(s.expose_secret()))
         .transpose()?
         .context("no upstream secret")?;
+    let upstream = netmine_link::CoordinatorAddr::parse_all(&c.upstream).context("upstream")?;
     let upstream_tls = if c.upstream_tls_fingerprint.is_empty() {
-        netminer::tls::TlsTrust::SystemRoots
+        netmine_link::TlsTrust::SystemRoots
     } else {
-        netminer::tls::TlsTrust::Pinned(
+        netmine_link::TlsTrust::Pinned(
             c.upstream_tls_fingerprint
                 .iter()
-                .map(|p| netminer::tls::parse_fingerprint(p))
+                .map(|p| netmine_link::tls::parse_fingerprint(p))
                 .collect::<Result<_, _>>()?,
         )
     };
     let data_dir = c.data_dir()?;
     let server = c.server(Role::Relay, &data_dir)?;
     let opts = netcoordinator::relay::RelayOptions {
-        upstream: c.upstream.clone(),
+        upstream,
         upstream_secret,
         upstream_tls,
         name: c.relay_name.clone().context("no relay_name")?,

@@ -106,13 +106,16 @@ async fn separate_coordinator_process_survives_a_kill() {
         let backend: Arc<dyn MiningBackend> =
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
-            coordinators: vec![format!("127.0.0.1:{port}")],
-            secret: protocol::Secret::new("s3cret-0123456789abcdef"),
-            identity: format!("proc{k}"),
-            coinbase: FA.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![format!("127.0.0.1:{port}").parse().unwrap()],
+                secret: protocol::Secret::new("s3cret-0123456789abcdef"),
+                identity: format!("proc{k}"),
+                coinbase: FA.into(),
+                failback_every: Duration::from_secs(30),
+                ..Default::default()
+            },
             top: 3,
             stats_every: Duration::from_millis(500),
-            failback_every: Duration::from_secs(30),
             ..Default::default()
         };
         miners.push(tokio::spawn(netminer::client::run(

@@ -461,17 +461,20 @@ async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_pai
     )
     .await;
     let cfg = netminer::client::MinerConfig {
-        coordinators: vec![format!("127.0.0.1:{caddr}")],
-        secret: protocol::Secret::new(SECRET),
-        identity: "fresh30".into(),
-        coinbase: FA.into(),
+        link: netmine_link::LinkConfig {
+            coordinators: vec![format!("127.0.0.1:{caddr}").parse().unwrap()],
+            secret: protocol::Secret::new(SECRET),
+            identity: "fresh30".into(),
+            coinbase: FA.into(),
+            ..Default::default()
+        },
         stats_every: Duration::from_millis(500),
         ..Default::default()
     };
     let dest = d
         .join("empty-table-dir")
         .join(hashcore::cache::file_name(30));
-    let copied = netminer::table_fetch::fetch(&cfg, 30, &dest)
+    let copied = netmine_link::table_fetch::fetch(&cfg.link, 30, &dest)
         .await
         .unwrap()
         .expect("a copy from the coordinator");

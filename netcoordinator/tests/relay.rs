@@ -85,7 +85,7 @@ fn relay_options(
 ) -> netcoordinator::relay::RelayOptions {
     use protocol::Secret;
     netcoordinator::relay::RelayOptions {
-        upstream: vec![upstream],
+        upstream: vec![upstream.parse().unwrap()],
         upstream_secret: Secret::new(upstream_secret),
         upstream_tls: Default::default(),
         name: name.into(),
@@ -116,10 +116,13 @@ async fn mining(
         std::sync::Arc::new(CpuBackend::start(table, 1, 0).unwrap());
     tokio::spawn(netminer::client::run(
         netminer::client::MinerConfig {
-            coordinators: vec![addr.to_string()],
-            secret: protocol::Secret::new(secret),
-            identity: identity.into(),
-            coinbase: common::FA.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![addr.to_string().parse().unwrap()],
+                secret: protocol::Secret::new(secret),
+                identity: identity.into(),
+                coinbase: common::FA.into(),
+                ..Default::default()
+            },
             ..Default::default()
         },
         backend.clone(),
@@ -369,21 +372,23 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
 
     let p = primary(&["siteB"], None).await;
     let (hub, addr) = (p.hub.clone(), p.addr.to_string());
-    let cfg = netminer::client::MinerConfig {
-        coordinators: vec![addr.clone()],
+    let cfg = netmine_link::LinkConfig {
+        coordinators: vec![addr.parse().unwrap()],
         secret: Secret::new(SECRET),
         identity: "box1".into(),
         coinbase: common::FA.into(),
         ..Default::default()
     };
-    let (mut ws, mut session) = netminer::client::open_session(&cfg, &addr).await.unwrap();
+    let (mut ws, mut session) = netmine_link::open_session(&cfg, &cfg.coordinators[0])
+        .await
+        .unwrap();
     let claim = Message::RelayStats {
         identity: "victim".into(),
         coinbase: common::FA.into(),
         address: "1.2.3.4:5".into(),
         stats: Default::default(),
     };
-    netminer::client::send(&mut ws, &mut session, &claim)
+    netmine_link::send(&mut ws, &mut session, &claim)
         .await
         .unwrap();
     let answer = loop {
@@ -405,25 +410,24 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
     // With a relay secret, the farm secret does not let a box pass under a relay's name.
     let guarded = primary(&["siteB"], Some(RELAY_SECRET)).await;
     let addr = guarded.addr.to_string();
-    let as_relay = |secret: &str| netminer::client::MinerConfig {
+    let addr: netmine_link::CoordinatorAddr = addr.parse().unwrap();
+    let as_relay = |secret: &str| netmine_link::LinkConfig {
         coordinators: vec![addr.clone()],
         secret: Secret::new(secret),
         identity: "siteB".into(),
         coinbase: common::FA.into(),
         ..Default::default()
     };
-    let refused = netminer::client::open_session(&as_relay(SECRET), &addr).await;
+    let refused = netmine_link::open_session(&as_relay(SECRET), &addr).await;
     assert!(
         refused.is_err(),
         "a box with the farm secret passed as the relay"
     );
-    assert!(
-        netminer::client::open_session(&as_relay(RELAY_SECRET), &addr)
-            .await
-            .is_ok()
-    );
+    assert!(netmine_link::open_session(&as_relay(RELAY_SECRET), &addr)
+        .await
+        .is_ok());
     // Miners still use the farm secret.
-    assert!(netminer::client::open_session(&cfg, &addr).await.is_ok());
+    assert!(netmine_link::open_session(&cfg, &addr).await.is_ok());
 }
 
 /// A relay can be the upstream of another relay: a miner two relays away is verified at each

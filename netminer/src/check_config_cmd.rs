@@ -5,6 +5,7 @@
 use crate::cli::CheckConfigArgs;
 use crate::mine_cmd::load;
 use anyhow::Result;
+use netmine_link::CoordinatorAddr;
 use netminer::config::MinerFile;
 use secrecy::ExposeSecret;
 
@@ -15,19 +16,8 @@ pub fn problems(file: &MinerFile) -> Vec<String> {
         out.push("caddr: no coordinator address (e.g. caddr = [\"coordinator.lan:1234\"])".into());
     }
     for a in &file.caddr {
-        let hostport = a
-            .strip_prefix("ws://")
-            .or_else(|| a.strip_prefix("wss://"))
-            .unwrap_or(a);
-        let ok = hostport
-            .split('/')
-            .next()
-            .and_then(|h| h.rsplit_once(':'))
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !ok {
-            out.push(format!(
-                "caddr: {a:?} is not host:port or a ws:// / wss:// URL"
-            ));
+        if let Err(e) = CoordinatorAddr::parse(a) {
+            out.push(format!("caddr: {e}"));
         }
     }
     match &file.identity {

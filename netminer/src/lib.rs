@@ -1,13 +1,14 @@
 //! # netminer
 //!
-//! The miner's connection to its coordinator ([`client`]), usable from the `netminer` binary and
-//! in-process (the devnet).
+//! The miner: it mines what comes down its link to a coordinator ([`client`], one session at a
+//! time in `session`), usable from the `netminer` binary and in-process (the devnet). Everything
+//! about the link itself (addresses, TLS, the handshake, failover, the table copy) is the
+//! `netmine-link` crate, which the relay shares.
 
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
 mod rates;
+mod session;
 pub mod stats_line;
-pub mod table_fetch;
-pub mod tls;

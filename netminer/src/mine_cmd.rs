@@ -3,6 +3,7 @@
 use crate::cli::MineArgs;
 use crate::{backends, table_setup};
 use anyhow::{bail, Context, Result};
+use netmine_link::{CoordinatorAddr, LinkConfig};
 use netminer::client::{run, MinerConfig};
 use netminer::config::{MinerFile, TableSource};
 use secrecy::ExposeSecret;
@@ -30,6 +31,7 @@ pub fn mine(args: MineArgs) -> Result<()> {
     if caddr.is_empty() {
         bail!("no coordinator: give --caddr host:1234 (or caddr in the config)");
     }
+    let coordinators = CoordinatorAddr::parse_all(&caddr).context("--caddr")?;
     let identity = args
         .identity
         .or(file.identity)
@@ -38,16 +40,6 @@ pub fn mine(args: MineArgs) -> Result<()> {
         .coinbase
         .or(file.coinbase)
         .context("no --coinbase: the FA address that receives the rewards")?;
-    // Refuse bad names before the (possibly long) table load.
-    if !pegnet::validate::valid_identity(identity.as_bytes()) {
-        bail!("--identity {identity:?} is not valid: use ASCII letters, digits and commas only");
-    }
-    if let Err(e) = pegnet::record::check_identity_cost(&identity) {
-        bail!("--identity: {e}");
-    }
-    if !pegnet::validate::valid_coinbase(coinbase.as_bytes()) {
-        bail!("--coinbase {coinbase:?} is not a valid FA address");
-    }
     let secret = args
         .secret
         .or(file.secret)
@@ -62,13 +54,13 @@ pub fn mine(args: MineArgs) -> Result<()> {
     };
     let tls = match (pins.is_empty(), args.tls_ca.or(file.tls_ca)) {
         (false, Some(_)) => bail!("give --tls-fingerprint or --tls-ca, not both"),
-        (false, None) => netminer::tls::TlsTrust::Pinned(
+        (false, None) => netmine_link::tls::TlsTrust::Pinned(
             pins.iter()
-                .map(|p| netminer::tls::parse_fingerprint(p))
+                .map(|p| netmine_link::tls::parse_fingerprint(p))
                 .collect::<Result<_, _>>()?,
         ),
-        (true, Some(ca)) => netminer::tls::TlsTrust::CaFile(ca),
-        (true, None) => netminer::tls::TlsTrust::SystemRoots,
+        (true, Some(ca)) => netmine_link::tls::TlsTrust::CaFile(ca),
+        (true, None) => netmine_link::tls::TlsTrust::SystemRoots,
     };
     let threads = args
         .miners
@@ -87,22 +79,25 @@ pub fn mine(args: MineArgs) -> Result<()> {
         .or(file.table_source)
         .unwrap_or(TableSource::Coordinator);
     let cfg = MinerConfig {
-        coordinators: caddr,
-        secret: checked,
-        identity,
-        coinbase,
+        link: LinkConfig {
+            coordinators,
+            secret: checked,
+            identity,
+            coinbase,
+            failback_every: Duration::from_secs(30),
+            tls,
+            ..Default::default()
+        },
         top,
         stats_every: Duration::from_secs(10),
         stats_line_every: Duration::from_secs_f64(stats_interval.min(86_400.0)),
-        failback_every: Duration::from_secs(30),
-        tls,
-        ..Default::default()
     };
-    // The names are checked before anything connects (the table copy included).
-    cfg.check()?;
+    // The names are checked before anything connects (the table copy included) and before the
+    // (possibly long) table load.
+    cfg.link.check()?;
     let rt = tokio::runtime::Runtime::new()?;
     if table_source == TableSource::Coordinator {
-        rt.block_on(table_setup::copy_from_coordinator(&cfg, &args.table))?;
+        rt.block_on(table_setup::copy_from_coordinator(&cfg.link, &args.table))?;
     }
     let (table, _) = table_setup::load(&args.table)?;
     let backend: Arc<dyn hashcore::MiningBackend> =

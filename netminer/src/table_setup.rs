@@ -3,7 +3,7 @@
 use anyhow::Result;
 use hashcore::{Table, TableReport};
 use netmine_cli::TableFlags;
-use netminer::client::MinerConfig;
+use netmine_link::LinkConfig;
 use std::sync::Arc;
 
 /// Loads (or builds) the table chosen by the flags.
@@ -19,7 +19,7 @@ pub fn huge_percent(table: &Table) -> Option<f64> {
 /// Copies the table the flags name from the coordinators when the cache does not hold it
 /// (`--table-source coordinator`, the default). If none serves it, or the copy fails, the table is
 /// generated as before (by [`load`]), with a warning saying why.
-pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Result<()> {
+pub async fn copy_from_coordinator(cfg: &LinkConfig, flags: &TableFlags) -> Result<()> {
     let bits = hashcore::params::resolve_bits(flags.bits)?;
     let Some(dir) = flags
         .table_dir
@@ -31,7 +31,7 @@ pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Res
     let dest = dir.join(hashcore::cache::file_name(bits));
     if std::fs::metadata(&dest).is_ok_and(|m| m.len() == 1u64 << bits) {
         // The table is here: only make sure it is the size the coordinator mines with.
-        return netminer::table_fetch::check_size(cfg, bits)
+        return netmine_link::table_fetch::check_size(cfg, bits)
             .await
             .map_err(anyhow::Error::from);
     }
@@ -39,7 +39,7 @@ pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Res
         "no {bits}-bit table in {}: copying it from the coordinator",
         dir.display()
     );
-    match netminer::table_fetch::fetch(cfg, bits, &dest).await {
+    match netmine_link::table_fetch::fetch(cfg, bits, &dest).await {
         Ok(Some(f)) => {
             let mib = f.received as f64 / (1 << 20) as f64;
             let secs = f.elapsed.as_secs_f64();
@@ -50,7 +50,7 @@ pub async fn copy_from_coordinator(cfg: &MinerConfig, flags: &TableFlags) -> Res
             );
         }
         Ok(None) => {}
-        Err(e @ netminer::table_fetch::FetchError::WrongSize { .. }) => return Err(e.into()),
+        Err(e @ netmine_link::table_fetch::FetchError::WrongSize { .. }) => return Err(e.into()),
         Err(e) => tracing::warn!("{e}; generating the table here instead"),
     }
     Ok(())

@@ -69,13 +69,16 @@ pub fn spawn_named_miners(
         let backend: Arc<dyn MiningBackend> =
             Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
         let cfg = netminer::client::MinerConfig {
-            coordinators: vec![format!("127.0.0.1:{port}")],
-            secret: protocol::Secret::new(secret),
-            identity: name.clone(),
-            coinbase: FA.into(),
+            link: netmine_link::LinkConfig {
+                coordinators: vec![format!("127.0.0.1:{port}").parse().unwrap()],
+                secret: protocol::Secret::new(secret),
+                identity: name.clone(),
+                coinbase: FA.into(),
+                failback_every: Duration::from_secs(30),
+                ..Default::default()
+            },
             top,
             stats_every: Duration::from_millis(500),
-            failback_every: Duration::from_secs(30),
             ..Default::default()
         };
         tokio::spawn(netminer::client::run(cfg, backend, stop.clone()));

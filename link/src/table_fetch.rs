@@ -1,15 +1,20 @@
-//! Getting the LXRHash table from the coordinator instead of generating it: a new box mines within
-//! seconds instead of 7–10 minutes.
+//! Getting the LXRHash table from the coordinator instead of generating it: a new box (a
+//! netminer, or a relay from its upstream) mines within seconds instead of 7–10 minutes.
 //!
 //! Over its own authenticated session (the same secret, and TLS when the address is `wss://`) the
-//! miner sends `table_request { bits, offset }`; the coordinator answers `table_offer` (size and
+//! client sends `table_request { bits, offset }`; the coordinator answers `table_offer` (size and
 //! SHA-256) and streams the bytes as binary WebSocket messages. They go to `<table>.part` in the
 //! cache directory; a dropped connection resumes from what the file holds. The whole copy is
-//! checked against the SHA-256 the miner knows for 10, 20 and 30 bits (for other sizes, the
-//! digest in the authenticated offer) before it is renamed into place atomically. Every netminer
-//! of a box takes the cache's lock first, so one copies and the others then load the file.
+//! checked against the SHA-256 built in for 10, 20 and 30 bits (for other sizes, the digest in
+//! the authenticated offer) before it is renamed into place atomically. Every netminer of a box
+//! takes the cache's lock first, so one copies and the others then load the file.
+//!
+//! A box that already holds its table asks anyway which size the coordinator mines with
+//! ([`check_size`]): a table of another size would make every record it sends worthless.
 
-use crate::client::{open_session, send, MinerConfig, Ws};
+use crate::addr::CoordinatorAddr;
+use crate::config::LinkConfig;
+use crate::connect::{open_session, send, Ws};
 use futures_util::StreamExt;
 use protocol::{Message, Session};
 use sha2::{Digest, Sha256};
@@ -58,7 +63,7 @@ pub enum FetchError {
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The coordinator it came from.
-    pub from: String,
+    pub from: CoordinatorAddr,
     /// Bytes received in this run (less than the table when a partial copy was resumed).
     pub received: u64,
     /// How long receiving took.
@@ -81,7 +86,7 @@ enum Attempt {
 /// `cfg.coordinators` that serves it. Holds the cache's lock while copying; does nothing if a
 /// complete file appeared meanwhile (another netminer of the box copied it).
 pub async fn fetch(
-    cfg: &MinerConfig,
+    cfg: &LinkConfig,
     bits: u32,
     dest: &Path,
 ) -> Result<Option<Fetched>, FetchError> {
@@ -176,7 +181,7 @@ pub fn part_path(dest: &Path) -> PathBuf {
 }
 
 /// One session: ask from what `part` holds, append what arrives.
-async fn copy_once(cfg: &MinerConfig, addr: &str, bits: u32, part: &Path) -> Attempt {
+async fn copy_once(cfg: &LinkConfig, addr: &CoordinatorAddr, bits: u32, part: &Path) -> Attempt {
     // Only a regular file of at most the table's length can be resumed: a link (to anywhere)
     // or an overlong file is thrown away first.
     if let Ok(m) = std::fs::symlink_metadata(part) {
@@ -188,7 +193,7 @@ async fn copy_once(cfg: &MinerConfig, addr: &str, bits: u32, part: &Path) -> Att
     }
     let (mut ws, mut session) = match open_session(cfg, addr).await {
         Ok(x) => x,
-        Err(e) => return Attempt::GiveUp(e.message),
+        Err(e) => return Attempt::GiveUp(e.to_string()),
     };
     let offset = file_len(part);
     let r = receive(&mut ws, &mut session, bits, offset, part).await;
@@ -204,7 +209,7 @@ async fn receive(
     part: &Path,
 ) -> Attempt {
     if let Err(e) = send(ws, session, &Message::TableRequest { bits, offset }).await {
-        return Attempt::Retry(e);
+        return Attempt::Retry(e.to_string());
     }
     let size = 1u64 << bits;
     let mut offer: Option<String> = None;
@@ -269,7 +274,7 @@ async fn receive(
                 Ok(Message::Error { message }) => return Attempt::GiveUp(message),
                 Ok(Message::Ping { nonce }) => {
                     if let Err(e) = send(ws, session, &Message::Pong { nonce }).await {
-                        return Attempt::Retry(e);
+                        return Attempt::Retry(e.to_string());
                     }
                 }
                 Ok(_) => {} // the job, minutes: not for this session
@@ -342,7 +347,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// Asks the coordinators which table size they mine with, for a miner that already holds its
 /// table: `Err(WrongSize)` when the first that answers has another size. Coordinators that do
 /// not say (unreachable, older) are passed over.
-pub async fn check_size(cfg: &MinerConfig, bits: u32) -> Result<(), FetchError> {
+pub async fn check_size(cfg: &LinkConfig, bits: u32) -> Result<(), FetchError> {
     for addr in &cfg.coordinators {
         let Ok((mut ws, mut session)) = open_session(cfg, addr).await else {
             continue;

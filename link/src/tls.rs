@@ -1,10 +1,14 @@
-//! How the miner trusts a `wss://` coordinator: the certificate pinned by its fingerprint
+//! How a link trusts a `wss://` coordinator: the certificate pinned by its fingerprint
 //! (`--tls-fingerprint sha256:<hex>`, the SHA-256 of the DER certificate, as
 //! `netcoordinator tls-fingerprint` prints it), a CA file (`--tls-ca`), or the system's roots.
 //!
 //! A pinned certificate is accepted exactly, whatever its names and dates; the handshake
 //! signature is still verified with its key, so only the holder of the pinned certificate's key
 //! gets through.
+//!
+//! A certificate that is not the pinned one is a refusal only the operator can fix (an impostor
+//! answers at the address, or the pin is out of date): [`pin_mismatch`] finds it in a connection
+//! error, so the dialer treats it like a refused secret and not like a network failure.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -15,7 +19,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Which `wss://` coordinators the miner trusts.
+/// Which `wss://` coordinators a link trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TlsTrust {
     /// Certificates the system's roots vouch for (for the host name in the address).
@@ -50,7 +54,7 @@ pub enum TlsSetupError {
 }
 
 /// The coordinator's certificate is not the pinned one.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("the coordinator's TLS certificate is sha256:{got}, not the pinned {want} (an impostor, or --tls-fingerprint is out of date)")]
 pub struct PinMismatch {
     /// The certificate's fingerprint (hex).
@@ -119,27 +123,26 @@ pub fn client_config(trust: &TlsTrust) -> Result<Arc<rustls::ClientConfig>, TlsS
     Ok(Arc::new(config))
 }
 
-/// Whether a connection error is a pinned-certificate mismatch (see [`PinMismatch`]).
-pub fn is_pin_mismatch(e: &(dyn std::error::Error + 'static)) -> bool {
+/// The pinned-certificate mismatch inside a connection error (rustls reports it wrapped in an
+/// I/O error, wrapped in the WebSocket error), if that is what the error is.
+pub fn pin_mismatch<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a PinMismatch> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(other))) =
             err.downcast_ref::<rustls::Error>()
         {
-            if other.0.downcast_ref::<PinMismatch>().is_some() {
-                return true;
+            if let Some(m) = other.0.downcast_ref::<PinMismatch>() {
+                return Some(m);
             }
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if is_pin_mismatch(inner) {
-                    return true;
-                }
+            if let Some(m) = io.get_ref().and_then(|inner| pin_mismatch(inner)) {
+                return Some(m);
             }
         }
         cur = err.source();
     }
-    false
+    None
 }
 
 #[derive(Debug)]
@@ -224,5 +227,22 @@ mod tests {
         assert_eq!(parse_fingerprint(&hex64).unwrap(), [0xab; 32]);
         let e = parse_fingerprint("sha256:1234").unwrap_err().to_string();
         assert!(e.contains("sha256:1234") && e.contains("64 hex"), "{e}");
+    }
+
+    #[test]
+    fn a_pin_mismatch_is_found_inside_the_errors_that_wrap_it() {
+        let mismatch = PinMismatch {
+            got: "ab".repeat(32),
+            want: "sha256:cd".into(),
+        };
+        let tls = rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+            Arc::new(mismatch),
+        )));
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let ws = tokio_tungstenite::tungstenite::Error::Io(io);
+        let found = pin_mismatch(&ws).expect("the mismatch");
+        assert_eq!(found.want, "sha256:cd");
+        let other = tokio_tungstenite::tungstenite::Error::Io(std::io::Error::other("refused"));
+        assert!(pin_mismatch(&other).is_none());
     }
 }

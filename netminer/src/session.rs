@@ -1,0 +1,174 @@
+//! One mining session with one coordinator, from the welcome to its end: what each message of the
+//! coordinator makes the miner do.
+//!
+//! * `job`: build this box's record template with its own identity and coinbase (the
+//!   coordinator sends the prices and the previous winners, never the names) and hand the job to
+//!   the backend; a template that cannot make a valid record pauses the backend and says why.
+//! * `stop`: pause the backend and submit its best records for that job (at most `top`).
+//! * `skip`: the coordinator will not submit this block (no prices, say): pause.
+//! * `submission_result`: log what was accepted and what was refused, and why.
+//! * `ping`: answer `pong`. `minute`, `error`: log.
+//!
+//! Every `stats_every` the session reports the backend's hash rates (`stats`). It ends when the
+//! link fails, when the preferred coordinator is back (failback, from `netmine_link`'s dialer),
+//! or at shutdown; the dialer then decides what comes next.
+
+use crate::client::MinerConfig;
+use crate::rates::RateTracker;
+use crate::stats_line::Activity;
+use hashcore::{Job, MiningBackend};
+use netmine_link::{recv, send, Ended, Linked};
+use pegnet::{opr_hash, Network, OprTemplate};
+use protocol::{Message, SubmittedRecord};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown.
+pub(crate) async fn run(
+    cfg: &MinerConfig,
+    linked: Linked,
+    backend: &Arc<dyn MiningBackend>,
+    shutdown: &mut watch::Receiver<bool>,
+    activity: &Activity,
+) -> Option<Ended> {
+    let Linked {
+        mut ws,
+        mut session,
+        mut failback,
+        ..
+    } = linked;
+    let mut stats = RateTracker::new();
+    let mut tick = tokio::time::interval(cfg.stats_every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = ws.close(None).await;
+                return None;
+            }
+            _ = failback.preferred_back() => {
+                let _ = ws.close(None).await;
+                return Some(Ended::Failback);
+            }
+            _ = tick.tick() => {
+                let mut s = stats.sample(&backend.hash_counts());
+                s.backend = Some(backend.name().to_string());
+                s.devices = backend.worker_labels();
+                if let Err(e) = send(&mut ws, &mut session, &Message::Stats(s)).await {
+                    return Some(Ended::Lost(e.to_string()));
+                }
+            }
+            msg = recv(&mut ws, &mut session) => {
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => return Some(Ended::Lost(e.to_string())),
+                };
+                if let Some(reply) = on_message(cfg, backend, msg, activity) {
+                    if let Err(e) = send(&mut ws, &mut session, &reply).await {
+                        return Some(Ended::Lost(e.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Acts on one message of the coordinator; the answer to send back, if any.
+fn on_message(
+    cfg: &MinerConfig,
+    backend: &Arc<dyn MiningBackend>,
+    msg: Message,
+    activity: &Activity,
+) -> Option<Message> {
+    match msg {
+        Message::Job {
+            job_id,
+            opr,
+            min_difficulty,
+            records_wanted,
+        } => {
+            let network: Network = match opr.network.parse() {
+                Ok(n) => n,
+                Err(e) => return Some(Message::Error { message: e }),
+            };
+            let template = OprTemplate {
+                network,
+                height: opr.height,
+                winners: opr.winners,
+                prices: opr.prices,
+            };
+            match template.content(&cfg.link.identity, &cfg.link.coinbase) {
+                Ok(content) => {
+                    tracing::info!(job_id, height = opr.height, "new job");
+                    activity.job();
+                    backend.set_job(Some(Job {
+                        id: job_id,
+                        prefix: opr_hash(&content).to_vec(),
+                        min_difficulty: min_difficulty.0,
+                        keep: cfg.top.min(records_wanted as usize),
+                    }));
+                    None
+                }
+                Err(e) => {
+                    backend.set_job(None);
+                    Some(Message::Error {
+                        message: format!("cannot build a valid record for job {job_id}: {e}"),
+                    })
+                }
+            }
+        }
+        Message::Stop { job_id } => {
+            backend.set_job(None);
+            let records: Vec<SubmittedRecord> = backend
+                .best(job_id)
+                .into_iter()
+                .map(|f| SubmittedRecord {
+                    nonce: protocol::HexBytes(f.nonce.as_bytes().to_vec()),
+                    difficulty: protocol::Difficulty(f.difficulty),
+                })
+                .collect();
+            tracing::info!(job_id, records = records.len(), "submitting");
+            activity.submitted(records.len());
+            Some(Message::Submission { job_id, records })
+        }
+        Message::Skip { height, reason } => {
+            backend.set_job(None);
+            tracing::warn!(height, "the coordinator skips this block: {reason}");
+            None
+        }
+        Message::SubmissionResult {
+            job_id,
+            accepted,
+            rejected,
+        } => {
+            activity.result(accepted, rejected.iter().map(|r| u64::from(r.count)).sum());
+            tracing::info!(
+                job_id,
+                accepted,
+                rejected = rejected.len(),
+                "submission result"
+            );
+            for r in rejected {
+                tracing::warn!(
+                    job_id,
+                    code = r.code.name(),
+                    count = r.count,
+                    "refused, e.g. {}",
+                    r.example
+                );
+            }
+            None
+        }
+        Message::Minute { height, minute } => {
+            tracing::debug!(height, minute, "minute");
+            None
+        }
+        Message::Ping { nonce } => Some(Message::Pong { nonce }),
+        Message::Error { message } => {
+            tracing::warn!("coordinator reports: {message}");
+            None
+        }
+        other => Some(Message::Error {
+            message: format!("{} is not a message coordinators send", other.kind()),
+        }),
+    }
+}
