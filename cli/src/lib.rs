@@ -7,7 +7,11 @@
 //!   `RUST_LOG` taking precedence when set;
 //! * [`TableFlags`]: `--bits` and `--table-dir`, choosing the LXRHash table, and
 //!   [`TableFlags::open`], which loads (or builds) it;
-//! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users.
+//! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users;
+//! * [`reference`]: the command-line reference in `docs/cli/`, generated from each binary's
+//!   `--help` and checked by its crate's `cli_reference` test.
+
+pub mod reference;
 
 use anyhow::{Context, Result};
 use hashcore::{Table, TableReport};
