@@ -9,7 +9,11 @@
 //!   [`TableFlags::open`], which loads (or builds) it;
 //! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users;
 //! * [`shutdown_signal`] (Ctrl-C or SIGTERM) and [`raise_fd_limit`]: what a daemon process does
-//!   that its library must not.
+//!   that its library must not;
+//! * [`reference`]: the command-line reference in `docs/cli/`, generated from each binary's
+//!   `--help` and checked by its crate's `cli_reference` test.
+
+pub mod reference;
 
 use anyhow::{Context, Result};
 use hashcore::{Table, TableReport};

@@ -201,7 +201,7 @@ async fn strangers_other_sizes_and_a_coordinator_that_serves_none_get_no_table()
     let _ = std::fs::remove_dir_all(d10.parent().unwrap());
 }
 
-/// The figures the README gives: a new box's 30-bit table copied over loopback, checked, loaded
+/// The figures docs/mining.md gives: a new box's 30-bit table copied over loopback, checked, loaded
 /// and hashing. Prints them (no timing assertion: the machines are shared).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the 30-bit LXRHash table (1 GiB; generated into ~/.lxrhash on first use, ~10 min): cargo test -- --include-ignored"]

@@ -1,6 +1,6 @@
 //! A simulated factomd: the JSON-RPC calls a PegNet coordinator makes, with factomd's shapes, error
 //! codes and block/minute timing, for tests and the devnet. See `SimState` for the rules it follows
-//! and the crate README section "Simulator differences" for where it knowingly departs from factomd.
+//! and docs/factomd-sim.md for where it knowingly departs from factomd.
 
 mod blocks;
 mod entries;

@@ -2,7 +2,7 @@
 //! and must render both miners in the table, the hash-rate chart, and the blocks. `.ci/run`
 //! installs Chromium; without it this test fails (it is opt-in: `--include-ignored`).
 //!
-//! With `NETMINE_SCREENSHOT=path.png` it also keeps the screenshot (the README's comes from it).
+//! With `NETMINE_SCREENSHOT=path.png` it also keeps the screenshot (docs/dashboard.png comes from it).
 
 use netcoordinator::devnet::{run, DevnetOptions};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `prices-fixture`, run as the README runs it.
+//! `prices-fixture`, run as docs/prices.md runs it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -33,7 +33,7 @@ pub(super) struct Metrics {
     pub(super) height: Gauge,
 }
 
-/// The names and help texts, in the order `/metrics` lists them (the README's list is this one).
+/// The names and help texts, in the order `/metrics` lists them (docs/http-api.md lists the same).
 pub const METRICS: &[(&str, &str)] = &[
     (
         "netmine_miners_connected",

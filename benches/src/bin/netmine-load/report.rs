@@ -1,5 +1,5 @@
 //! The figures of a run and how they are printed: per miner count, the medians over the rounds of
-//! each round's p50 / p99 / max, as Markdown tables ready for `benches/results/` and the README.
+//! each round's p50 / p99 / max, as Markdown tables ready for `benches/results/` and docs/benchmarks.md.
 
 use crate::drive::Usage;
 use std::fmt::Write;
