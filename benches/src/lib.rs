@@ -18,7 +18,7 @@ pub fn table(bits: u32) -> Arc<Table> {
     match hashcore::load_or_build(&TableOptions {
         bits,
         dir: None,
-        progress: true,
+        progress: netmine_cli::progress_bar(bits),
     }) {
         Ok((t, _)) => t,
         Err(e) => panic!("cannot get the {bits}-bit table: {e}"),

@@ -62,9 +62,33 @@ impl TableFlags {
     /// Loads the table these flags choose from its cache, building and caching it first when
     /// there is no valid copy (see `hashcore::cache::open`).
     pub fn open(&self) -> Result<(Arc<Table>, TableReport)> {
-        hashcore::cache::open(self.bits, self.table_dir.clone())
+        let bits = hashcore::params::resolve_bits(self.bits)?;
+        hashcore::cache::open_with_progress(Some(bits), self.table_dir.clone(), progress_bar(bits))
             .context("getting the LXRHash table")
     }
+}
+
+/// A progress bar with an ETA for generating a `bits`-bit table, when stderr is a terminal (a
+/// service's log gets the cache's line every 10 % instead).
+pub fn progress_bar(bits: u32) -> Option<hashcore::Progress> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "building LXRHash table ({msg}) [{elapsed_precise}] [{wide_bar}] {percent}% ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("{bits} bits"));
+    Some(Arc::new(move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if done >= total {
+            bar.finish_and_clear();
+        }
+    }))
 }
 
 /// Logs a warning when the farm secret was given as `--secret` on the command line: every local

@@ -31,7 +31,6 @@ pub mod block;
 pub mod config;
 pub mod daemon;
 pub mod engine;
-pub mod history;
 pub mod http;
 pub mod payer;
 pub mod server;

@@ -5,8 +5,14 @@
 //! * [`address`]: EC/Es/FA/Fs addresses and keys;
 //! * [`entry`]: entries, entry hashes, chain IDs, costs;
 //! * [`commit`]: the signed commit-entry message and the reveal payload;
-//! * [`client`]: a factomd JSON-RPC client ([`FactomdClient`]) and [`walletd`]'s `address` call;
-//! * [`monitor`]: block/minute events from `current-minute`, never exiting on node trouble;
+//! * `client` (feature `client`): a factomd JSON-RPC client (`FactomdClient`) and `walletd`'s
+//!   `address` call, over `transport` (reqwest with rustls);
+//! * `monitor` (feature `client`): block/minute events from `current-minute`, never exiting on
+//!   node trouble;
+//! * [`rpc`] and [`types`]: the JSON-RPC envelope and factomd's result shapes (no I/O).
+//!
+//! Without the `client` feature the crate is pure encoding (what `pegnet` needs): no HTTP client,
+//! no async runtime.
 //!
 //! The simulated factomd used by the tests and the devnet lives in its own crate, `factomd-sim`,
 //! so this library builds no HTTP server.
@@ -14,23 +20,31 @@
 #![warn(missing_docs)]
 
 pub mod address;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod commit;
 pub mod entry;
 pub mod error;
+#[cfg(feature = "client")]
 pub mod monitor;
 pub mod rpc;
+#[cfg(feature = "client")]
 pub mod transport;
 pub mod types;
+#[cfg(feature = "client")]
 pub mod walletd;
 
 pub use address::{EcAddress, EcSecret, FactoidAddress, FactoidSecret};
+#[cfg(feature = "client")]
 pub use client::{CommitOutcome, FactomdClient};
 pub use commit::{compose, Commit, ComposedEntry};
 pub use entry::{chain_id, Entry, Hash32};
 pub use error::{AddressError, CommitError, EntryError};
+#[cfg(feature = "client")]
 pub use monitor::{Monitor, MonitorConfig, MonitorEvent};
+#[cfg(feature = "client")]
 pub use transport::{ClientError, RpcConfig};
+#[cfg(feature = "client")]
 pub use walletd::WalletdClient;
 
 /// The OPR chain ID of a PegNet network name (`"MainNet"`, `"TestNet-pM7"`, `"devnet"`, …).

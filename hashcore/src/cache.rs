@@ -17,15 +17,30 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Told how far a table's generation has got: `(done, total)` steps. Whoever runs the program
+/// decides how to show it (the command-line crate draws a progress bar on a terminal); the cache
+/// itself only logs every 10 %.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// Where and how to get a table.
-#[derive(Debug, Clone)]
+#[derive(Clone, Default)]
 pub struct TableOptions {
     /// Table size in bits (8..=30).
     pub bits: u32,
     /// Cache directory; `None` means `~/.lxrhash`.
     pub dir: Option<PathBuf>,
-    /// Show a progress bar on a terminal while generating.
-    pub progress: bool,
+    /// Called while generating, if set.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for TableOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableOptions")
+            .field("bits", &self.bits)
+            .field("dir", &self.dir)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Where the table came from.
@@ -113,7 +128,7 @@ pub fn load_or_build(opts: &TableOptions) -> Result<(Arc<Table>, TableReport)> {
         }
     };
 
-    let table = generate_with_progress(bits, opts.progress)?;
+    let table = generate_with_progress(bits, opts.progress.as_ref())?;
     let sha256 = table.sha256_hex();
     if let Some(expected) = known_digest(bits) {
         if sha256 != expected {
@@ -148,10 +163,18 @@ pub fn load_or_build(opts: &TableOptions) -> Result<(Arc<Table>, TableReport)> {
 }
 
 /// What a program does at start: resolve the size (`explicit`, else `LXRBITSIZE`, else 30), warn
-/// if it is not the network's, load or build the table (progress bar on a terminal), and log where
-/// it came from and how much of it is on huge pages.
+/// if it is not the network's, load or build the table, and log where it came from and how much
+/// of it is on huge pages. (See [`open_with_progress`] to show the generation's progress.)
 pub fn open(explicit_bits: Option<u32>, dir: Option<PathBuf>) -> Result<(Arc<Table>, TableReport)> {
-    use std::io::IsTerminal;
+    open_with_progress(explicit_bits, dir, None)
+}
+
+/// [`open`], telling `progress` how far a generation has got.
+pub fn open_with_progress(
+    explicit_bits: Option<u32>,
+    dir: Option<PathBuf>,
+    progress: Option<Progress>,
+) -> Result<(Arc<Table>, TableReport)> {
     let bits = crate::params::resolve_bits(explicit_bits)?;
     if bits != crate::params::DEFAULT_BITS {
         tracing::warn!(
@@ -161,7 +184,7 @@ pub fn open(explicit_bits: Option<u32>, dir: Option<PathBuf>) -> Result<(Arc<Tab
     let (table, report) = load_or_build(&TableOptions {
         bits,
         dir,
-        progress: std::io::stderr().is_terminal(),
+        progress,
     })?;
     let origin = match &report.origin {
         TableOrigin::Loaded => "loaded".to_string(),
@@ -284,26 +307,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
-fn generate_with_progress(bits: u32, show: bool) -> Result<Table> {
-    let total = PASSES as u64 * (1u64 << bits);
-    let bar = if show {
-        let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "building LXRHash table ({msg}) [{elapsed_precise}] [{wide_bar}] {percent}% ETA {eta}",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(format!("{bits} bits"));
-        Some(bar)
-    } else {
-        None
-    };
+fn generate_with_progress(bits: u32, progress: Option<&Progress>) -> Result<Table> {
     tracing::info!(bits, "generating the LXRHash table");
     let started = Instant::now();
     let mut last_log = 0u64;
     let table = Table::generate(bits, &mut |done, total| {
-        if let Some(bar) = &bar {
-            bar.set_position(done);
+        if let Some(p) = progress {
+            p(done, total);
         }
         // A log line every 10 %, for services whose stderr is not a terminal.
         let tenth = done * 10 / total;
@@ -312,9 +322,6 @@ fn generate_with_progress(bits: u32, show: bool) -> Result<Table> {
             tracing::info!("table generation {}% done", tenth * 10);
         }
     })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     tracing::info!(
         bits,
         seconds = started.elapsed().as_secs_f64(),
@@ -381,7 +388,7 @@ mod tests {
         TableOptions {
             bits,
             dir: Some(dir.to_path_buf()),
-            progress: false,
+            progress: None,
         }
     }
 

@@ -36,7 +36,7 @@ mod workers;
 
 pub use backend::{CombinedBackend, MiningBackend};
 pub use batch::BatchHasher;
-pub use cache::{load_or_build, TableOptions, TableOrigin, TableReport};
+pub use cache::{load_or_build, Progress, TableOptions, TableOrigin, TableReport};
 pub use cpu::CpuBackend;
 pub use difficulty::difficulty;
 pub use error::{Error, Result};

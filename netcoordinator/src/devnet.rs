@@ -59,8 +59,11 @@ pub async fn run(
     if !(opts.block_seconds.is_finite() && opts.block_seconds >= 1.0) {
         bail!("--block-seconds must be at least 1");
     }
-    let (table, _) = hashcore::cache::open(Some(opts.bits), opts.table_dir.clone())
-        .context("getting the LXRHash table")?;
+    let (table, _) = netmine_cli::TableFlags {
+        bits: Some(opts.bits),
+        table_dir: opts.table_dir.clone(),
+    }
+    .open()?;
     let block = Duration::from_secs_f64(opts.block_seconds);
     let minute = block / 10;
 

@@ -1,8 +1,8 @@
 //! `netcoordinator grade`: grade a block file and print the result as JSON.
 
-use crate::block_file;
 use anyhow::{Context, Result};
 use netmine_cli::TableFlags;
+use pegnet::block_file;
 use pegnet::{Grader, Network};
 use serde::Serialize;
 use std::path::PathBuf;

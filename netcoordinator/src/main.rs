@@ -3,7 +3,6 @@
 //! one process), `grade` (grade a block file), `prices` (poll the price sources once),
 //! `check-config`, `gen-secret` and `tls-fingerprint`.
 
-mod block_file;
 mod check_config_cmd;
 mod grade_cmd;
 mod prices_cmd;
@@ -61,6 +60,7 @@ enum Command {
     Grade(grade_cmd::GradeArgs),
     /// Run everything in one process on loopback: a simulated factomd, the coordinator and N
     /// netminers; mine K blocks, print a summary per block, grade them.
+    #[cfg(feature = "devnet")]
     Devnet(DevnetArgs),
     /// Poll the configured price sources once and print every asset: value, source used, age,
     /// and which sources failed and why. Exits non-zero if the record could not be built.
@@ -115,6 +115,7 @@ fn tls_fingerprint(a: &TlsFingerprintArgs) -> anyhow::Result<()> {
 }
 
 /// Arguments of `netcoordinator devnet`; they become [`netcoordinator::devnet::DevnetOptions`].
+#[cfg(feature = "devnet")]
 #[derive(Debug, clap::Args)]
 struct DevnetArgs {
     /// Netminers to run (each with its own identity and coinbase).
@@ -144,6 +145,7 @@ struct DevnetArgs {
     http: Option<std::net::SocketAddr>,
 }
 
+#[cfg(feature = "devnet")]
 fn devnet(args: &DevnetArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let json = args.json;
@@ -196,6 +198,7 @@ fn main() -> std::process::ExitCode {
     netmine_cli::init_logging(cli.verbose);
     let result = match cli.command {
         Some(Command::Grade(args)) => grade_cmd::run(&args),
+        #[cfg(feature = "devnet")]
         Some(Command::Devnet(args)) => devnet(&args),
         Some(Command::Prices(args)) => prices_cmd::run(&args),
         Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),

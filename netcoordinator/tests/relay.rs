@@ -513,7 +513,7 @@ async fn a_submission_the_upstream_never_answered_is_sent_again() {
     let (table, _) = hashcore::cache::load_or_build(&hashcore::TableOptions {
         bits: 10,
         dir: Some(tables.clone()),
-        progress: false,
+        progress: None,
     })
     .unwrap();
     // A bare upstream: authenticates the relay, sends a job, and reports each relayed

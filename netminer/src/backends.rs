@@ -60,7 +60,7 @@ pub fn start(
     let cpu = || -> Result<Box<dyn MiningBackend>> {
         Ok(Box::new(CpuBackend::start(table.clone(), threads, 0)?))
     };
-    match flags.backend {
+    match flags.backend.unwrap_or(BackendKind::Cpu) {
         BackendKind::Cpu => cpu(),
         BackendKind::Opencl => match start_opencl(table, flags, 0) {
             Ok(b) => Ok(Box::new(b)),

@@ -4,6 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 pub use netmine_cli::TableFlags;
+pub use netminer::config::{BackendKind, TableSource};
 use secrecy::SecretString;
 use std::path::PathBuf;
 
@@ -33,36 +34,38 @@ pub struct Cli {
     pub mine: MineArgs,
 }
 
-/// Mining for a coordinator (no subcommand).
-#[derive(Debug, Args)]
+/// Mining for a coordinator (no subcommand). Each flag sets the config key of the same name and
+/// overrides the file and the environment.
+#[derive(Debug, Args, Default)]
 pub struct MineArgs {
     /// TOML config (see config/netminer.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Coordinators, preferred first: host:1234[,host2:1234…].
+    /// Coordinators, preferred first: host:1234[,host2:1234…] (ws:// or wss:// URLs too).
     #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
-    pub caddr: Vec<String>,
+    pub caddr: Option<Vec<String>>,
 
-    /// The farm's shared secret (also NETMINE_SECRET).
-    #[arg(long, env = "NETMINE_SECRET", hide_env_values = true)]
+    /// The farm's shared secret. Prefer NETMINE_SECRET or the config file: a flag shows in the
+    /// process list.
+    #[arg(long, value_name = "SECRET")]
     pub secret: Option<SecretString>,
 
     /// Trust a wss:// coordinator only with exactly this certificate: sha256:<hex>, as
     /// `netcoordinator tls-fingerprint` prints it (comma-separated for several).
     #[arg(long, value_name = "sha256:HEX", value_delimiter = ',')]
-    pub tls_fingerprint: Vec<String>,
+    pub tls_fingerprint: Option<Vec<String>>,
 
     /// Trust wss:// coordinators whose certificate these CAs (PEM) vouch for, instead of the
     /// system's roots.
     #[arg(long, value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
 
-    /// CPU hashing threads (default: one per logical CPU).
-    #[arg(long, value_name = "N")]
-    pub miners: Option<usize>,
+    /// CPU hashing threads (default: one per logical CPU). `--miners` is PegNet's name for it.
+    #[arg(long, value_name = "N", alias = "miners")]
+    pub threads: Option<usize>,
 
-    /// Records to submit per block.
+    /// Records to submit per block (default 3).
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
@@ -75,13 +78,18 @@ pub struct MineArgs {
     pub coinbase: Option<String>,
 
     /// Seconds between the stats lines in the log (default 900; also written at shutdown).
-    #[arg(long, value_name = "S")]
-    pub stats_interval: Option<f64>,
+    #[arg(long, value_name = "S", alias = "stats-interval")]
+    pub stats_interval_secs: Option<f64>,
 
     /// Where a table missing from the cache comes from: copied from the coordinator (then
     /// generated if none serves it), or generated here.
     #[arg(long, value_enum, value_name = "SOURCE")]
-    pub table_source: Option<netminer::config::TableSource>,
+    pub table_source: Option<TableSource>,
+
+    /// Print the effective settings (the secret as ***) and every problem, then exit (1 if there
+    /// is one); loads no table and connects to nothing.
+    #[arg(long)]
+    pub check_config: bool,
 
     #[command(flatten)]
     pub table: TableFlags,
@@ -90,23 +98,12 @@ pub struct MineArgs {
     pub backend: BackendFlags,
 }
 
-/// Which hashing backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendKind {
-    /// Hash on CPU threads only.
-    Cpu,
-    /// OpenCL devices (falls back to the CPU when there is none).
-    Opencl,
-    /// CPU threads and OpenCL devices together.
-    All,
-}
-
 /// Backend selection, shared by every command that hashes.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct BackendFlags {
-    /// Where to hash: CPU threads, OpenCL devices, or both.
-    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
-    pub backend: BackendKind,
+    /// Where to hash: CPU threads (default), OpenCL devices, or both.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
 
     /// OpenCL platform, by index or (part of its) name. Default: all platforms.
     #[arg(long, value_name = "INDEX|NAME")]

@@ -11,6 +11,7 @@ mod check_config_cmd;
 mod cli;
 mod hash_cmd;
 mod mine_cmd;
+mod settings;
 mod table_cmd;
 mod table_setup;
 

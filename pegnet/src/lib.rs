@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod assets;
+pub mod block_file;
 pub mod grade;
 pub mod network;
 pub mod proto;

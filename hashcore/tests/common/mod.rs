@@ -34,7 +34,7 @@ pub fn full_table() -> Arc<Table> {
         let (t, r) = hashcore::load_or_build(&TableOptions {
             bits: 30,
             dir: None,
-            progress: false,
+            progress: None,
         })
         .expect("30-bit table");
         eprintln!("30-bit table {:?} in {:?}", r.origin, r.elapsed);

@@ -1,57 +1,17 @@
 //! Shared test helpers.
 #![allow(dead_code)]
 
-use base64::Engine;
 use std::sync::{Arc, OnceLock};
 
-pub struct TestEntry {
-    pub hash: Vec<u8>,
-    pub ext_ids: Vec<Vec<u8>>,
-    pub content: Vec<u8>,
-}
+pub use pegnet::block_file::BlockFile as TestBlock;
 
-pub struct TestBlock {
-    pub height: u32,
-    pub previous_winners: Vec<String>,
-    pub winners: Vec<String>,
-    pub entries: Vec<TestEntry>,
-}
-
+/// A MainNet block of `testdata/pegnet/`.
 pub fn block(height: u32) -> TestBlock {
     let path = format!(
         "{}/../testdata/pegnet/block-{height}.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let strings = |x: &serde_json::Value| -> Vec<String> {
-        x.as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect()
-    };
-    TestBlock {
-        height: v["Height"].as_u64().unwrap() as u32,
-        previous_winners: strings(&v["PreviousWinners"]),
-        winners: strings(&v["Winners"]),
-        entries: v["Entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| TestEntry {
-                hash: hex::decode(e["Hash"].as_str().unwrap()).unwrap(),
-                ext_ids: e["ExtIDs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| b64.decode(x.as_str().unwrap()).unwrap())
-                    .collect(),
-                content: b64.decode(e["Content"].as_str().unwrap()).unwrap(),
-            })
-            .collect(),
-    }
+    pegnet::block_file::read(std::path::Path::new(&path)).unwrap()
 }
 
 /// The real 30-bit table from `~/.lxrhash`, generated there first if missing (1 GiB, minutes).
@@ -62,7 +22,7 @@ pub fn full_table() -> Arc<hashcore::Table> {
         hashcore::load_or_build(&hashcore::TableOptions {
             bits: 30,
             dir: None,
-            progress: false,
+            progress: None,
         })
         .expect("30-bit table")
         .0

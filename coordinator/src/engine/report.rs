@@ -1,4 +1,4 @@
-//! The block engine's bookkeeping for operators: after a block is paid, what goes into its
+//! The block engine's report of each block, for operators: after a block is paid, what goes into its
 //! [`BlockRecord`] (store) and into the live [`Telemetry`]; when the next block grades it, which
 //! winners were ours; and each miner's effective hash rate from the records it handed in.
 
@@ -9,7 +9,7 @@ use crate::telemetry::{effective_hashes, Telemetry};
 use std::collections::BTreeMap;
 
 /// What the engine knows when a block's payment round is over.
-pub struct Finished<'a> {
+pub(super) struct Finished<'a> {
     /// The block's height.
     pub height: u32,
     /// Its job.
@@ -29,7 +29,7 @@ pub struct Finished<'a> {
 /// Builds the block's record from the store's entries (what was really spent and revealed), saves
 /// it (pruning records older than `keep_days`), and reports it to the telemetry with the entries
 /// paid per miner.
-pub fn record_block(
+pub(super) fn record_block(
     store: &Store,
     telemetry: &Telemetry,
     f: Finished<'_>,
@@ -75,7 +75,7 @@ pub fn record_block(
 }
 
 /// Records a skipped block.
-pub fn record_skip(
+pub(super) fn record_skip(
     store: &Store,
     telemetry: &Telemetry,
     height: u32,
@@ -93,7 +93,7 @@ pub fn record_skip(
 /// Block `height` was graded with `winners` (short hashes, as the next job carries them): marks
 /// its record graded, with the winners that are our entries. Nothing to do for a block this
 /// coordinator has no record of. Returns how many winners were ours.
-pub fn record_grading(
+pub(super) fn record_grading(
     store: &Store,
     telemetry: &Telemetry,
     height: u32,
@@ -122,7 +122,7 @@ pub fn record_grading(
 
 /// Each miner's proof of work for the job: its accepted records' count and the worst of them
 /// give the hashes it must have done ([`effective_hashes`]) over `secs` of mining.
-pub fn record_effective_rates(telemetry: &Telemetry, work: &[MinerWork], secs: f64) {
+pub(super) fn record_effective_rates(telemetry: &Telemetry, work: &[MinerWork], secs: f64) {
     for w in work {
         let Some(worst) = w.accepted.iter().map(|a| a.difficulty).min() else {
             continue;

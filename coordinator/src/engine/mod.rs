@@ -1,9 +1,11 @@
 //! The block engine: driven by factomd's minutes. At minute 1 it plans the block and broadcasts
 //! the job (or why the block is skipped); every minute is relayed; at minute 9 it tells miners to
-//! submit, waits for their records, keeps the best, writes them to the store and pays for them.
+//! submit, waits for their records, keeps the best, writes them to the store and pays for them. What each block leaves
+//! behind for operators (its stored record, the telemetry, effective rates) is `report.rs`'s.
+
+mod report;
 
 use crate::block::plan;
-use crate::history;
 use crate::payer::{block_end, pay_block};
 use crate::server::{CurrentJob, Hub};
 use crate::store::BlockRecord;
@@ -320,7 +322,7 @@ impl Engine {
             reason.clone(),
         );
         self.store
-            .call(move |s| history::record_skip(s, &telemetry, height, &why, days))
+            .call(move |s| report::record_skip(s, &telemetry, height, &why, days))
             .await?;
         self.hub.broadcast(Message::Skip { height, reason });
         Ok(())
@@ -415,7 +417,7 @@ impl Engine {
         self.store
             .call(move |s| {
                 s.set_winners(height, &carried)?;
-                history::record_grading(s, &telemetry, previous_height, &carried, days)
+                report::record_grading(s, &telemetry, previous_height, &carried, days)
             })
             .await?;
         self.winners.insert(height, p.template.winners.clone());
@@ -461,7 +463,7 @@ impl Engine {
         let (work, counts) = self.hub.take_work(job_id);
         self.hub.telemetry().job(None);
         if let Some(secs) = mined_secs {
-            history::record_effective_rates(self.hub.telemetry(), &work, secs);
+            report::record_effective_rates(self.hub.telemetry(), &work, secs);
         }
         // One payment round per height, also across restarts and a node replaying minute 9.
         if !self.store.call(move |s| s.claim_payment(height)).await? {
@@ -497,7 +499,7 @@ impl Engine {
         let recorded = self
             .store
             .call(move |s| {
-                let finished = history::Finished {
+                let finished = report::Finished {
                     height,
                     job_id,
                     miners,
@@ -506,7 +508,7 @@ impl Engine {
                     report: &report,
                     ec_balance,
                 };
-                history::record_block(s, &telemetry, finished, days).map(|b| (report, b))
+                report::record_block(s, &telemetry, finished, days).map(|b| (report, b))
             })
             .await?;
         let (report, record) = recorded;
