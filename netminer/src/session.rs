@@ -1,8 +1,9 @@
 //! One mining session with one coordinator, from the welcome to its end: what each message of the
 //! coordinator makes the miner do.
 //!
-//! * `job`: build this box's record template with its own identity and coinbase (the
-//!   coordinator sends the prices and the previous winners, never the names) and hand the job to
+//! * `job`: build this box's record template with its own identity and the coinbase the
+//!   coordinator's welcome assigned (its own, or the farm's; the coordinator sends the prices
+//!   and the previous winners, never the names) and hand the job to
 //!   the backend; a template that cannot make a valid record pauses the backend and says why.
 //! * `stop`: pause the backend and submit its best records for that job (at most `top`).
 //! * `skip`: the coordinator will not submit this block (no prices, say): pause.
@@ -35,8 +36,12 @@ pub(crate) async fn run(
         mut ws,
         mut session,
         mut failback,
+        coinbase,
         ..
     } = linked;
+    if coinbase != cfg.link.coinbase {
+        tracing::info!(%coinbase, "the coordinator pays this box's records to the farm's coinbase");
+    }
     let mut stats = RateTracker::new();
     let mut tick = tokio::time::interval(cfg.stats_every);
     loop {
@@ -62,7 +67,7 @@ pub(crate) async fn run(
                     Ok(m) => m,
                     Err(e) => return Some(Ended::Lost(e.to_string())),
                 };
-                if let Some(reply) = on_message(cfg, backend, msg, activity) {
+                if let Some(reply) = on_message(cfg, &coinbase, backend, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return Some(Ended::Lost(e.to_string()));
                     }
@@ -75,6 +80,7 @@ pub(crate) async fn run(
 /// Acts on one message of the coordinator; the answer to send back, if any.
 fn on_message(
     cfg: &MinerConfig,
+    coinbase: &str,
     backend: &Arc<dyn MiningBackend>,
     msg: Message,
     activity: &Activity,
@@ -96,7 +102,7 @@ fn on_message(
                 winners: opr.winners,
                 prices: opr.prices,
             };
-            match template.content(&cfg.link.identity, &cfg.link.coinbase) {
+            match template.content(&cfg.link.identity, coinbase) {
                 Ok(content) => {
                     tracing::info!(job_id, height = opr.height, "new job");
                     activity.job();

@@ -143,6 +143,7 @@ pub(super) async fn run(
         mut session,
         hello,
         registration,
+        ..
     } = peer;
     let mut replaced = registration.replaced;
     let mut events = hub.subscribe();

@@ -238,6 +238,12 @@ impl Telemetry {
             .set(st.miners.connected_rates().count() as i64);
     }
 
+    /// How the roster knows a connected miner (`pinned`, `new`, `unsigned`) and its protocol
+    /// version.
+    pub fn miner_trust(&self, identity: &str, trust: &str, version: u32) {
+        self.lock().miners.trust(identity, trust, version);
+    }
+
     /// A miner's connection ended.
     pub fn miner_disconnected(&self, identity: &str) {
         let mut st = self.lock();

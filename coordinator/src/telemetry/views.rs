@@ -150,6 +150,14 @@ pub struct MinerView {
     /// then the relay's.
     #[serde(default)]
     pub via: Option<String>,
+    /// How the roster knows it: `pinned` (its box key, enrolled earlier), `new` (pinned when it
+    /// first logged in, since this coordinator started: an operator may want to look), `unsigned`
+    /// (a netminer without a box key, older than protocol 2), `relayed` (its relay checks its key).
+    #[serde(default)]
+    pub trust: Option<String>,
+    /// The protocol version it speaks (`null` for a relayed miner).
+    #[serde(default)]
+    pub protocol: Option<u32>,
 }
 
 /// `GET /api/blocks`.
