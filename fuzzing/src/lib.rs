@@ -354,7 +354,13 @@ where
         }
         Err(ClientError::Rpc { error, .. }) => {
             let parsed: Response = serde_json::from_slice(body).expect("an RPC error was read");
-            assert_eq!(parsed.error, Some(error));
+            let sent = parsed.error.expect("an RPC error was sent");
+            // The node's texts come back sanitized: short, without control characters.
+            assert_eq!(error.code, sent.code);
+            assert_eq!(error.message, protocol::text::sanitize(&sent.message));
+            let shown = error.describe();
+            assert!(shown.len() < 500, "{shown}");
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
         }
         Err(_) => {}
     }

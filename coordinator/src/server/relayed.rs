@@ -242,7 +242,7 @@ mod tests {
             ..Stats::default()
         });
         assert_eq!((s.rate_10s, s.rate_60s, s.rate_15m), (MAX_RATE, 0.0, 0.0));
-        assert_eq!(s.backend.as_deref(), Some("cpu[31m"));
+        assert_eq!(s.backend.as_deref(), Some("cpu "));
         assert_eq!(s.devices, vec!["gpu0".to_string()]);
     }
 
