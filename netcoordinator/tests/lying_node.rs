@@ -33,7 +33,16 @@ fn built(package: &str, name: &str) -> PathBuf {
         "release"
     };
     let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--profile", profile, "-p", package, "--bin", name])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            package,
+            "--bin",
+            name,
+        ])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env("CARGO_TARGET_DIR", target)
         .output()
@@ -235,7 +244,9 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
                         .duration_since(std::time::UNIX_EPOCH)
                         .unwrap()
                         .as_millis() as u64;
-                    let _ = c.commit_and_reveal(&compose(&e, &writer, at).unwrap()).await;
+                    let _ = c
+                        .commit_and_reveal(&compose(&e, &writer, at).unwrap())
+                        .await;
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(BLOCK_SECS) / 3) => {}
@@ -256,11 +267,15 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         },
     )
     .await;
-    let before = wait_for(&format!("{base}/api/miners"), Duration::from_secs(20), |v| {
-        v["miners"]
-            .as_array()
-            .is_some_and(|m| m.len() == 2 && m.iter().all(|m| m["connected"] == true))
-    })
+    let before = wait_for(
+        &format!("{base}/api/miners"),
+        Duration::from_secs(20),
+        |v| {
+            v["miners"]
+                .as_array()
+                .is_some_and(|m| m.len() == 2 && m.iter().all(|m| m["connected"] == true))
+        },
+    )
     .await;
 
     // Two blocks of 2 MB error texts for the EC balance, two blocks of tampered entries, then
@@ -320,7 +335,11 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         .text()
         .await
         .unwrap();
-    assert!(served.len() < 64 << 10, "/api/blocks is {} bytes", served.len());
+    assert!(
+        served.len() < 64 << 10,
+        "/api/blocks is {} bytes",
+        served.len()
+    );
     // A stored 2 MB reason would put over 4 MB in the data dir; an honest run of this length
     // leaves well under 2 MB (mostly SQLite's write-ahead log).
     let data = dir_size(&d.join("data"));
@@ -352,7 +371,10 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         };
         let (was, is) = (find(&before), find(&after));
         assert_eq!(is["connected"], true, "{is:#}");
-        assert_eq!(was["connected_at"], is["connected_at"], "{identity} reconnected");
+        assert_eq!(
+            was["connected_at"], is["connected_at"],
+            "{identity} reconnected"
+        );
         let log = std::fs::read_to_string(d.join(format!("miner{k}.log"))).unwrap();
         assert!(log.contains("skips this block"), "{log}");
         assert!(!log.contains("reconnecting"), "{log}");
@@ -374,7 +396,10 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         "{metrics}"
     );
     let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
-    assert!(!log.contains('\u{1b}'), "an escape reached the coordinator's log");
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape reached the coordinator's log"
+    );
     assert_eq!(log.matches("node fault (entry_hash)").count(), 2, "{log}");
     let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
         .args(["status", "--http", &format!("127.0.0.1:{hport}")])
