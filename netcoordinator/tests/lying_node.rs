@@ -21,9 +21,10 @@ const SECRET: &str = "farmsecret-0123456789";
 const BLOCK_SECS: u64 = 6;
 const START: u32 = 8000;
 
-/// The binary `name` of package `package`, built with the profile of this test (the sibling
-/// binaries of `netcoordinator` are only built when their own packages are tested).
-fn built(package: &str, name: &str) -> PathBuf {
+/// The `factomd-sim` and `netminer` binaries, built with the profile of this test into its target
+/// directory (the sibling binaries of `netcoordinator` are only built when their own packages are
+/// tested), in one cargo call.
+fn sim_and_miner() -> (PathBuf, PathBuf) {
     let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
     let profile_dir = me.parent().unwrap();
     let target = profile_dir.parent().unwrap();
@@ -33,28 +34,24 @@ fn built(package: &str, name: &str) -> PathBuf {
         "release"
     };
     let out = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--profile",
-            profile,
-            "-p",
-            package,
-            "--bin",
-            name,
-        ])
+        .args(["build", "--quiet", "--profile", profile])
+        .args(["-p", "factomd-sim", "--bin", "factomd-sim"])
+        .args(["-p", "netminer", "--bin", "netminer"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env("CARGO_TARGET_DIR", target)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "building {name}: {}",
+        "building factomd-sim and netminer: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let path = profile_dir.join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+    let path = |name: &str| {
+        let p = profile_dir.join(name);
+        assert!(p.exists(), "{} was not built", p.display());
+        p
+    };
+    (path("factomd-sim"), path("netminer"))
 }
 
 fn log_file(dir: &Path, name: &str) -> std::fs::File {
@@ -149,14 +146,7 @@ fn dir_size(d: &Path) -> u64 {
 async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies_and_pays_again_when_honest(
 ) {
     let started = Instant::now();
-    let (sim_bin, miner_bin) = tokio::task::spawn_blocking(|| {
-        (
-            built("factomd-sim", "factomd-sim"),
-            built("netminer", "netminer"),
-        )
-    })
-    .await
-    .unwrap();
+    let (sim_bin, miner_bin) = tokio::task::spawn_blocking(sim_and_miner).await.unwrap();
     let d = common::scratch("lying-node", "farm");
     let key = EcSecret::generate();
     let writer = EcSecret::generate();
