@@ -305,7 +305,9 @@ pub fn operator_entry(
     by: &str,
 ) -> Result<RosterEntry, EntryError> {
     if !pegnet::validate::valid_identity(identity.as_bytes()) {
-        return Err(EntryError::Identity(protocol::text::sanitize(identity)));
+        return Err(EntryError::Identity(
+            protocol::text::sanitize(identity).into_owned(),
+        ));
     }
     let key = match (key, relay) {
         (Some(k), None) => Some(k.parse::<PublicKey>()?),
@@ -316,7 +318,9 @@ pub fn operator_entry(
         .iter()
         .find(|c| !pegnet::validate::valid_coinbase(c.as_bytes()))
     {
-        return Err(EntryError::Coinbase(protocol::text::sanitize(c)));
+        return Err(EntryError::Coinbase(
+            protocol::text::sanitize(c).into_owned(),
+        ));
     }
     Ok(RosterEntry {
         identity: identity.to_string(),
@@ -324,7 +328,7 @@ pub fn operator_entry(
         relay: relay.map(str::to_string),
         coinbases,
         origin: Origin::Operator,
-        added_by: protocol::text::sanitize(by),
+        added_by: protocol::text::sanitize(by).into_owned(),
         added_at: crate::telemetry::unix_now(),
         revoked: false,
     })

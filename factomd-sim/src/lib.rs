@@ -7,7 +7,7 @@ mod entries;
 mod server;
 mod state;
 
-pub use server::{router, Faults, Sim};
+pub use server::{router, router_with_faults, ErrorText, Faults, Lies, Sim};
 pub use state::{SimConfig, SimState, LOCAL_NETWORK_ID, PREMADE_CHAINS};
 
 use std::net::SocketAddr;
@@ -32,10 +32,24 @@ impl SimServer {
 
     /// Serves a new simulated node on an already-bound listener.
     pub fn serve(cfg: SimConfig, listener: TcpListener) -> std::io::Result<SimServer> {
+        Self::serve_with(cfg, listener, false)
+    }
+
+    /// [`SimServer::serve`], with the faults route (`/sim/faults`, see [`router_with_faults`])
+    /// when `faults_route` is set.
+    pub fn serve_with(
+        cfg: SimConfig,
+        listener: TcpListener,
+        faults_route: bool,
+    ) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
         let sim = Sim::new(SimState::new(cfg, Instant::now()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router(sim.clone());
+        let app = if faults_route {
+            router_with_faults(sim.clone())
+        } else {
+            router(sim.clone())
+        };
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {

@@ -20,6 +20,7 @@ use crate::stats_line::Activity;
 use hashcore::{Job, MiningBackend};
 use netmine_link::{recv, send, Ended, Linked};
 use pegnet::{opr_hash, Network, OprTemplate};
+use protocol::text::sanitize;
 use protocol::{Message, SubmittedRecord};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -138,6 +139,7 @@ fn on_message(
         }
         Message::Skip { height, reason } => {
             backend.set_job(None);
+            let reason = sanitize(&reason);
             tracing::warn!(height, "the coordinator skips this block: {reason}");
             None
         }
@@ -159,7 +161,7 @@ fn on_message(
                     code = r.code.name(),
                     count = r.count,
                     "refused, e.g. {}",
-                    r.example
+                    sanitize(&r.example)
                 );
             }
             None
@@ -170,7 +172,7 @@ fn on_message(
         }
         Message::Ping { nonce } => Some(Message::Pong { nonce }),
         Message::Error { message } => {
-            tracing::warn!("coordinator reports: {message}");
+            tracing::warn!("coordinator reports: {}", sanitize(&message));
             None
         }
         other => Some(Message::Error {

@@ -10,6 +10,8 @@
 //! * [`session`]: after the handshake, every frame is authenticated with a session key and a
 //!   sequence number, so frames cannot be injected, altered, reordered or replayed;
 //! * [`frame`]: framing and the 64 KiB limit;
+//! * [`text`]: [`text::sanitize`], which every role passes texts from outside through before
+//!   logging, storing, sending or printing them;
 //! * `ws` (feature `ws`): carrying frames over WebSocket, shared by both roles.
 
 #![warn(missing_docs)]

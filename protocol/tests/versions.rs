@@ -8,7 +8,7 @@ use protocol::{
 };
 
 const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-const FARM_FA: &str = "FA3EPZYqodgyEGXNMbiZKE5TS2x2J9wt6T7XzwpXnK1ZEJtyJsEH";
+const FARM_FA: &str = "FA21TK6dzdJB31AG7aVJMLWhq4pGf5847QErH9gmfJqX8hgmSuwL";
 
 fn fixture() -> serde_json::Value {
     let text = include_str!("../../testdata/protocol-v1/conversation.json");

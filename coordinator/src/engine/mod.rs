@@ -5,7 +5,9 @@
 
 mod report;
 
-use crate::block::plan;
+pub use report::MAX_SKIP_REASON;
+
+use crate::block::{fetch_budget, plan_within, PlanError};
 use crate::payer::{block_end, pay_block};
 use crate::server::{CurrentJob, Hub};
 use crate::store::BlockRecord;
@@ -315,6 +317,7 @@ impl Engine {
     }
 
     async fn skip(&self, height: u32, reason: String) -> Result<(), EngineError> {
+        let reason = report::skip_reason(reason);
         tracing::warn!(height, "skipping block: {reason}");
         let (telemetry, days, why) = (
             self.hub.telemetry().clone(),
@@ -377,6 +380,9 @@ impl Engine {
                     .await;
             }
             Err(e) => {
+                if let Some(fault) = e.as_fault() {
+                    self.hub.telemetry().node_fault(height, &fault);
+                }
                 return self.skip(height, format!("factomd: {e}")).await;
             }
         }
@@ -396,7 +402,11 @@ impl Engine {
             // Empty: recovered from the block's records (by work; see `block::plan`).
             (None, _) => Vec::new(),
         };
-        let p = match plan(
+        // What is left of the block bounds the fetch of the previous one (see `fetch_budget`).
+        let left = block_end(&self.client, height)
+            .await
+            .map(|end| end.saturating_duration_since(Instant::now()));
+        let p = match plan_within(
             &self.client,
             self.table.as_ref(),
             self.cfg.network,
@@ -404,11 +414,15 @@ impl Engine {
             &prev,
             prices,
             self.cfg.cutoff,
+            &fetch_budget(left),
         )
         .await
         {
             Ok(p) => p,
             Err(e) => {
+                if let PlanError::Fault { fault, .. } = &e {
+                    self.hub.telemetry().node_fault(height, fault);
+                }
                 return self.skip(height, e.to_string()).await;
             }
         };

@@ -179,9 +179,8 @@ fn upgrade(
 ) -> Result<Response, ErrorResponse> {
     use protocol::auth::version;
     if let Some(o) = req.headers().get("origin") {
-        *origin = Some(protocol::text::sanitize(&String::from_utf8_lossy(
-            o.as_bytes(),
-        )));
+        *origin =
+            Some(protocol::text::sanitize(&String::from_utf8_lossy(o.as_bytes())).into_owned());
         let mut no = ErrorResponse::new(Some(
             "netmine coordinators do not serve web pages' WebSocket connections".into(),
         ));

@@ -3,7 +3,6 @@
 //! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
 use super::book::JobBook;
-use super::submission::truncate;
 use super::ServerConfig;
 use crate::telemetry::Telemetry;
 use hashcore::Table;
@@ -423,12 +422,7 @@ pub(super) fn clean_stats(mut s: Stats) -> Stats {
             0.0
         }
     };
-    let printable = |t: &str| -> String {
-        truncate(
-            &t.chars().filter(|c| !c.is_control()).collect::<String>(),
-            Stats::MAX_NAME,
-        )
-    };
+    let printable = |t: &str| protocol::text::sanitize_to(t, Stats::MAX_NAME).into_owned();
     s.per_worker.truncate(MAX_WORKERS);
     s.per_worker.shrink_to_fit();
     for r in s.per_worker.iter_mut() {

@@ -166,7 +166,7 @@ fn not_relayable(identity: String, job_id: u64, n: usize, why: String) -> Messag
         rejected: vec![protocol::RefusalCount {
             code: protocol::RefusalCode::BadRecord,
             count: u32::try_from(n).unwrap_or(u32::MAX),
-            example: protocol::text::sanitize(&why),
+            example: protocol::text::sanitize(&why).into_owned(),
         }],
         identity,
         job_id,
@@ -294,7 +294,7 @@ mod tests {
             ..Stats::default()
         });
         assert_eq!((s.rate_10s, s.rate_60s, s.rate_15m), (MAX_RATE, 0.0, 0.0));
-        assert_eq!(s.backend.as_deref(), Some("cpu[31m"));
+        assert_eq!(s.backend.as_deref(), Some("cpu "));
         assert_eq!(s.devices, vec!["gpu0".to_string()]);
     }
 

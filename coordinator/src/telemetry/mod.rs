@@ -15,6 +15,7 @@ pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
 use crate::store::BlockRecord;
+use factom::NodeFault;
 use metrics::{label, Metrics};
 use miners::MinerBook;
 use protocol::{RefusalCount, Stats};
@@ -173,6 +174,18 @@ impl Telemetry {
         self.metrics
             .factomd_up
             .set(i64::from(state == NodeState::Up));
+    }
+
+    /// factomd was faulty for `height`: it served something that is not what was asked for (the
+    /// block is skipped). Counted per kind in `netmine_node_faults_total`.
+    pub fn node_fault(&self, height: u32, fault: &NodeFault) {
+        let mut st = self.lock();
+        st.node.faults += 1;
+        st.node.last_fault = Some(format!("block {height}, {}: {fault}", fault.kind()));
+        self.metrics
+            .node_faults
+            .get_or_create(&label("kind", fault.kind()))
+            .inc();
     }
 
     /// The price sources' outcomes of the last poll.

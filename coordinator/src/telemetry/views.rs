@@ -75,6 +75,13 @@ pub struct NodeView {
     pub last_error: Option<String>,
     /// Unix seconds when `state` last changed.
     pub since: Option<u64>,
+    /// Blocks skipped because factomd served something that is not what was asked for (or ran
+    /// past the fetch budget) since the coordinator started.
+    #[serde(default)]
+    pub faults: u64,
+    /// The last such fault: block, kind and what was wrong.
+    #[serde(default)]
+    pub last_fault: Option<String>,
 }
 
 /// One price source in the last poll.
