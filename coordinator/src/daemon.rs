@@ -282,15 +282,15 @@ async fn ec_key(cfg: &CoordinatorConfig) -> Result<EcSecret> {
     bail!("no EC key to pay for entries: set ec_secret in the config, NETMINE_EC_SECRET, or ec_address + walletd")
 }
 
-/// The submit window for the network factomd runs: asks the node for its block length (waiting
-/// for it while it cannot be reached) and refuses a window that leaves no time to pay. `None`
-/// when `shutdown` came first.
+/// The submit window for the network factomd runs, and factomd's block length: asks the node for
+/// its block length (waiting for it while it cannot be reached) and refuses a window that leaves
+/// no time to pay. `None` when `shutdown` came first.
 async fn fit_window(
     client: &FactomdClient,
     explicit: Option<f64>,
     telemetry: &Telemetry,
     mut shutdown: Pin<&mut impl Future<Output = ()>>,
-) -> Result<Option<Duration>> {
+) -> Result<Option<(Duration, Duration)>> {
     let mut warned = false;
     let block_secs = loop {
         let attempt = tokio::select! {
@@ -334,7 +334,7 @@ async fn fit_window(
         "submissions are collected for {:.3} s after minute 9",
         window.as_secs_f64()
     );
-    Ok(Some(window))
+    Ok(Some((window, block)))
 }
 
 /// The HTTP settings of `cfg`: the address (`off` → none) and its token.
@@ -412,7 +412,7 @@ pub async fn run(
         }
         None => None,
     };
-    let Some(submit_window) = fit_window(
+    let Some((submit_window, block)) = fit_window(
         &client,
         cfg.submit_window_secs,
         &telemetry,
@@ -423,6 +423,19 @@ pub async fn run(
         tracing::info!("stopped while waiting for factomd");
         return Ok(());
     };
+    let standby = match cfg.standby {
+        false => None,
+        true => {
+            let delay = crate::engine::standby_delay(block, submit_window)?;
+            tracing::info!(
+                "standby: at minute 9 this coordinator waits {:.3} s more than the primary, then \
+                 pays only if the farm's EC balance shows nothing was spent since minute 1",
+                delay.as_secs_f64()
+            );
+            Some(delay)
+        }
+    };
+    telemetry.set_standby(standby.is_some());
     let mut running = spawn(Parts {
         listener,
         client: client.clone(),
@@ -440,6 +453,7 @@ pub async fn run(
             submit_window,
             previous_winners: cfg.previous_winners.clone(),
             history_days: cfg.history_days,
+            standby,
         },
         monitor: MonitorConfig::default(),
         telemetry: telemetry.clone(),

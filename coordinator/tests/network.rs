@@ -144,6 +144,7 @@ async fn engine_on(
             // pins the winner list (the simulator's testnet chain has none).
             previous_winners: (network != Network::DevNet).then(|| vec![String::new(); 25]),
             history_days: 0,
+            standby: None,
         },
         hub: hub.clone(),
         client,

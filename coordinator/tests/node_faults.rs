@@ -68,6 +68,7 @@ async fn setup(tag: &str, block: Duration, start_height: u32, miners: usize) -> 
             submit_window: minute / 6,
             previous_winners: None,
             history_days: 0,
+            standby: None,
         },
         monitor: MonitorConfig {
             poll: minute / 6,

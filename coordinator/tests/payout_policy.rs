@@ -75,6 +75,7 @@ async fn one_block(per_coinbase: Option<usize>) -> Vec<String> {
             submit_window: Duration::from_millis(1500),
             previous_winners: None,
             history_days: 0,
+            standby: None,
         },
         hub: hub.clone(),
         client,

@@ -45,6 +45,10 @@ pub struct LinkConfig {
     pub refused_retry_after: Duration,
     /// While on a backup coordinator, how often to check whether the preferred one is back.
     pub failback_every: Duration,
+    /// The newest protocol version this link offers (default: the newest this build speaks).
+    /// `1` connects exactly as a version-1 build does (no version header), which is how a farm's
+    /// upgrade is rehearsed with boxes of both versions.
+    pub newest_version: u32,
 }
 
 impl Default for LinkConfig {
@@ -62,6 +66,7 @@ impl Default for LinkConfig {
             handshake_timeout: Duration::from_secs(15),
             refused_retry_after: REFUSED_RETRY_AFTER,
             failback_every: Duration::from_secs(30),
+            newest_version: protocol::auth::version::NEWEST,
         }
     }
 }

@@ -149,10 +149,12 @@ pub async fn open_session(
     connect(cfg, addr, tls.as_ref()).await
 }
 
-/// The upgrade request for `addr`: its URL, offering every protocol version this build speaks
-/// (see `protocol::auth::version`).
+/// The upgrade request for `addr`: its URL, offering the protocol versions this build speaks up
+/// to `newest` (see `protocol::auth::version`); none at all for `newest` 1, as a version-1
+/// build sends.
 fn upgrade_request(
     addr: &CoordinatorAddr,
+    newest: u32,
 ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, ConnectError> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let connect = |source| ConnectError::Connect {
@@ -160,7 +162,10 @@ fn upgrade_request(
         source,
     };
     let mut req = addr.url().into_client_request().map_err(connect)?;
-    let offer = protocol::auth::version::offer();
+    if newest <= 1 {
+        return Ok(req);
+    }
+    let offer = protocol::auth::version::offer_up_to(newest);
     req.headers_mut().insert(
         protocol::auth::version::HEADER,
         offer.parse().expect("the offer is ASCII"),
@@ -181,7 +186,7 @@ pub async fn connect(
             .filter(|_| addr.is_tls())
             .map(|c| tokio_tungstenite::Connector::Rustls(c.clone()));
         let (mut ws, response) = tokio_tungstenite::connect_async_tls_with_config(
-            upgrade_request(addr)?,
+            upgrade_request(addr, cfg.newest_version)?,
             Some(protocol::ws::config()),
             true,
             connector,

@@ -122,6 +122,7 @@ pub async fn run(
             submit_window: minute / 4,
             previous_winners: None,
             history_days: 30,
+            standby: None,
         },
         monitor: MonitorConfig {
             poll: (minute / 4).min(Duration::from_secs(1)),

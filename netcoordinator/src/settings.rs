@@ -114,6 +114,10 @@ pub struct DaemonFlags {
     /// most 20; a window that leaves no time to pay is refused).
     #[arg(long, value_name = "S", alias = "submit-window")]
     pub submit_window_secs: Option<f64>,
+    /// Run as the farm's standby coordinator (same EC key as the primary, second in the miners'
+    /// --caddr): at minute 9 it pays only if the primary did not.
+    #[arg(long)]
+    pub standby: bool,
     /// The operators' HTTP API, metrics and dashboard: HOST:PORT, :PORT or `off` (default
     /// 127.0.0.1:7780). Beyond loopback it needs a token.
     #[arg(long, value_name = "ADDR")]
@@ -195,6 +199,7 @@ pub fn resolve_daemon(f: DaemonFlags, env: &Environment) -> Result<CoordinatorCo
         f.listener.lay_over(c);
         lay!(c, f; factomd, network, max_entries, http, history_days, stats_interval_secs);
         lay_opt!(c, f; max_entries_per_coinbase, previous_winners, submit_window_secs, http_token);
+        c.standby |= f.standby;
         if let Some(file) = f.prices {
             c.prices = prices::PricesConfig::fixed_only(file);
         }

@@ -147,6 +147,7 @@ pub fn status_table(s: &StatusView) -> String {
                 _ => "–".into(),
             },
         ),
+        ("role", role_line(s, coordinator::telemetry::unix_now())),
         ("miners", s.miners_connected.to_string()),
         (
             "hash rate",
@@ -266,6 +267,35 @@ pub fn miners_table(miners: &[MinerView]) -> String {
     out
 }
 
+/// Which coordinator this is (primary or standby), whether the farm is using it (miners
+/// connected, since when), and what its minute-9 fence found last.
+fn role_line(s: &StatusView, now: u64) -> String {
+    let role = if s.role.is_empty() {
+        "primary"
+    } else {
+        &s.role
+    };
+    let mut line = match s.active_since {
+        Some(t) => format!(
+            "{role}, active for {} s (miners connected since unix time {t})",
+            now.saturating_sub(t)
+        ),
+        None => format!("{role}, not active (no miner connected)"),
+    };
+    if let Some(f) = &s.fence {
+        let found = match f.outcome.as_str() {
+            "paid_elsewhere" => format!(
+                "paid by the other coordinator ({} EC), nothing paid here",
+                f.ec_spent_elsewhere
+            ),
+            "clear" => "no other coordinator paid".to_string(),
+            other => other.to_string(),
+        };
+        line.push_str(&format!("; block {}: {found}", f.height));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +328,10 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("fixed: failed (quota exceeded)"), "{t}");
+        assert!(
+            t.contains("role          primary, not active (no miner connected)"),
+            "{t}"
+        );
         assert!(t.lines().all(|l| l.len() < 1100), "{t}");
 
         let miners: MinersView = serde_json::from_value(serde_json::json!({"miners": [{
@@ -320,5 +354,32 @@ mod tests {
         assert_eq!(shown, "{\"skipped\":\"a\\u009b31m\\u007fb\"}");
         let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
         assert_eq!(back["skipped"], "a\u{9b}31m\u{7f}b");
+    }
+
+    #[test]
+    fn the_role_line_says_which_coordinator_the_farm_uses_and_what_its_fence_found() {
+        let mut s: StatusView = serde_json::from_value(serde_json::json!({
+            "version": "0.1.0", "network": "devnet", "height": 7, "minute": 3, "job": null,
+            "skipped": null, "ec_address": null, "ec_balance": null, "ec_spent_per_block": null,
+            "blocks_left": null, "uptime_secs": 5,
+            "factomd": {"state": "up", "last_error": null, "since": null, "faults": 0,
+                        "last_fault": null},
+            "prices": [], "miners_connected": 0,
+            "hash_rate": {"rate_10s": 0.0, "rate_60s": 0.0, "rate_15m": 0.0},
+            "role": "standby", "active_since": null,
+            "fence": {"height": 6, "outcome": "paid_elsewhere", "ec_spent_elsewhere": 4},
+        }))
+        .unwrap();
+        assert_eq!(
+            role_line(&s, 1_000),
+            "standby, not active (no miner connected); block 6: paid by the other coordinator \
+             (4 EC), nothing paid here"
+        );
+        s.active_since = Some(940);
+        s.fence = None;
+        assert_eq!(
+            role_line(&s, 1_000),
+            "standby, active for 60 s (miners connected since unix time 940)"
+        );
     }
 }

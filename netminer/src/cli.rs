@@ -77,6 +77,11 @@ pub struct MineArgs {
     #[arg(long)]
     pub coinbase: Option<String>,
 
+    /// The newest protocol version to speak (default: this build's newest); 1 connects as a
+    /// version-1 build does, to rehearse a farm's upgrade.
+    #[arg(long, value_name = "N")]
+    pub protocol_version: Option<u32>,
+
     /// Seconds between the stats lines in the log (default 900; also written at shutdown).
     #[arg(long, value_name = "S", alias = "stats-interval")]
     pub stats_interval_secs: Option<f64>,

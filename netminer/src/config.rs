@@ -55,6 +55,9 @@ pub struct MinerFile {
     /// Where the box keeps its signing key, `box.key` (default `~/.netmine`; made on first
     /// start, mode 0600; `netminer key` prints its public half).
     pub data_dir: Option<PathBuf>,
+    /// The newest protocol version this box speaks (default: this build's newest). `1` makes it
+    /// connect exactly as a version-1 build does: for rehearsing a farm's upgrade.
+    pub protocol_version: Option<u32>,
 }
 
 /// Where the miner gets an LXRHash table its cache does not hold.
@@ -223,6 +226,18 @@ impl MinerFile {
         if self.top == Some(0) {
             out.push("top: must be at least 1".into());
         }
+        let (oldest, newest) = (
+            protocol::auth::version::OLDEST,
+            protocol::auth::version::NEWEST,
+        );
+        if let Some(v) = self
+            .protocol_version
+            .filter(|v| !(oldest..=newest).contains(v))
+        {
+            out.push(format!(
+                "protocol_version: {v} is not spoken by this build ({oldest} to {newest})"
+            ));
+        }
         if self
             .stats_interval_secs
             .is_some_and(|s| !(s.is_finite() && s >= 1.0))
@@ -296,6 +311,9 @@ impl MinerFile {
                 identity: self.identity.clone().unwrap_or_default(),
                 coinbase: self.coinbase.clone().unwrap_or_default(),
                 tls: self.tls_trust()?,
+                newest_version: self
+                    .protocol_version
+                    .unwrap_or(protocol::auth::version::NEWEST),
                 ..Default::default()
             },
             top: self.top.unwrap_or(MinerConfig::default().top),

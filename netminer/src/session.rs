@@ -12,7 +12,10 @@
 //!
 //! Every `stats_every` the session reports the backend's hash rates (`stats`). It ends when the
 //! link fails, when the preferred coordinator is back (failback, from `netmine_link`'s dialer),
-//! or at shutdown; the dialer then decides what comes next.
+//! or at shutdown; the dialer then decides what comes next. Failback waits until no job is being
+//! mined (after `stop` and the submission, or a `skip`): a coordinator that comes back in the
+//! middle of a block has no job for it (or another one), so moving then would throw away the
+//! block's work; between blocks it costs nothing.
 
 use crate::client::MinerConfig;
 use crate::rates::RateTracker;
@@ -63,7 +66,7 @@ pub(crate) async fn run(
                 let _ = ws.close(None).await;
                 return None;
             }
-            _ = failback.preferred_back() => {
+            _ = failback.preferred_back(), if current.is_none() => {
                 let _ = ws.close(None).await;
                 return Some(Ended::Failback);
             }

@@ -20,7 +20,7 @@ pub fn resolve(args: MineArgs, env: &Environment) -> Result<MinerFile> {
     let mut f = MinerFile::load_or_default(args.config.as_deref())?;
     f.apply_env(env)?;
     lay!(f, args; secret, tls_ca, threads, top, identity, coinbase, stats_interval_secs,
-        table_source, data_dir);
+        table_source, data_dir, protocol_version);
     lay!(f, args.table; bits, table_dir);
     lay!(f, args.backend; backend, opencl_platform, opencl_devices, opencl_workload);
     if let Some(c) = args.caddr {
@@ -75,6 +75,7 @@ mod tests {
             opencl_devices: Some(vec![]),
             opencl_workload: Some(1),
             data_dir: Some("x".into()),
+            protocol_version: Some(1),
             ..Default::default()
         })
         .unwrap();

@@ -100,6 +100,10 @@ pub struct CoordinatorConfig {
     /// Seconds after minute 9 to collect submissions before paying. `None`: a third of factomd's
     /// minute, at most 20 s (see `engine::fit_submit_window`).
     pub submit_window_secs: Option<f64>,
+    /// Run as the farm's standby coordinator: the same EC key as the primary, listed second in
+    /// the miners' `--caddr`; at minute 9 it waits for the primary to pay first and pays only if
+    /// the farm's EC balance shows the primary did not (see docs/availability.md).
+    pub standby: bool,
     /// The operators' HTTP API, metrics and dashboard: `HOST:PORT`, `:PORT` (every interface) or
     /// `off`. Beyond loopback it needs `http_token`.
     pub http: String,
@@ -176,6 +180,7 @@ impl Default for CoordinatorConfig {
             ban_secs: 600.0,
             cutoff: 200,
             submit_window_secs: None,
+            standby: false,
             previous_winners: None,
             http: crate::http::DEFAULT_ADDR.into(),
             http_token: None,

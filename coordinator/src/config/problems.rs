@@ -203,6 +203,13 @@ impl CoordinatorConfig {
 
     /// A relay's own keys: its upstream and its name there.
     fn relay_problems(&self, problems: &mut Vec<String>) {
+        if self.standby {
+            problems.push(
+                "standby: a relay pays nothing, so it cannot stand by for a coordinator (run a \
+                 second relay and list both in the miners' caddr instead)"
+                    .into(),
+            );
+        }
         if self.upstream.is_empty() {
             problems.push(
                 "upstream: no upstream coordinator (--upstream HOST:PORT, or upstream in the config)"

@@ -307,7 +307,8 @@ fn the_environment_overrides_the_file_and_an_empty_variable_is_unset() {
 #[test]
 fn a_relay_names_every_bad_key_and_needs_its_upstream() {
     let c: CoordinatorConfig = toml::from_str(
-        "ban_after = 0\nmax_connections = 0\nsecret = \"relay-site-secret-0123\"\nmax_entries = 0",
+        "ban_after = 0\nmax_connections = 0\nsecret = \"relay-site-secret-0123\"\nmax_entries = 0\n\
+         standby = true",
     )
     .unwrap();
     let (p, plan) = c.problems(Role::Relay);
@@ -319,6 +320,7 @@ fn a_relay_names_every_bad_key_and_needs_its_upstream() {
         "upstream:",
         "relay_name",
         "upstream_secret",
+        "standby:",
     ] {
         assert!(all.contains(key), "{key} missing from {all}");
     }
@@ -331,6 +333,7 @@ fn a_relay_names_every_bad_key_and_needs_its_upstream() {
         relay_name: Some("site1".into()),
         upstream_secret: Some(SecretString::from("upstream-secret-0123")),
         upstream_tls_fingerprint: vec!["sha256:nothex".into()],
+        standby: false,
         ..c
     };
     let (p, _) = good.problems(Role::Relay);

@@ -20,6 +20,10 @@ impl Engine {
         let hash_rate = self.hub.telemetry().farm_rate().rate_60s;
         let (work, counts) = self.hub.take_work(job_id);
         self.hub.telemetry().job(None);
+        if let Some(delay) = self.cfg.standby {
+            // The primary pays right after its window: give its commits time to show.
+            tokio::time::sleep(delay).await;
+        }
         if let Some(secs) = mined_secs {
             report::record_effective_rates(self.hub.telemetry(), &work, secs);
         }
@@ -31,10 +35,11 @@ impl Engine {
             );
             return Ok(());
         }
+        let pays = self.fence(height).await;
         let best = select_best(
             work.iter()
                 .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a))),
-            self.cfg.max_entries,
+            if pays { self.cfg.max_entries } else { 0 },
             self.cfg.max_entries_per_coinbase,
         );
         let mut rows = Vec::with_capacity(best.len());
@@ -91,5 +96,46 @@ impl Engine {
             winners_in_force: self.winners.get(&height).cloned().unwrap_or_default(),
         });
         Ok(())
+    }
+
+    /// Whether this coordinator may pay for `height` (see `fence.rs`): not when the farm's EC
+    /// balance went down since the job started (another coordinator paid), nor, for a standby,
+    /// when that cannot be told.
+    async fn fence(&self, height: u32) -> bool {
+        let at_start = self
+            .start_balance
+            .filter(|(h, _)| *h == height)
+            .map(|(_, b)| b);
+        let now = match self.client.ec_balance(&self.key.public()).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(height, "EC balance before paying: {e}");
+                None
+            }
+        };
+        let standby = self.cfg.standby.is_some();
+        let fence = Fence::judge(at_start, now);
+        self.hub.telemetry().fence(height, fence);
+        match fence {
+            Fence::Clear => true,
+            Fence::PaidElsewhere { ec } => {
+                tracing::warn!(
+                    height,
+                    ec,
+                    "{ec} EC were spent with the farm's key since minute 1: another coordinator \
+                     paid for block {height}; paying nothing"
+                );
+                false
+            }
+            Fence::Unknown if standby => {
+                tracing::warn!(
+                    height,
+                    "cannot tell whether the primary paid for block {height} (no balance to \
+                     compare): the standby pays nothing"
+                );
+                false
+            }
+            Fence::Unknown => true,
+        }
     }
 }

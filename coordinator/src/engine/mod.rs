@@ -3,14 +3,16 @@
 //! submit, waits for their records, keeps the best, writes them to the store and pays for them. What each block leaves
 //! behind for operators (its stored record, the telemetry, effective rates) is `report.rs`'s.
 
+mod fence;
 mod finish;
 mod report;
 mod start;
 mod window;
 
+pub use fence::Fence;
 pub use window::{
-    default_submit_window, fit_submit_window, max_submit_window, SubmitWindowError,
-    DEFAULT_SUBMIT_WINDOW_CAP,
+    default_submit_window, fit_submit_window, max_submit_window, standby_delay, StandbyDelayError,
+    SubmitWindowError, DEFAULT_SUBMIT_WINDOW_CAP,
 };
 
 pub use report::MAX_SKIP_REASON;
@@ -72,6 +74,10 @@ pub struct EngineConfig {
     pub previous_winners: Option<Vec<String>>,
     /// Days of per-block history kept in the store (0: forever).
     pub history_days: u32,
+    /// A standby coordinator: `Some(delay)`, how much longer than the primary it waits at minute 9
+    /// before it looks at the EC balance (see `fence.rs` and [`standby_delay`]). `None`: the
+    /// primary (or the only coordinator).
+    pub standby: Option<Duration>,
 }
 
 /// What happened in one block, as the devnet and the logs report it: the block's record as the
@@ -112,6 +118,8 @@ pub struct Engine {
     resumed: bool,
     /// When the current job was sent (for the miners' effective rates).
     job_sent: Option<Instant>,
+    /// The farm's EC balance when the current job started, and its height (for the fence).
+    start_balance: Option<(u32, i64)>,
 }
 
 /// Drops the winner lists no block after `height` will read: only `height`'s (for its summary)
@@ -158,6 +166,7 @@ impl EngineBuilder {
             next_job: 1,
             resumed: false,
             job_sent: None,
+            start_balance: None,
         };
         (engine, rx)
     }
@@ -203,9 +212,15 @@ impl Engine {
         self.resumed = true;
         let last = self.store.call(|s| s.last_job_id()).await?;
         self.next_job = self.next_job.max(last + 1);
-        let (job, paying) = self
+        let (job, paying, balance) = self
             .store
-            .call(move |s| Ok((s.job(height)?, s.payment_started(height)?)))
+            .call(move |s| {
+                Ok((
+                    s.job(height)?,
+                    s.payment_started(height)?,
+                    s.job_balance(height)?,
+                ))
+            })
             .await?;
         if let (Some(job), false, None) = (
             job.as_ref().and_then(CurrentJob::from_message),
@@ -224,6 +239,7 @@ impl Engine {
             }));
             self.winners.insert(height, job.template.winners.clone());
             self.job_sent = Some(Instant::now());
+            self.start_balance = balance.map(|b| (height, b));
             self.hub.start_job(job);
         }
         match self.store.call(move |s| s.expire_before(height)).await? {

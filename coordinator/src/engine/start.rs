@@ -53,8 +53,11 @@ impl Engine {
             }
         };
         let needed = self.cap_ec();
-        match self.client.ec_balance(&self.key.public()).await {
-            Ok(b) if b >= 0 && b as u64 >= needed => self.hub.telemetry().ec_balance(b),
+        let balance = match self.client.ec_balance(&self.key.public()).await {
+            Ok(b) if b >= 0 && b as u64 >= needed => {
+                self.hub.telemetry().ec_balance(b);
+                b
+            }
             Ok(b) => {
                 self.hub.telemetry().ec_balance(b);
                 return self
@@ -73,7 +76,7 @@ impl Engine {
                 }
                 return self.skip(height, format!("factomd: {e}")).await;
             }
-        }
+        };
         let known = match self.winners.get(&previous_height).cloned() {
             Some(w) => Some(w),
             None => self.store.call(move |s| s.winners(previous_height)).await?,
@@ -147,7 +150,10 @@ impl Engine {
         };
         // Stored before it is sent: a restart in this block serves the same job again.
         let msg = job.message();
-        self.store.call(move |s| s.save_job(height, &msg)).await?;
+        self.store
+            .call(move |s| s.save_job(height, &msg, Some(balance)))
+            .await?;
+        self.start_balance = Some((height, balance));
         self.hub.start_job(job);
         Ok(())
     }

@@ -59,3 +59,59 @@ pub fn fit_submit_window(
         }),
     }
 }
+
+/// How long a standby coordinator (`standby = true`) waits after its submit window before it
+/// looks at the farm's EC balance and decides whether to pay: what is left of the largest window
+/// once its own window is over. The primary pays right after its window, so by then the
+/// primary's commits show in the balance (see `fence.rs`). With the default window this is half
+/// of it (10 s on mainnet, 0.5 s with 30 s blocks).
+pub fn standby_delay(block: Duration, window: Duration) -> Result<Duration, StandbyDelayError> {
+    let delay = max_submit_window(block).saturating_sub(window);
+    if delay < window / 2 || delay.is_zero() {
+        return Err(StandbyDelayError {
+            window: window.as_secs_f64(),
+            max: max_submit_window(block).as_secs_f64(),
+            default: default_submit_window(block).as_secs_f64(),
+        });
+    }
+    Ok(delay)
+}
+
+/// A submit window that leaves a standby coordinator no time to let the primary pay first.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "a standby coordinator needs time after its submit window to let the primary pay first: with \
+     a window of {window:.3} s and the largest window of {max:.3} s there is too little (use the \
+     default, {default:.3} s, or a window of at most two thirds of {max:.3} s)"
+)]
+pub struct StandbyDelayError {
+    /// The window asked for, in seconds.
+    pub window: f64,
+    /// The largest window that fits the network, in seconds.
+    pub max: f64,
+    /// The default window, in seconds.
+    pub default: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standby_waits_half_the_default_window_and_refuses_a_window_leaving_no_room() {
+        let mainnet = Duration::from_secs(600);
+        let w = default_submit_window(mainnet);
+        assert_eq!(w, Duration::from_secs(20));
+        assert_eq!(standby_delay(mainnet, w).unwrap(), Duration::from_secs(10));
+        let thirty = Duration::from_secs(30);
+        let w = default_submit_window(thirty);
+        assert_eq!(
+            standby_delay(thirty, w).unwrap(),
+            Duration::from_millis(500)
+        );
+        // The largest window leaves nothing: refused, naming the default.
+        let e = standby_delay(mainnet, max_submit_window(mainnet)).unwrap_err();
+        assert!(e.to_string().contains("20.000"), "{e}");
+        assert!(standby_delay(mainnet, Duration::from_secs(25)).is_err());
+    }
+}

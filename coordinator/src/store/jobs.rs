@@ -7,19 +7,27 @@ use protocol::Message;
 use rusqlite::{params, OptionalExtension};
 
 impl Store {
-    /// Stores the job of `height` (the `job` message sent to the miners).
-    pub fn save_job(&self, height: u32, job: &Message) -> Result<(), StoreError> {
+    /// Stores the job of `height` (the `job` message sent to the miners) and the farm's EC
+    /// balance when it started.
+    pub fn save_job(
+        &self,
+        height: u32,
+        job: &Message,
+        ec_balance: Option<i64>,
+    ) -> Result<(), StoreError> {
         let Message::Job { job_id, .. } = job else {
             return Err(StoreError("not a job message".into()));
         };
         let text = serde_json::to_string(job).map_err(|e| StoreError(e.to_string()))?;
         self.conn().execute(
-            "INSERT OR REPLACE INTO jobs (height, job_id, job, started_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO jobs (height, job_id, job, started_at, ec_balance)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 height,
                 *job_id as i64,
                 text,
-                crate::telemetry::unix_now() as i64
+                crate::telemetry::unix_now() as i64,
+                ec_balance
             ],
         )?;
         Ok(())
@@ -45,6 +53,19 @@ impl Store {
                 None
             }
         }))
+    }
+
+    /// The farm's EC balance when the job of `height` started, if it was stored.
+    pub fn job_balance(&self, height: u32) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT ec_balance FROM jobs WHERE height = ?1",
+                params![height],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// The highest job id ever stored (0 without any).
@@ -80,8 +101,10 @@ mod tests {
             min_difficulty: protocol::Difficulty(5),
             records_wanted: 3,
         };
-        s.save_job(7, &job).unwrap();
+        s.save_job(7, &job, Some(9_000)).unwrap();
         assert_eq!(s.job(7).unwrap(), Some(job));
+        assert_eq!(s.job_balance(7).unwrap(), Some(9_000));
+        assert_eq!(s.job_balance(8).unwrap(), None);
         assert_eq!(s.job(8).unwrap(), None);
         assert_eq!(s.last_job_id().unwrap(), 41);
         let _ = std::fs::remove_dir_all(&dir);

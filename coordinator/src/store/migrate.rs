@@ -50,12 +50,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta (key, value) VALUES ('roster_generation', 0);",
     // 4: the job each height ran (the `job` message as sent), so a restarted coordinator serves
-    // the same job for the block being built, and job ids never repeat across restarts.
+    // the same job for the block being built, and job ids never repeat across restarts; with the
+    // EC balance seen when it started (what the minute-9 fence compares against).
     "CREATE TABLE jobs (
         height INTEGER PRIMARY KEY,
         job_id INTEGER NOT NULL,
         job TEXT NOT NULL,
-        started_at INTEGER NOT NULL
+        started_at INTEGER NOT NULL,
+        ec_balance INTEGER
     );",
 ];
 

@@ -23,7 +23,9 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use views::{FarmRate, JobView, MinerView, NodeState, NodeView, PriceSourceView, StatusView};
+use views::{
+    FarmRate, FenceView, JobView, MinerView, NodeState, NodeView, PriceSourceView, StatusView,
+};
 
 /// How often the farm's hash rate is sampled for the chart.
 pub const RATE_SAMPLE_EVERY: Duration = Duration::from_secs(30);
@@ -84,6 +86,9 @@ struct Inner {
     rate_history: VecDeque<(u64, f64)>,
     spend: VecDeque<u64>,
     period: Period,
+    standby: bool,
+    active_since: Option<u64>,
+    fence: Option<FenceView>,
 }
 
 /// The coordinator's live picture of its farm. One per coordinator, shared through the hub
@@ -113,6 +118,9 @@ impl Telemetry {
                 rate_history: VecDeque::new(),
                 spend: VecDeque::new(),
                 period: Period::default(),
+                standby: false,
+                active_since: None,
+                fence: None,
             }),
             metrics: Metrics::new(),
         }
@@ -127,6 +135,26 @@ impl Telemetry {
         let mut st = self.lock();
         st.network = Some(network.to_string());
         st.ec_address = Some(ec_address.to_string());
+    }
+
+    /// Whether this coordinator runs as a standby (`standby = true`) or as the primary.
+    pub fn set_standby(&self, standby: bool) {
+        self.lock().standby = standby;
+    }
+
+    /// What the minute-9 fence found for `height` (see `engine::Fence`).
+    pub fn fence(&self, height: u32, fence: crate::engine::Fence) {
+        use crate::engine::Fence;
+        let (outcome, ec) = match fence {
+            Fence::Clear => ("clear", 0),
+            Fence::PaidElsewhere { ec } => ("paid_elsewhere", ec),
+            Fence::Unknown => ("unknown", 0),
+        };
+        self.lock().fence = Some(FenceView {
+            height,
+            outcome: outcome.to_string(),
+            ec_spent_elsewhere: ec,
+        });
     }
 
     /// factomd moved to `minute` of `height`.
@@ -246,6 +274,7 @@ impl Telemetry {
         let mut st = self.lock();
         st.miners
             .connected(identity, coinbase, addr, via, unix_now());
+        st.active_since.get_or_insert_with(unix_now);
         self.metrics
             .miners_connected
             .set(st.miners.connected_rates().count() as i64);
@@ -262,9 +291,11 @@ impl Telemetry {
         let mut st = self.lock();
         st.miners.disconnected(identity, unix_now());
         self.metrics.hashrate.remove(&label("identity", identity));
-        self.metrics
-            .miners_connected
-            .set(st.miners.connected_rates().count() as i64);
+        let connected = st.miners.connected_rates().count();
+        if connected == 0 {
+            st.active_since = None;
+        }
+        self.metrics.miners_connected.set(connected as i64);
     }
 
     /// A frame was heard from a miner.
@@ -430,6 +461,9 @@ impl Telemetry {
             prices: st.prices.clone(),
             miners_connected: st.miners.connected_rates().count(),
             hash_rate,
+            role: if st.standby { "standby" } else { "primary" }.to_string(),
+            active_since: st.active_since,
+            fence: st.fence.clone(),
         }
     }
 

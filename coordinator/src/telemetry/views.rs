@@ -38,6 +38,29 @@ pub struct StatusView {
     pub miners_connected: usize,
     /// The farm's hash rate: the sum of the connected miners' reported rates.
     pub hash_rate: FarmRate,
+    /// `primary`, or `standby` (`standby = true`: pays only when the primary did not; see
+    /// docs/availability.md).
+    #[serde(default)]
+    pub role: String,
+    /// Since when (Unix seconds) miners have been connected here without a break: the
+    /// coordinator the farm is using. `null`: no miner is connected (a standby following).
+    #[serde(default)]
+    pub active_since: Option<u64>,
+    /// What the minute-9 fence found in the last block this coordinator finished.
+    #[serde(default)]
+    pub fence: Option<FenceView>,
+}
+
+/// The minute-9 fence's finding for one block (see `engine::Fence`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FenceView {
+    /// The block.
+    pub height: u32,
+    /// `clear` (nothing spent since minute 1: paid as usual), `paid_elsewhere` (another
+    /// coordinator paid: this one paid nothing) or `unknown` (no balance to compare).
+    pub outcome: String,
+    /// Entry credits spent with the farm's key by another coordinator since minute 1.
+    pub ec_spent_elsewhere: u64,
 }
 
 /// The job being mined.

@@ -23,7 +23,14 @@ pub const OLDEST: u32 = 1;
 
 /// What a client offers: every version it speaks, as `OLDEST-NEWEST`.
 pub fn offer() -> String {
-    format!("{OLDEST}-{NEWEST}")
+    offer_up_to(NEWEST)
+}
+
+/// What a client that speaks at most `newest` offers (`OLDEST-newest`, within what this build
+/// speaks).
+pub fn offer_up_to(newest: u32) -> String {
+    let newest = newest.clamp(OLDEST, NEWEST);
+    format!("{OLDEST}-{newest}")
 }
 
 /// A client's offer that this build cannot serve.
@@ -79,6 +86,8 @@ mod tests {
     #[test]
     fn the_newest_common_version_is_chosen() {
         assert_eq!(offer(), "1-2");
+        assert_eq!(offer_up_to(1), "1-1");
+        assert_eq!(offer_up_to(9), "1-2", "never more than this build speaks");
         assert_eq!(choose(None), Ok(1), "no header: a version-1 client");
         assert_eq!(choose(Some("1-2")), Ok(2));
         assert_eq!(choose(Some("1-7")), Ok(2), "a newer client gets our newest");
