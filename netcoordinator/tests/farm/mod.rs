@@ -149,28 +149,57 @@ pub async fn records(c: &FactomdClient, h: u32) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A `netminer` process `rig{k}` mining for `caddr` (top [`TOP`], one thread, a 12-bit table),
-/// with `extra` flags.
+/// A `netminer` process `rig{k}` mining for `caddr` (top [`TOP`], one thread, a 12-bit table,
+/// the coinbase [`FA`]), with `extra` flags.
 pub fn netminer(bin: &Path, d: &Path, k: usize, caddr: &str, extra: &[&str]) -> Kill {
+    let name = format!("rig{k}");
+    netminer_as(bin, d, &format!("miner{k}"), &name, FA, caddr, extra)
+}
+
+/// A `netminer` process for `caddr` mining as `identity` to `coinbase`, with the box `box_name`'s
+/// own data dir (its own key), table dir and log.
+pub fn netminer_as(
+    bin: &Path,
+    d: &Path,
+    box_name: &str,
+    identity: &str,
+    coinbase: &str,
+    caddr: &str,
+    extra: &[&str],
+) -> Kill {
     Kill(
         Command::new(bin)
             .args(["--caddr", caddr, "--secret", SECRET])
-            .args(["--identity", &format!("rig{k}"), "--coinbase", FA])
+            .args(["--identity", identity, "--coinbase", coinbase])
             .args(["--threads", "1", "--top", &TOP.to_string()])
             .args(["--bits", "12", "--table-source", "generate"])
             .args(extra)
             .arg("--table-dir")
-            .arg(d.join(format!("miner{k}-tables")))
+            .arg(d.join(format!("{box_name}-tables")))
             .arg("--data-dir")
-            .arg(d.join(format!("miner{k}")))
+            .arg(d.join(box_name))
             .env_remove("NETMINE_SECRET")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(log(d, &format!("miner{k}.log")))
+            .stderr(log(d, &format!("{box_name}.log")))
             .spawn()
             .unwrap(),
     )
+}
+
+/// The coinbase (`FA…`) of every record landed in block `h`.
+pub async fn coinbases(c: &FactomdClient, h: u32) -> Vec<String> {
+    c.entries_at(&Network::DevNet.opr_chain(), h)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.ext_ids.len() == 3)
+        .map(|(_, e)| match pegnet::V2Content::parse(&e.content) {
+            Ok(c) => String::from_utf8_lossy(&c.address).to_string(),
+            Err(_) => "?".to_string(),
+        })
+        .collect()
 }
 
 /// A simulated factomd with blocks of `block` s from height `start`, `key` holding [`CREDITS`].
