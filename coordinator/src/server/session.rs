@@ -40,6 +40,10 @@ pub(super) enum ConnectionEnd {
     /// A table copy failed half-way (too slow, stalled, link lost).
     #[error("table copy: {0}")]
     TableCopy(String),
+    /// A record whose claimed difficulty is not its own: nothing more of this identity is
+    /// verified in this block, and its connection is closed.
+    #[error("a record with a wrong claimed difficulty: closed for the rest of the block")]
+    WrongDifficulty,
 }
 
 impl ConnectionEnd {
@@ -64,6 +68,8 @@ const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 struct Conduct {
     /// Submissions with refusals an honest miner never causes.
     bad_submissions: u32,
+    /// A record claimed a wrong difficulty (the connection closes).
+    lied: bool,
     /// When a miner's `error` was last logged, and how many were not logged since.
     last_error_log: Option<Instant>,
     errors_suppressed: u64,
@@ -110,11 +116,18 @@ struct Outbox<'a> {
     ws: &'a mut Ws,
     session: &'a mut Session,
     timeout: Duration,
+    /// The peer's protocol version: what it is sent is in that version's terms (see
+    /// `protocol::downgrade`).
+    version: u32,
 }
 
 impl Outbox<'_> {
     async fn send(&mut self, msg: &Message) -> Result<(), ConnectionEnd> {
-        let frame = self.session.seal(msg)?;
+        let frame = if self.version < protocol::PROTOCOL_VERSION {
+            self.session.seal(&msg.clone().for_version(self.version))?
+        } else {
+            self.session.seal(msg)?
+        };
         tokio::time::timeout(self.timeout, protocol::ws::send_text(self.ws, frame))
             .await
             .map_err(|_| ConnectionEnd::SendTimeout(self.timeout))??;
@@ -143,6 +156,7 @@ pub(super) async fn run(
         mut session,
         hello,
         registration,
+        version,
         ..
     } = peer;
     let mut replaced = registration.replaced;
@@ -154,6 +168,7 @@ pub(super) async fn run(
         ws: &mut ws,
         session: &mut session,
         timeout: idle,
+        version,
     };
     let end = async {
         if let Some(job) = hub.job_message() {
@@ -209,6 +224,11 @@ pub(super) async fn run(
                     if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         out.send(&reply).await?;
                     }
+                    if conduct.lied {
+                        let end = ConnectionEnd::WrongDifficulty;
+                        out.goodbye(end.to_string()).await;
+                        return Err(end);
+                    }
                     if conduct.bad_submissions >= cfg.max_bad_submissions {
                         let end = ConnectionEnd::Misbehaved(conduct.bad_submissions);
                         out.goodbye(end.to_string()).await;
@@ -252,7 +272,7 @@ async fn handle(
         }
         Message::Submission { job_id, records } => {
             let submitted = records.len();
-            let result = submission(hub, hello, job_id, records).await;
+            let result = submission(hub, hello, None, job_id, records).await;
             if let Message::SubmissionResult {
                 rejected, accepted, ..
             } = &result
@@ -270,6 +290,9 @@ async fn handle(
                 }) {
                     conduct.bad_submissions += 1;
                 }
+                conduct.lied |= rejected
+                    .iter()
+                    .any(|r| r.code == RefusalCode::WrongDifficulty);
             }
             Some(result)
         }
