@@ -21,6 +21,8 @@
 pub(crate) mod admission;
 mod book;
 mod budget;
+#[cfg(test)]
+mod budget_load;
 mod connection;
 mod handshake;
 mod hub;

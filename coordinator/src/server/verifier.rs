@@ -309,6 +309,12 @@ impl Verifier {
         out
     }
 
+    /// Whether the pool's rate has been measured yet.
+    #[cfg(test)]
+    pub(super) fn calibrated(&self) -> bool {
+        self.shared.lock().rate.calibrated()
+    }
+
     /// The figures now.
     pub(super) fn stats(&self) -> VerifyStats {
         let st = self.shared.lock();
