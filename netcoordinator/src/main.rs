@@ -56,6 +56,7 @@ fn run_daemon(flags: settings::DaemonFlags) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only obscure clap's derive
 enum Command {
     /// Grade a block of OPR entries (JSON in the test-data shape) and print the result as JSON.
     Grade(grade_cmd::GradeArgs),

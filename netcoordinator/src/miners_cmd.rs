@@ -141,8 +141,8 @@ fn list(store: &Store, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<10} {:<74} {:<10} {}",
-        "IDENTITY", "STATE", "KEY / RELAY", "ORIGIN", "COINBASES"
+        "{:<20} {:<10} {:<74} {:<10} COINBASES",
+        "IDENTITY", "STATE", "KEY / RELAY", "ORIGIN"
     );
     for e in entries {
         let state = if e.revoked { "revoked" } else { "active" };

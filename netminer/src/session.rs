@@ -25,11 +25,23 @@ use protocol::{Message, SubmittedRecord};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown.
+/// The job being mined, as the coordinator named it: its id, height and the hashed prefix (the
+/// record's hash with this box's identity and coinbase). A job that comes again with the same
+/// key, after a reconnect, is the same work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JobKey {
+    id: u64,
+    height: u32,
+    prefix: Vec<u8>,
+}
+
+/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown. `current`
+/// is the job being mined, kept across sessions.
 pub(crate) async fn run(
     cfg: &MinerConfig,
     linked: Linked,
     backend: &Arc<dyn MiningBackend>,
+    current: &mut Option<JobKey>,
     shutdown: &mut watch::Receiver<bool>,
     activity: &Activity,
 ) -> Option<Ended> {
@@ -68,7 +80,7 @@ pub(crate) async fn run(
                     Ok(m) => m,
                     Err(e) => return Some(Ended::Lost(e.to_string())),
                 };
-                if let Some(reply) = on_message(cfg, &coinbase, backend, msg, activity) {
+                if let Some(reply) = on_message(cfg, &coinbase, backend, current, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return Some(Ended::Lost(e.to_string()));
                     }
@@ -83,6 +95,7 @@ fn on_message(
     cfg: &MinerConfig,
     coinbase: &str,
     backend: &Arc<dyn MiningBackend>,
+    current: &mut Option<JobKey>,
     msg: Message,
     activity: &Activity,
 ) -> Option<Message> {
@@ -105,18 +118,33 @@ fn on_message(
             };
             match template.content(&cfg.link.identity, coinbase) {
                 Ok(content) => {
+                    let key = JobKey {
+                        id: job_id,
+                        height: opr.height,
+                        prefix: opr_hash(&content).to_vec(),
+                    };
+                    if current.as_ref() == Some(&key) {
+                        tracing::info!(
+                            job_id,
+                            height = opr.height,
+                            "the same job as before the reconnect: its work since minute 1 is kept"
+                        );
+                        return None;
+                    }
                     tracing::info!(job_id, height = opr.height, "new job");
                     activity.job();
                     backend.set_job(Some(Job {
                         id: job_id,
-                        prefix: opr_hash(&content).to_vec(),
+                        prefix: key.prefix.clone(),
                         min_difficulty: min_difficulty.0,
                         keep: cfg.top.min(records_wanted as usize),
                     }));
+                    *current = Some(key);
                     None
                 }
                 Err(e) => {
                     backend.set_job(None);
+                    *current = None;
                     Some(Message::Error {
                         message: format!("cannot build a valid record for job {job_id}: {e}"),
                     })
@@ -125,6 +153,7 @@ fn on_message(
         }
         Message::Stop { job_id } => {
             backend.set_job(None);
+            *current = None;
             let records: Vec<SubmittedRecord> = backend
                 .best(job_id)
                 .into_iter()
@@ -139,6 +168,7 @@ fn on_message(
         }
         Message::Skip { height, reason } => {
             backend.set_job(None);
+            *current = None;
             let reason = sanitize(&reason);
             tracing::warn!(height, "the coordinator skips this block: {reason}");
             None

@@ -108,6 +108,7 @@ async fn reject(
 }
 
 /// The WebSocket upgrade and the authentication, both before `until`.
+#[allow(clippy::result_large_err)] // the upgrade callback's signature is tungstenite's
 pub(super) async fn handshake(
     hub: &Arc<Hub>,
     bans: &Bans,

@@ -385,7 +385,7 @@ impl Hub {
         miner: &protocol::MinerHello,
         job_id: u64,
         records: Vec<(Vec<u8>, u64)>,
-    ) -> Result<super::book::Admitted, Message> {
+    ) -> Result<super::book::Admitted, Box<Message>> {
         let mut st = self.lock();
         let State { connected, book } = &mut *st;
         book.admit(

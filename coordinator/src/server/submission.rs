@@ -64,7 +64,7 @@ pub(super) async fn submission(
         .collect();
     let admitted = match hub.admit(hello, job_id, pairs) {
         Ok(a) => a,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (job, mut refused) = (admitted.job_id, admitted.refused);
     // LXRHash (~0.3 ms a record at 30 bits) on the bounded pool; the miner's accepted work stays

@@ -49,6 +49,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta (key, value) VALUES ('roster_generation', 0);",
+    // 4: the job each height ran (the `job` message as sent), so a restarted coordinator serves
+    // the same job for the block being built, and job ids never repeat across restarts.
+    "CREATE TABLE jobs (
+        height INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        job TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -12,6 +12,7 @@
 //! change is a numbered migration (`migrate.rs`), applied once, in order, when the store opens.
 
 mod history;
+mod jobs;
 mod migrate;
 mod roster;
 
@@ -173,6 +174,20 @@ impl Store {
     /// that height (by this process or before a restart): never start a second.
     pub fn claim_job(&self, height: u32) -> Result<bool, StoreError> {
         self.claim(height, "job_started")
+    }
+
+    /// Whether the payment round of `height` started (before a restart, say).
+    pub fn payment_started(&self, height: u32) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT payment_started FROM blocks WHERE height = ?1",
+                params![height],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+            != 0)
     }
 
     /// Records that the payment round of `height` is starting. False if one already ran.
