@@ -30,6 +30,7 @@ mod listener;
 mod relayed;
 mod session;
 mod submission;
+mod table_limits;
 mod table_serve;
 mod verifier;
 

@@ -209,7 +209,7 @@ pub(super) async fn run(
                     let msg = out.session.open(&text?)?;
                     last_heard = Instant::now();
                     if let Message::TableRequest { bits, offset } = msg {
-                        super::table_serve::serve(hub, out.ws, out.session, &hello.identity, bits, offset, idle)
+                        super::table_serve::serve(hub, out.ws, out.session, &hello.identity, addr, bits, offset)
                             .await
                             .map_err(ConnectionEnd::TableCopy)?;
                         last_heard = Instant::now();
