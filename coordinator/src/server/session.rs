@@ -59,6 +59,8 @@ impl ConnectionEnd {
 
 /// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
 const MAX_FRAMES_PER_SEC: u32 = 50;
+/// The same for one relay's link, which carries all its miners' frames: all of them together.
+const MAX_RELAY_FRAMES_PER_SEC: u32 = 500;
 /// A miner's `error` messages are logged at most this often (sanitized: 200 bytes, no control
 /// characters).
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -79,8 +81,29 @@ struct Conduct {
 }
 
 impl Conduct {
-    /// How long to pause before reading the next frame.
-    fn throttle(&mut self) -> Option<Duration> {
+    /// Counts a relayed submission's result against the relay: a relay forwards only records its
+    /// own hub verified, so a wrong difficulty or a too-long nonce means the relay itself is bad.
+    fn relayed_result(&mut self, reply: &Message) {
+        if let Message::RelaySubmissionResult { rejected, .. } = reply {
+            if rejected.iter().any(|r| {
+                matches!(
+                    r.code,
+                    RefusalCode::WrongDifficulty | RefusalCode::NonceTooLong
+                )
+            }) {
+                self.bad_submissions += 1;
+            }
+        }
+    }
+
+    /// How long to pause before reading the next frame (a relay's link: at its own, higher,
+    /// rate).
+    fn throttle(&mut self, relay: bool) -> Option<Duration> {
+        let max = if relay {
+            MAX_RELAY_FRAMES_PER_SEC
+        } else {
+            MAX_FRAMES_PER_SEC
+        };
         let now = Instant::now();
         let start = *self.window_start.get_or_insert(now);
         if now.duration_since(start) >= Duration::from_secs(1) {
@@ -89,8 +112,7 @@ impl Conduct {
             return None;
         }
         self.frames_in_window += 1;
-        (self.frames_in_window > MAX_FRAMES_PER_SEC)
-            .then(|| (start + Duration::from_secs(1)).duration_since(now))
+        (self.frames_in_window > max).then(|| (start + Duration::from_secs(1)).duration_since(now))
     }
 
     /// Logs a miner's `error` message, at most once per [`ERROR_LOG_EVERY`].
@@ -217,11 +239,10 @@ pub(super) async fn run(
                     }
                     if let Some(answer) = super::relayed::handle(hub, &hello, addr, &mut relayed, &msg).await {
                         if let Some(reply) = answer {
+                            conduct.relayed_result(&reply);
                             out.send(&reply).await?;
                         }
-                        continue;
-                    }
-                    if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
+                    } else if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         out.send(&reply).await?;
                     }
                     if conduct.lied {
@@ -234,7 +255,7 @@ pub(super) async fn run(
                         out.goodbye(end.to_string()).await;
                         return Err(end);
                     }
-                    if let Some(pause) = conduct.throttle().filter(|_| !relay) {
+                    if let Some(pause) = conduct.throttle(relay) {
                         tokio::time::sleep(pause).await;
                     }
                 }
@@ -303,5 +324,56 @@ async fn handle(
         other => Some(Message::Error {
             message: format!("{} is not a message miners send", other.kind()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::RefusalCount;
+
+    #[test]
+    fn a_relay_link_is_throttled_at_its_own_rate() {
+        for (relay, max) in [
+            (false, MAX_FRAMES_PER_SEC),
+            (true, MAX_RELAY_FRAMES_PER_SEC),
+        ] {
+            let mut c = Conduct::default();
+            for k in 0..max {
+                assert_eq!(c.throttle(relay), None, "frame {k}");
+            }
+            let pause = c.throttle(relay).expect("one frame too many pauses");
+            assert!(pause <= Duration::from_secs(1));
+            // The next second, reading goes on.
+            c.window_start = c.window_start.map(|t| t - Duration::from_secs(1));
+            assert_eq!(c.throttle(relay), None);
+        }
+    }
+
+    #[test]
+    fn a_relay_forwarding_records_it_cannot_have_verified_counts_toward_its_closing() {
+        let result = |code| Message::RelaySubmissionResult {
+            identity: "s1-rig".into(),
+            job_id: 1,
+            accepted: 0,
+            rejected: vec![RefusalCount {
+                code,
+                count: 1,
+                example: String::new(),
+            }],
+        };
+        let mut c = Conduct::default();
+        // Its miners' limits and the budget are not the relay's fault.
+        c.relayed_result(&result(RefusalCode::OverLimit));
+        c.relayed_result(&result(RefusalCode::OverBudget));
+        c.relayed_result(&result(RefusalCode::StaleJob));
+        assert_eq!(c.bad_submissions, 0);
+        c.relayed_result(&result(RefusalCode::WrongDifficulty));
+        c.relayed_result(&result(RefusalCode::NonceTooLong));
+        assert_eq!(c.bad_submissions, 2);
+        assert!(
+            !c.lied,
+            "one relayed miner's lie does not close the relay's link"
+        );
     }
 }
