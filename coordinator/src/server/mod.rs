@@ -79,7 +79,7 @@ pub struct ServerConfig {
     /// Table copies served to miners at once (0: the table is never served).
     pub max_table_transfers: usize,
     /// Identities allowed to relay other miners' records (`netcoordinator relay --name`); their
-    /// connections are not throttled.
+    /// links are read at a higher rate than a miner's (all their miners' frames together).
     pub relays: Vec<String>,
     /// The secret relays authenticate with instead of the farm secret (`None`: the farm secret,
     /// so any box that knows it could claim a relay's name).
