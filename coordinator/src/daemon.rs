@@ -58,6 +58,8 @@ pub struct HttpSettings {
     pub addr: SocketAddr,
     /// The token every request must carry (required beyond loopback).
     pub token: Option<SecretString>,
+    /// Its budgets: connections, the header deadline, the request timeout.
+    pub limits: crate::http::HttpLimits,
 }
 
 /// A running coordinator; stops when dropped.
@@ -132,6 +134,8 @@ pub async fn spawn(p: Parts) -> Result<Running> {
         p.telemetry.clone(),
         Arc::new(roster),
     );
+    // The verification budget is the pool's rate times this window.
+    hub.set_submit_window(p.engine.submit_window);
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(follow_roster(hub.clone(), stop_rx.clone()));
     seed_rate_history(&p.store, &p.telemetry).await;
@@ -171,7 +175,10 @@ pub async fn start_http(
     let l = crate::http::bind(h.addr, h.token.as_ref()).await?;
     let addr = l.local_addr()?;
     let router = crate::http::router(telemetry, store, h.token.as_ref());
-    Ok((addr, tokio::spawn(crate::http::serve(l, router, stop))))
+    Ok((
+        addr,
+        tokio::spawn(crate::http::serve(l, router, h.limits, stop)),
+    ))
 }
 
 /// How often the store's roster is checked for changes another process made.
@@ -346,6 +353,7 @@ pub fn http_settings(cfg: &CoordinatorConfig) -> Result<Option<HttpSettings>> {
     Ok(Some(HttpSettings {
         addr,
         token: cfg.http_token.clone(),
+        limits: cfg.http_limits(),
     }))
 }
 

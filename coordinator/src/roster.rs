@@ -191,6 +191,28 @@ impl Roster {
         }
     }
 
+    /// Whether `identity` counts as *enrolled* for a job that started at Unix second
+    /// `job_started` (the verification budget serves enrolled identities first): its entry is not
+    /// revoked, it is the entry of this way in (the box `key` it proved, or the `relay` it comes
+    /// through), and an operator added it or it was pinned before the job started. An identity
+    /// pinned at first use during the block, or a box without a key, is not.
+    pub fn enrolled(
+        &self,
+        identity: &str,
+        key: Option<PublicKey>,
+        relay: Option<&str>,
+        job_started: u64,
+    ) -> bool {
+        let Some(e) = self.entries.get(identity) else {
+            return false;
+        };
+        let this_way = match relay {
+            Some(r) => e.relay.as_deref() == Some(r),
+            None => e.relay.is_none() && e.key.is_some() && e.key == key,
+        };
+        !e.revoked && this_way && (e.origin == Origin::Operator || e.added_at < job_started)
+    }
+
     /// Whether `identity` may be paid to `coinbase` (an entry without coinbases allows any).
     pub fn coinbase_allowed(&self, identity: &str, coinbase: &str) -> bool {
         self.entries
@@ -459,6 +481,46 @@ mod tests {
             r.judge_relayed("site1", "s1-new", &allowed, Enroll::Roster),
             RelayedVerdict::Refused(_)
         ));
+    }
+
+    #[test]
+    fn enrolled_means_pinned_before_the_job_or_added_by_the_operator() {
+        let (a, b) = (
+            protocol::BoxKey::generate().public(),
+            protocol::BoxKey::generate().public(),
+        );
+        let mut old = first_use("old", Some(a), None, "test");
+        old.added_at = 100;
+        let mut fresh = first_use("fresh", Some(a), None, "test");
+        fresh.added_at = 200;
+        let mut op = entry("op", Some(a), None);
+        op.added_at = 300;
+        let mut relayed = first_use("s1-rig", None, Some("site1"), "test");
+        relayed.added_at = 100;
+        let mut gone = entry("gone", Some(a), None);
+        gone.revoked = true;
+        let r = Roster::new(vec![old, fresh, op, relayed, gone]);
+        let job = 200;
+        assert!(r.enrolled("old", Some(a), None, job));
+        assert!(!r.enrolled("old", Some(b), None, job), "another key");
+        assert!(!r.enrolled("old", None, None, job), "unsigned");
+        assert!(
+            !r.enrolled("fresh", Some(a), None, job),
+            "pinned as the job started"
+        );
+        assert!(r.enrolled("fresh", Some(a), None, job + 1));
+        assert!(
+            r.enrolled("op", Some(a), None, job),
+            "the operator's, whenever"
+        );
+        assert!(r.enrolled("s1-rig", None, Some("site1"), job));
+        assert!(!r.enrolled("s1-rig", None, Some("site2"), job));
+        assert!(
+            !r.enrolled("s1-rig", Some(a), None, job),
+            "only through its relay"
+        );
+        assert!(!r.enrolled("gone", Some(a), None, job));
+        assert!(!r.enrolled("nobody", Some(a), None, job));
     }
 
     #[test]

@@ -95,6 +95,13 @@ pub enum RecordRefusal {
     /// More records than the miner may submit per block.
     #[error("over the limit of {0} records per block")]
     OverLimit(usize),
+    /// Not hashed: the block's verification budget left to identities the roster does not know
+    /// yet (this many LXRHashes) is spent; enrolled boxes are served first.
+    #[error("not verified: this block's verification budget for identities new to the farm ({0} LXRHashes) is spent (enrolled boxes are served first)")]
+    OverBudget(u64),
+    /// Not hashed: the identity sent a record with a wrong difficulty earlier in this block.
+    #[error("not verified: this identity sent a record with a wrong difficulty in this block, so none of its records are checked until the next block")]
+    Closed,
 }
 
 impl RecordRefusal {
@@ -108,6 +115,7 @@ impl RecordRefusal {
             RecordRefusal::BelowMinimum { .. } => C::BelowMinimum,
             RecordRefusal::Duplicate => C::Duplicate,
             RecordRefusal::OverLimit(_) => C::OverLimit,
+            RecordRefusal::OverBudget(_) | RecordRefusal::Closed => C::OverBudget,
         }
     }
 }

@@ -248,6 +248,20 @@ async fn submissions_are_verified() {
         }
         other => panic!("{other:?}"),
     }
+    // The wrong difficulty closes the connection for the rest of the block.
+    match next_msg(&mut ws, &mut s).await {
+        Message::Error { message } => {
+            assert!(message.contains("wrong claimed difficulty"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(text(&mut ws).await.is_none(), "the connection is closed");
+    let (mut ws, s) = login(&st.addr, "farm", "rig9").await;
+    let mut s = s.unwrap();
+    assert!(matches!(
+        next_msg(&mut ws, &mut s).await,
+        Message::Job { job_id: 4, .. }
+    ));
     let frame = s
         .seal(&Message::Submission {
             job_id: 4,

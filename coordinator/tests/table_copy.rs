@@ -201,6 +201,32 @@ async fn strangers_other_sizes_and_a_coordinator_that_serves_none_get_no_table()
     let _ = std::fs::remove_dir_all(d10.parent().unwrap());
 }
 
+#[tokio::test]
+async fn one_identity_gets_at_most_three_tables_an_hour() {
+    let c = coordinator(10, 2).await;
+    let d = dest("allowance", 10);
+    for _ in 0..3 {
+        fetch(&miner(&c.addr, "greedy", SECRET), 10, &d)
+            .await
+            .unwrap()
+            .unwrap();
+        std::fs::remove_file(&d).unwrap();
+    }
+    match fetch(&miner(&c.addr, "greedy", SECRET), 10, &d).await {
+        Err(e @ FetchError::Unavailable { .. }) => {
+            let e = e.to_string();
+            assert!(e.contains("within the last 60 min"), "{e}")
+        }
+        other => panic!("a fourth copy within the hour: {other:?}"),
+    }
+    // Another box still gets its copy (each copy's place was given back when it ended).
+    fetch(&miner(&c.addr, "modest", SECRET), 10, &d)
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(d.parent().unwrap());
+}
+
 /// The figures docs/mining.md gives: a new box's 30-bit table copied over loopback, checked, loaded
 /// and hashing. Prints them (no timing assertion: the machines are shared).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

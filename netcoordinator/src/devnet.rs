@@ -101,7 +101,11 @@ pub async fn run(
     let store = Store::open(&data.join("coordinator.db"))?;
     let (_http_stop, http_stop_rx) = watch::channel(false);
     if let Some(addr) = opts.http {
-        let h = HttpSettings { addr, token: None };
+        let h = HttpSettings {
+            addr,
+            token: None,
+            limits: Default::default(),
+        };
         let (a, _task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
         tracing::info!("dashboard on http://{a}/ while the devnet runs");
     }

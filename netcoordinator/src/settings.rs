@@ -126,6 +126,16 @@ pub struct DaemonFlags {
     /// Prefer NETMINE_HTTP_TOKEN or the config file.
     #[arg(long, value_name = "TOKEN")]
     pub http_token: Option<SecretString>,
+    /// HTTP connections at once, apart from the miners' (default 128; an eighth of it per
+    /// address, an IPv6 /64 counting as one).
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<usize>,
+    /// Seconds an HTTP client has to send a request's headers (default 10).
+    #[arg(long, value_name = "S")]
+    pub http_header_timeout_secs: Option<f64>,
+    /// Seconds an HTTP request may take to be answered, then 503 (default 30).
+    #[arg(long, value_name = "S")]
+    pub http_request_timeout_secs: Option<f64>,
     /// Days of per-block history kept in the store (0: forever; default 30).
     #[arg(long, value_name = "DAYS")]
     pub history_days: Option<u32>,
@@ -197,7 +207,8 @@ pub fn resolve_daemon(f: DaemonFlags, env: &Environment) -> Result<CoordinatorCo
     let file = f.listener.config.clone();
     layered(file.as_deref(), env, |c| {
         f.listener.lay_over(c);
-        lay!(c, f; factomd, network, max_entries, http, history_days, stats_interval_secs);
+        lay!(c, f; factomd, network, max_entries, http, history_days, stats_interval_secs,
+            http_max_connections, http_header_timeout_secs, http_request_timeout_secs);
         lay_opt!(c, f; max_entries_per_coinbase, previous_winners, submit_window_secs, http_token);
         c.standby |= f.standby;
         if let Some(file) = f.prices {

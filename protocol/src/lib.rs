@@ -12,11 +12,13 @@
 //! * [`frame`]: framing and the 64 KiB limit;
 //! * [`text`]: [`text::sanitize`], which every role passes texts from outside through before
 //!   logging, storing, sending or printing them;
+//! * [`downgrade`]: what a peer of an older version may be sent (codes it knows);
 //! * `ws` (feature `ws`): carrying frames over WebSocket, shared by both roles.
 
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod downgrade;
 pub mod error;
 pub mod frame;
 mod mac;

@@ -149,6 +149,7 @@ impl PeerRole {
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -169,6 +170,10 @@ pub enum RefusalCode {
     BadRecord,
     /// The coordinator failed to check the records (its own fault).
     VerificationFailed,
+    /// Not checked: the block's verification budget is spent, or the identity sent a record with
+    /// a wrong difficulty earlier in the block (version 2; a version-1 peer is told
+    /// `verification_failed`, see [`RefusalCode::for_version`]).
+    OverBudget,
 }
 
 impl RefusalCode {

@@ -111,6 +111,13 @@ pub struct CoordinatorConfig {
     /// `NETMINE_HTTP_TOKEN`); at least 16 characters; no `Debug` shows it.
     #[serde(serialize_with = "protocol::secret::redacted")]
     pub http_token: Option<SecretString>,
+    /// HTTP connections at once (apart from the miners'); an eighth of it per address (an IPv6
+    /// /64), at least 1; when full, the oldest connection of the address holding the most goes.
+    pub http_max_connections: usize,
+    /// Seconds a client has to send a request's headers (a slow sender is closed).
+    pub http_header_timeout_secs: f64,
+    /// Seconds a request may take to be answered (then `503`).
+    pub http_request_timeout_secs: f64,
     /// Days of per-block history kept in the store (0: forever).
     pub history_days: u32,
     /// Seconds between the stats lines in the log (also written at shutdown).
@@ -184,6 +191,9 @@ impl Default for CoordinatorConfig {
             previous_winners: None,
             http: crate::http::DEFAULT_ADDR.into(),
             http_token: None,
+            http_max_connections: 128,
+            http_header_timeout_secs: 10.0,
+            http_request_timeout_secs: 30.0,
             history_days: 30,
             stats_interval_secs: 900.0,
             max_table_transfers: 2,
@@ -225,6 +235,17 @@ impl CoordinatorConfig {
         match path {
             Some(p) => CoordinatorConfig::load(p),
             None => Ok(CoordinatorConfig::default()),
+        }
+    }
+
+    /// The HTTP surface's budgets (see [`HttpLimits`](crate::http::HttpLimits)).
+    pub fn http_limits(&self) -> crate::http::HttpLimits {
+        let secs = |s: f64| Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+        crate::http::HttpLimits {
+            max_connections: self.http_max_connections.max(1),
+            max_per_address: (self.http_max_connections / 8).max(1),
+            header_timeout: secs(self.http_header_timeout_secs),
+            request_timeout: secs(self.http_request_timeout_secs),
         }
     }
 

@@ -116,6 +116,7 @@ impl CoordinatorConfig {
             ("max_pending", self.max_pending),
             ("max_pending_per_address", self.max_pending_per_address),
             ("ban_after", self.ban_after as usize),
+            ("http_max_connections", self.http_max_connections),
         ] {
             if value == 0 {
                 problems.push(format!("{key} must be at least 1"));
@@ -124,6 +125,8 @@ impl CoordinatorConfig {
         for (key, secs) in [
             ("handshake_timeout_secs", self.handshake_timeout_secs),
             ("ban_secs", self.ban_secs),
+            ("http_header_timeout_secs", self.http_header_timeout_secs),
+            ("http_request_timeout_secs", self.http_request_timeout_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
                 problems.push(format!(

@@ -1,5 +1,5 @@
 //! The JSON API's handlers and `/metrics`. Each reads the telemetry (one short lock) or the store
-//! (on the blocking pool, never on the async threads).
+//! (on the blocking pool, never on the async threads; history on its read-only connection).
 
 use super::AppState;
 use crate::telemetry::views::{BlocksView, HashRateView, MinersView};
@@ -59,7 +59,7 @@ pub(super) async fn blocks(
                 .into_response()
         }
     };
-    match s.store.call(move |st| st.blocks(limit)).await {
+    match s.store.read(move |st| st.blocks(limit)).await {
         Ok(blocks) => json(BlocksView { blocks }),
         Err(e) => {
             tracing::warn!("GET /api/blocks: {e}");

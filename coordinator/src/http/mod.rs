@@ -16,11 +16,18 @@
 //! needs the token, as a Bearer header. Bound to any other address it needs a
 //! token (`http_token`, `NETMINE_HTTP_TOKEN`; see [`auth`]): every request must then carry it,
 //! and without one such an address is refused at start.
+//!
+//! It is served within budgets of its own ([`HttpLimits`]: connections, a header deadline, a
+//! request timeout; see [`serve`]), and history is read on the store's read-only connection, so
+//! no request ever waits for (or delays) the payer's writes.
 
 mod api;
 pub mod auth;
 mod dashboard;
 mod roster;
+mod serve;
+
+pub use serve::{serve, HttpLimits, MAX_HEADER_BYTES};
 
 use crate::store::Store;
 use crate::telemetry::Telemetry;
@@ -30,7 +37,6 @@ use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// The default address: loopback only, so a fresh install shows nothing to the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7780";
@@ -131,23 +137,6 @@ pub async fn bind(
     TcpListener::bind(addr)
         .await
         .map_err(|reason| HttpError::Bind { addr, reason })
-}
-
-/// Serves `router` on `listener` until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
-            }
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! * [`Bans`]: addresses that keep failing (wrong secret, timeouts, malformed handshakes,
 //!   protocol violations) are banned for [`ServerConfig::ban_for`]; the failures remembered are
 //!   bounded ([`MAX_TRACKED_ADDRESSES`]).
+//! * Both count by [`ban_key`]: an IPv4 address, or an IPv6 address's /64 (one site's whole
+//!   prefix, which a single host can walk through), so a prefix cannot walk around a ban.
 //!
 //! [`ServerConfig::max_pending_per_address`]: super::ServerConfig::max_pending_per_address
 //! [`ServerConfig::max_pending`]: super::ServerConfig::max_pending
@@ -26,8 +28,22 @@ use tokio::sync::oneshot;
 /// Most addresses whose failures are remembered at once; past it the oldest are forgotten.
 pub const MAX_TRACKED_ADDRESSES: usize = 16_384;
 
+/// What admission and bans count by: an IPv4 address as it is (an IPv4-mapped IPv6 address as
+/// its IPv4 one), an IPv6 address by its /64 (the rest zeroed): a host usually holds a whole /64.
+pub(super) fn ban_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
 /// The pending handshakes: who holds how many, in arrival order.
-pub(super) struct Gate {
+pub(crate) struct Gate {
     max_total: usize,
     max_per_ip: usize,
     inner: Mutex<GateInner>,
@@ -43,11 +59,11 @@ struct GateInner {
 
 /// One pending handshake's place; given back when dropped. `evicted` fires when the gate dropped
 /// it to admit a newer one.
-pub(super) struct PendingSlot {
+pub(crate) struct PendingSlot {
     gate: Arc<Gate>,
     ip: IpAddr,
     id: u64,
-    pub(super) evicted: oneshot::Receiver<()>,
+    pub(crate) evicted: oneshot::Receiver<()>,
 }
 
 impl Drop for PendingSlot {
@@ -66,7 +82,7 @@ impl Drop for PendingSlot {
 }
 
 impl Gate {
-    pub(super) fn new(max_total: usize, max_per_ip: usize) -> Gate {
+    pub(crate) fn new(max_total: usize, max_per_ip: usize) -> Gate {
         Gate {
             max_total: max_total.max(1),
             max_per_ip: max_per_ip.max(1),
@@ -81,7 +97,8 @@ impl Gate {
     /// A place for a new handshake from `ip`, or `None` when that address already has its
     /// share pending. When every place is taken, the oldest handshake of the address holding
     /// the most is dropped.
-    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<PendingSlot> {
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<PendingSlot> {
+        let ip = ban_key(ip);
         let mut g = self.lock();
         if g.by_ip.get(&ip).map_or(0, VecDeque::len) >= self.max_per_ip {
             return None;
@@ -157,6 +174,7 @@ impl Bans {
 
     /// True while `ip` is banned; an expired ban is forgotten.
     pub(super) fn banned(&self, ip: IpAddr) -> bool {
+        let ip = ban_key(ip);
         let mut map = self.lock();
         match map.get(&ip).and_then(|f| f.banned_until) {
             Some(until) if until > Instant::now() => true,
@@ -171,6 +189,7 @@ impl Bans {
     /// Counts a failed handshake from `ip` (`why` is logged with a ban); the `ban_after`-th
     /// within the ban time bans it for `ban_for`.
     pub(super) fn failed(&self, ip: IpAddr, why: &str) {
+        let ip = ban_key(ip);
         let now = Instant::now();
         let mut map = self.lock();
         if map.len() >= MAX_TRACKED_ADDRESSES && !map.contains_key(&ip) {
@@ -270,5 +289,23 @@ mod tests {
             bans.tracked()
         );
         assert!(bans.banned(ip(1)), "an active ban survives pruning");
+    }
+
+    #[test]
+    fn an_ipv6_prefix_is_banned_as_a_whole_and_mapped_ipv4_as_ipv4() {
+        let v6 = |s: &str| IpAddr::V6(s.parse().unwrap());
+        let bans = Bans::new(2, Duration::from_secs(60));
+        // Two failures from two addresses of one /64: the whole /64 is banned.
+        bans.failed(v6("2001:db8:1:2::1"), "timeout");
+        bans.failed(v6("2001:db8:1:2:ffff::9"), "timeout");
+        assert!(bans.banned(v6("2001:db8:1:2:abcd:1:2:3")));
+        assert!(!bans.banned(v6("2001:db8:1:3::1")), "the next /64 is not");
+        assert_eq!(bans.tracked(), 1);
+        // IPv4, and IPv4 mapped in IPv6, stay per address.
+        bans.failed(ip(7), "timeout");
+        bans.failed(v6("::ffff:10.0.0.7"), "timeout");
+        assert!(bans.banned(ip(7)));
+        assert!(!bans.banned(ip(8)));
+        assert_eq!(ban_key(v6("::ffff:10.0.0.7")), ip(7));
     }
 }

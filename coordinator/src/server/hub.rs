@@ -55,10 +55,9 @@ pub struct Hub {
     table: Arc<Table>,
     events: broadcast::Sender<Message>,
     next_conn: AtomicU64,
-    /// Where submissions are hashed: a bounded pool, first come first served. Each connection
-    /// has at most one submission in flight and each is at most `records_per_miner` hashes, so
-    /// a miner waits for at most one submission of every other miner.
-    pool: Option<rayon::ThreadPool>,
+    /// Where submissions are hashed: a bounded pool behind a priority queue, within the block's
+    /// verification budget (see `verifier.rs` and `budget.rs`).
+    pub(super) verifier: super::verifier::Verifier,
     state: Mutex<State>,
     telemetry: Arc<Telemetry>,
     pub(super) table_server: super::table_serve::TableServer,
@@ -122,25 +121,14 @@ impl Hub {
             tracing::warn!("miner authentication is OFF: anyone who can reach this port can mine and submit records");
         }
         let (events, _) = broadcast::channel(64);
-        let threads = match cfg.verify_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|k| format!("verify-{k}"))
-            .build()
-            .map_err(|e| {
-                tracing::warn!("no verification pool ({e}): verifying on tokio's blocking threads")
-            })
-            .ok();
+        let verifier = super::verifier::Verifier::new(cfg.verify_threads, table.clone());
         Arc::new(Hub {
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             upstream: std::sync::OnceLock::new(),
             payout: std::sync::RwLock::new(cfg.payout.clone()),
             roster,
             telemetry,
-            pool,
+            verifier,
             cfg,
             table,
             events,
@@ -225,8 +213,62 @@ impl Hub {
     /// Starts a new job (forgetting the previous job's submissions) and broadcasts it.
     pub fn start_job(&self, job: CurrentJob) {
         let msg = job.message();
-        self.lock().book.start(job);
+        let job_id = job.job_id;
+        let enrolled = {
+            let mut st = self.lock();
+            st.book.start(job);
+            let roster = self.roster.snapshot();
+            let now = crate::telemetry::unix_now();
+            st.connected
+                .iter()
+                .filter(|(id, h)| roster.enrolled(id, h.key, None, now))
+                .count()
+        };
+        self.verifier.start_job(
+            job_id,
+            self.cfg.records_per_miner,
+            enrolled,
+            self.cfg.max_work_entries(),
+        );
         self.broadcast(msg);
+    }
+
+    /// The submit window the verification budget is sized for (the engine's; 20 s until set).
+    pub fn set_submit_window(&self, window: std::time::Duration) {
+        self.verifier.set_window(window);
+    }
+
+    /// How the roster knows `identity` for job `job_id`'s budget: enrolled (its entry from before
+    /// the job started, proved by the key its connection holds, or by the `relay` it comes
+    /// through) or unknown (anything else, and any job that is not the open one).
+    pub(super) fn standing(
+        &self,
+        identity: &str,
+        relay: Option<&str>,
+        job_id: u64,
+    ) -> super::budget::Standing {
+        use super::budget::Standing;
+        let Some(started) = self.verifier.job_started(job_id) else {
+            return Standing::Unknown;
+        };
+        let key = match relay {
+            Some(_) => None,
+            None => self.lock().connected.get(identity).and_then(|h| h.key),
+        };
+        if self
+            .roster
+            .snapshot()
+            .enrolled(identity, key, relay, started)
+        {
+            Standing::Enrolled
+        } else {
+            Standing::Unknown
+        }
+    }
+
+    /// What the verification pool has done, and the open job's budget.
+    pub fn verify_stats(&self) -> super::VerifyStats {
+        self.verifier.stats()
     }
 
     /// The current job as (height, job id), if a job is open (started and not yet collected).
@@ -387,24 +429,6 @@ impl Hub {
             self.telemetry.miner_stats(identity, &s);
         }
     }
-
-    /// Runs `f` on the verification pool; `None` if it panicked.
-    pub(super) async fn on_pool<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
-        let run = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
-        match &self.pool {
-            Some(pool) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                pool.spawn(move || {
-                    let _ = tx.send(run());
-                });
-                rx.await.ok().flatten()
-            }
-            None => tokio::task::spawn_blocking(run).await.ok().flatten(),
-        }
-    }
 }
 
 /// The highest hash rate a report may claim (10¹⁵ H/s, far beyond any farm): a larger one is cut
@@ -487,13 +511,13 @@ mod tests {
         let good: Vec<_> = (0..3u32)
             .map(|n| record(n, table.difficulty(&rec.opr_hash, &n.to_be_bytes())))
             .collect();
-        match submission(&hub, &hello, 7, good).await {
+        match submission(&hub, &hello, None, 7, good).await {
             Message::SubmissionResult { accepted: 3, .. } => {}
             other => panic!("{other:?}"),
         }
         // A second, large submission is being verified when minute 9's collection comes.
         let more: Vec<_> = (100..3100u32).map(|n| record(n, 1)).collect();
-        let second = submission(&hub, &hello, 7, more);
+        let second = submission(&hub, &hello, None, 7, more);
         let mut second = std::pin::pin!(second);
         let first_poll =
             std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx).is_pending())).await;

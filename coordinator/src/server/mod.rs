@@ -11,14 +11,18 @@
 //!   job and each miner's verified work for it), shared by the connections and the block engine;
 //!   the other files call its methods and never take its lock;
 //! * `submission`: checking a submission (the book's cheap checks, the LXRHash on the bounded
-//!   pool); `relayed`: the upstream's side of relaying (records a relay forwards here) and the
+//!   pool); `verifier` and `budget`: the pool's priority queue and each block's verification
+//!   budget (enrolled identities first; unknown ones share what is left); `relayed`: the upstream's side of relaying (records a relay forwards here) and the
 //!   relay's side (forwarding what its hub accepted); `table_serve`: copies of the table.
 //!
 //! Each connection is its own task; a stalled miner only ever blocks itself (broadcasts go through a
 //! bounded channel whose slow receivers lag and are told so, never the sender).
 
-mod admission;
+pub(crate) mod admission;
 mod book;
+mod budget;
+#[cfg(test)]
+mod budget_load;
 mod connection;
 mod handshake;
 mod hub;
@@ -26,12 +30,16 @@ mod listener;
 mod relayed;
 mod session;
 mod submission;
+mod table_limits;
 mod table_serve;
+mod verifier;
 
 pub use admission::MAX_TRACKED_ADDRESSES;
+pub use budget::BudgetView;
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
 pub use relayed::{stats_of, RelayedSubmission};
+pub use verifier::VerifyStats;
 
 use protocol::Secret;
 use std::time::Duration;
@@ -71,7 +79,7 @@ pub struct ServerConfig {
     /// Table copies served to miners at once (0: the table is never served).
     pub max_table_transfers: usize,
     /// Identities allowed to relay other miners' records (`netcoordinator relay --name`); their
-    /// connections are not throttled.
+    /// links are read at a higher rate than a miner's (all their miners' frames together).
     pub relays: Vec<String>,
     /// The secret relays authenticate with instead of the farm secret (`None`: the farm secret,
     /// so any box that knows it could claim a relay's name).

@@ -215,7 +215,7 @@ pub(super) async fn handle(
                 return Some(Some(not_relayable(identity, job_id, n, why)));
             }
             let miner = MinerHello { identity, coinbase };
-            let result = submission(hub, &miner, job_id, records).await;
+            let result = submission(hub, &miner, Some(&relay.identity), job_id, records).await;
             match result {
                 Message::SubmissionResult {
                     job_id,
@@ -322,13 +322,13 @@ mod tests {
             identity: "x".into(),
             coinbase: fa(1),
         };
-        submission(&hub, &first, 3, vec![record(1)]).await;
+        submission(&hub, &first, None, 3, vec![record(1)]).await;
         let other = MinerHello {
             identity: "x".into(),
             coinbase: fa(2),
         };
         let Message::SubmissionResult { rejected, .. } =
-            submission(&hub, &other, 3, vec![record(2), record(3)]).await
+            submission(&hub, &other, None, 3, vec![record(2), record(3)]).await
         else {
             panic!("not a result")
         };

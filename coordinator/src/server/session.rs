@@ -40,6 +40,10 @@ pub(super) enum ConnectionEnd {
     /// A table copy failed half-way (too slow, stalled, link lost).
     #[error("table copy: {0}")]
     TableCopy(String),
+    /// A record whose claimed difficulty is not its own: nothing more of this identity is
+    /// verified in this block, and its connection is closed.
+    #[error("a record with a wrong claimed difficulty: closed for the rest of the block")]
+    WrongDifficulty,
 }
 
 impl ConnectionEnd {
@@ -55,6 +59,8 @@ impl ConnectionEnd {
 
 /// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
 const MAX_FRAMES_PER_SEC: u32 = 50;
+/// The same for one relay's link, which carries all its miners' frames: all of them together.
+const MAX_RELAY_FRAMES_PER_SEC: u32 = 500;
 /// A miner's `error` messages are logged at most this often (sanitized: 200 bytes, no control
 /// characters).
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -64,6 +70,8 @@ const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 struct Conduct {
     /// Submissions with refusals an honest miner never causes.
     bad_submissions: u32,
+    /// A record claimed a wrong difficulty (the connection closes).
+    lied: bool,
     /// When a miner's `error` was last logged, and how many were not logged since.
     last_error_log: Option<Instant>,
     errors_suppressed: u64,
@@ -73,8 +81,29 @@ struct Conduct {
 }
 
 impl Conduct {
-    /// How long to pause before reading the next frame.
-    fn throttle(&mut self) -> Option<Duration> {
+    /// Counts a relayed submission's result against the relay: a relay forwards only records its
+    /// own hub verified, so a wrong difficulty or a too-long nonce means the relay itself is bad.
+    fn relayed_result(&mut self, reply: &Message) {
+        if let Message::RelaySubmissionResult { rejected, .. } = reply {
+            if rejected.iter().any(|r| {
+                matches!(
+                    r.code,
+                    RefusalCode::WrongDifficulty | RefusalCode::NonceTooLong
+                )
+            }) {
+                self.bad_submissions += 1;
+            }
+        }
+    }
+
+    /// How long to pause before reading the next frame (a relay's link: at its own, higher,
+    /// rate).
+    fn throttle(&mut self, relay: bool) -> Option<Duration> {
+        let max = if relay {
+            MAX_RELAY_FRAMES_PER_SEC
+        } else {
+            MAX_FRAMES_PER_SEC
+        };
         let now = Instant::now();
         let start = *self.window_start.get_or_insert(now);
         if now.duration_since(start) >= Duration::from_secs(1) {
@@ -83,8 +112,7 @@ impl Conduct {
             return None;
         }
         self.frames_in_window += 1;
-        (self.frames_in_window > MAX_FRAMES_PER_SEC)
-            .then(|| (start + Duration::from_secs(1)).duration_since(now))
+        (self.frames_in_window > max).then(|| (start + Duration::from_secs(1)).duration_since(now))
     }
 
     /// Logs a miner's `error` message, at most once per [`ERROR_LOG_EVERY`].
@@ -110,11 +138,18 @@ struct Outbox<'a> {
     ws: &'a mut Ws,
     session: &'a mut Session,
     timeout: Duration,
+    /// The peer's protocol version: what it is sent is in that version's terms (see
+    /// `protocol::downgrade`).
+    version: u32,
 }
 
 impl Outbox<'_> {
     async fn send(&mut self, msg: &Message) -> Result<(), ConnectionEnd> {
-        let frame = self.session.seal(msg)?;
+        let frame = if self.version < protocol::PROTOCOL_VERSION {
+            self.session.seal(&msg.clone().for_version(self.version))?
+        } else {
+            self.session.seal(msg)?
+        };
         tokio::time::timeout(self.timeout, protocol::ws::send_text(self.ws, frame))
             .await
             .map_err(|_| ConnectionEnd::SendTimeout(self.timeout))??;
@@ -143,6 +178,7 @@ pub(super) async fn run(
         mut session,
         hello,
         registration,
+        version,
         ..
     } = peer;
     let mut replaced = registration.replaced;
@@ -154,6 +190,7 @@ pub(super) async fn run(
         ws: &mut ws,
         session: &mut session,
         timeout: idle,
+        version,
     };
     let end = async {
         if let Some(job) = hub.job_message() {
@@ -194,7 +231,7 @@ pub(super) async fn run(
                     let msg = out.session.open(&text?)?;
                     last_heard = Instant::now();
                     if let Message::TableRequest { bits, offset } = msg {
-                        super::table_serve::serve(hub, out.ws, out.session, &hello.identity, bits, offset, idle)
+                        super::table_serve::serve(hub, out.ws, out.session, &hello.identity, addr, bits, offset)
                             .await
                             .map_err(ConnectionEnd::TableCopy)?;
                         last_heard = Instant::now();
@@ -202,19 +239,23 @@ pub(super) async fn run(
                     }
                     if let Some(answer) = super::relayed::handle(hub, &hello, addr, &mut relayed, &msg).await {
                         if let Some(reply) = answer {
+                            conduct.relayed_result(&reply);
                             out.send(&reply).await?;
                         }
-                        continue;
-                    }
-                    if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
+                    } else if let Some(reply) = handle(hub, &hello, &mut conduct, msg).await {
                         out.send(&reply).await?;
+                    }
+                    if conduct.lied {
+                        let end = ConnectionEnd::WrongDifficulty;
+                        out.goodbye(end.to_string()).await;
+                        return Err(end);
                     }
                     if conduct.bad_submissions >= cfg.max_bad_submissions {
                         let end = ConnectionEnd::Misbehaved(conduct.bad_submissions);
                         out.goodbye(end.to_string()).await;
                         return Err(end);
                     }
-                    if let Some(pause) = conduct.throttle().filter(|_| !relay) {
+                    if let Some(pause) = conduct.throttle(relay) {
                         tokio::time::sleep(pause).await;
                     }
                 }
@@ -252,7 +293,7 @@ async fn handle(
         }
         Message::Submission { job_id, records } => {
             let submitted = records.len();
-            let result = submission(hub, hello, job_id, records).await;
+            let result = submission(hub, hello, None, job_id, records).await;
             if let Message::SubmissionResult {
                 rejected, accepted, ..
             } = &result
@@ -270,6 +311,9 @@ async fn handle(
                 }) {
                     conduct.bad_submissions += 1;
                 }
+                conduct.lied |= rejected
+                    .iter()
+                    .any(|r| r.code == RefusalCode::WrongDifficulty);
             }
             Some(result)
         }
@@ -280,5 +324,56 @@ async fn handle(
         other => Some(Message::Error {
             message: format!("{} is not a message miners send", other.kind()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::RefusalCount;
+
+    #[test]
+    fn a_relay_link_is_throttled_at_its_own_rate() {
+        for (relay, max) in [
+            (false, MAX_FRAMES_PER_SEC),
+            (true, MAX_RELAY_FRAMES_PER_SEC),
+        ] {
+            let mut c = Conduct::default();
+            for k in 0..max {
+                assert_eq!(c.throttle(relay), None, "frame {k}");
+            }
+            let pause = c.throttle(relay).expect("one frame too many pauses");
+            assert!(pause <= Duration::from_secs(1));
+            // The next second, reading goes on.
+            c.window_start = c.window_start.map(|t| t - Duration::from_secs(1));
+            assert_eq!(c.throttle(relay), None);
+        }
+    }
+
+    #[test]
+    fn a_relay_forwarding_records_it_cannot_have_verified_counts_toward_its_closing() {
+        let result = |code| Message::RelaySubmissionResult {
+            identity: "s1-rig".into(),
+            job_id: 1,
+            accepted: 0,
+            rejected: vec![RefusalCount {
+                code,
+                count: 1,
+                example: String::new(),
+            }],
+        };
+        let mut c = Conduct::default();
+        // Its miners' limits and the budget are not the relay's fault.
+        c.relayed_result(&result(RefusalCode::OverLimit));
+        c.relayed_result(&result(RefusalCode::OverBudget));
+        c.relayed_result(&result(RefusalCode::StaleJob));
+        assert_eq!(c.bad_submissions, 0);
+        c.relayed_result(&result(RefusalCode::WrongDifficulty));
+        c.relayed_result(&result(RefusalCode::NonceTooLong));
+        assert_eq!(c.bad_submissions, 2);
+        assert!(
+            !c.lied,
+            "one relayed miner's lie does not close the relay's link"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! seconds instead of generating the table for 7–10 minutes.
 //!
 //! Only a miner that authenticated may ask, at most `max_table_transfers` copies run at once (the
-//! others are told to retry), and the bytes go out straight from the coordinator's own table:
+//! others are told to retry), at most one per identity and per address, with a cooldown between
+//! whole copies per identity (see `table_limits`), and the bytes go out straight from the coordinator's own table:
 //! each binary WebSocket message is a [`Bytes`] that borrows a slice of the shared table
 //! (`Bytes::from_owner`), so nothing is copied into per-connection buffers. The table's SHA-256
 //! (the built-in one for 10, 20 and 30 bits, which the table was checked against when it was
@@ -10,13 +11,15 @@
 //! `table_offer`; the miner checks its copy against it (and against the digest it knows for 10,
 //! 20 and 30 bits).
 
+use super::table_limits::{CopyBook, NotNow};
 use super::Hub;
 use bytes::Bytes;
 use futures_util::SinkExt;
 use hashcore::Table;
 use protocol::{Message, Session, TABLE_CHUNK};
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -24,18 +27,56 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 /// Messages written before the socket is flushed (about 1 MiB).
 const FLUSH_EVERY: usize = 32;
 
-/// What a copy needs from the hub: the slots and the digest, computed once.
+/// What a copy needs from the hub: the slots, who is being sent what, and the digest, computed
+/// once.
 pub(crate) struct TableServer {
     slots: Arc<Semaphore>,
+    book: Mutex<CopyBook>,
     digest: tokio::sync::OnceCell<String>,
+}
+
+/// A running copy's place in the book; given back when dropped.
+struct Running<'a> {
+    server: &'a TableServer,
+    identity: &'a str,
+    ip: IpAddr,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.server.book().end(self.identity, self.ip);
+    }
 }
 
 impl TableServer {
     pub(crate) fn new(max_transfers: usize) -> TableServer {
         TableServer {
             slots: Arc::new(Semaphore::new(max_transfers)),
+            book: Mutex::new(CopyBook::default()),
             digest: tokio::sync::OnceCell::new(),
         }
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, CopyBook> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of `size - offset` bytes for `identity` at `addr` may start now, or why not.
+    fn begin<'a>(
+        &'a self,
+        identity: &'a str,
+        addr: SocketAddr,
+        offset: u64,
+        size: u64,
+    ) -> Result<Running<'a>, NotNow> {
+        let ip = super::admission::ban_key(addr.ip());
+        self.book()
+            .begin(identity, ip, offset, size, Instant::now())?;
+        Ok(Running {
+            server: self,
+            identity,
+            ip,
+        })
     }
 
     fn slot(&self) -> Option<OwnedSemaphorePermit> {
@@ -100,13 +141,14 @@ pub(super) async fn serve<S>(
     ws: &mut tokio_tungstenite::WebSocketStream<S>,
     session: &mut Session,
     identity: &str,
+    addr: SocketAddr,
     bits: u32,
     offset: u64,
-    timeout: Duration,
 ) -> Result<(), String>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let timeout = hub.cfg().idle_timeout;
     async fn send_text<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         ws: &mut tokio_tungstenite::WebSocketStream<S>,
         session: &mut Session,
@@ -134,6 +176,22 @@ where
         return send_text(ws, session, &busy, timeout).await;
     };
     let table = hub.table().clone();
+    let _running = match hub
+        .table_server
+        .begin(identity, addr, offset, table.len() as u64)
+    {
+        Ok(r) => r,
+        Err(not_now) => {
+            let no = Message::TableUnavailable {
+                reason: not_now.reason,
+                retry_after_secs: not_now
+                    .retry_after_secs
+                    .map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+                bits: Some(table.bits()),
+            };
+            return send_text(ws, session, &no, timeout).await;
+        }
+    };
     let sha256 = hub.table_server.digest(&table).await?;
     let size = table.len();
     let offer = Message::TableOffer {

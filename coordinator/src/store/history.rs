@@ -161,6 +161,40 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    // The main connection's lock is held across the read on purpose: that is the payer.
+    #[allow(clippy::await_holding_lock)]
+    #[tokio::test]
+    async fn history_is_read_on_its_own_read_only_connection_while_the_payer_writes() {
+        let (store, dir) = temp_store("reader");
+        store.save_block(&BlockRecord::new(1), 30).unwrap();
+        // The payer holds the main connection, inside a write transaction.
+        let main = store.conn();
+        main.execute_batch("BEGIN IMMEDIATE").unwrap();
+        main.execute(
+            "INSERT INTO block_history (height, recorded_at, record) VALUES (2, 0, '{}')",
+            [],
+        )
+        .unwrap();
+        // A history read does not wait for it (it would deadlock on the main connection's
+        // lock), and sees the last committed state.
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.read(|st| st.blocks(10)),
+        )
+        .await
+        .expect("the read waited for the writer")
+        .unwrap();
+        assert_eq!(got.iter().map(|b| b.height).collect::<Vec<_>>(), vec![1]);
+        // And it cannot write.
+        let write = store
+            .read(|st| st.save_block(&BlockRecord::new(3), 30))
+            .await;
+        assert!(write.is_err(), "{write:?}");
+        main.execute_batch("COMMIT").unwrap();
+        drop(main);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn an_unreadable_record_is_skipped_and_an_infinite_rate_is_stored_as_0() {
         let (store, dir) = temp_store("unreadable");

@@ -93,10 +93,14 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 /// The store. One connection, used by one task at a time; clones share it. From async code use
-/// [`Store::call`], which runs the (fsync'ing) SQLite work off the async threads.
+/// [`Store::call`], which runs the (fsync'ing) SQLite work off the async threads. Reads that
+/// anyone may ask for (the HTTP API's history) go through [`Store::read`] instead: a second,
+/// read-only connection, which WAL lets read while the payer writes, so they never wait for it
+/// nor it for them.
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    reader: Option<Arc<Mutex<Connection>>>,
 }
 
 impl Store {
@@ -111,9 +115,37 @@ impl Store {
         // write instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrate::run(&conn)?;
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let reader = Connection::open_with_flags(path, flags)
+            .and_then(|r| {
+                r.busy_timeout(std::time::Duration::from_secs(10))
+                    .map(|()| r)
+            })
+            .map_err(|e| {
+                tracing::warn!("no read-only store connection ({e}): the API reads on the main one")
+            })
+            .ok();
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            reader: reader.map(|r| Arc::new(Mutex::new(r))),
         })
+    }
+
+    /// Runs `f` on a blocking thread with the store's read-only connection (the main one if it
+    /// could not be opened): any write in `f` fails.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let view = Store {
+            conn: self.reader.clone().unwrap_or_else(|| self.conn.clone()),
+            reader: None,
+        };
+        tokio::task::spawn_blocking(move || f(&view))
+            .await
+            .map_err(|e| StoreError(format!("store task failed: {e}")))?
     }
 
     /// Runs `f` on a blocking thread (SQLite waits for the disk): for async code.
