@@ -3,16 +3,17 @@
 //! and docs/factomd-sim.md for where it knowingly departs from factomd.
 
 mod blocks;
+mod clock;
 mod entries;
 mod server;
 mod state;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use server::{router, Faults, Sim};
 pub use state::{SimConfig, SimState, LOCAL_NETWORK_ID, PREMADE_CHAINS};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// A simulator serving HTTP on a local socket; stops when dropped or shut down.
@@ -24,16 +25,37 @@ pub struct SimServer {
 }
 
 impl SimServer {
-    /// Binds `listen` (port 0 picks a free port) and serves a new simulated node.
+    /// Binds `listen` (port 0 picks a free port) and serves a new simulated node on the real
+    /// clock.
     pub async fn start(cfg: SimConfig, listen: SocketAddr) -> std::io::Result<SimServer> {
-        let listener = TcpListener::bind(listen).await?;
-        Self::serve(cfg, listener)
+        Self::start_with_clock(cfg, listen, Arc::new(SystemClock)).await
     }
 
-    /// Serves a new simulated node on an already-bound listener.
+    /// Binds `listen` and serves a new simulated node whose time comes from `clock`: with a
+    /// [`ManualClock`] the node stays in its first minute until the clock is advanced (see
+    /// [`Sim::time_until`]).
+    pub async fn start_with_clock(
+        cfg: SimConfig,
+        listen: SocketAddr,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<SimServer> {
+        let listener = TcpListener::bind(listen).await?;
+        Self::serve_with_clock(cfg, listener, clock)
+    }
+
+    /// Serves a new simulated node on an already-bound listener, on the real clock.
     pub fn serve(cfg: SimConfig, listener: TcpListener) -> std::io::Result<SimServer> {
+        Self::serve_with_clock(cfg, listener, Arc::new(SystemClock))
+    }
+
+    /// Serves a new simulated node on an already-bound listener, on `clock`.
+    pub fn serve_with_clock(
+        cfg: SimConfig,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
-        let sim = Sim::new(SimState::new(cfg, Instant::now()));
+        let sim = Sim::with_clock(SimState::new(cfg, clock.now()), clock);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(sim.clone());
         let task = tokio::spawn(async move {
