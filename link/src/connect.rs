@@ -18,7 +18,7 @@
 use crate::addr::CoordinatorAddr;
 use crate::config::LinkConfig;
 use crate::tls::{client_config, pin_mismatch, PinMismatch, TlsSetupError};
-use protocol::{HandshakeError, Message, MinerHandshake, Session};
+use protocol::{HandshakeError, Message, Session};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,7 +134,6 @@ pub async fn connect(
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<(Ws, Session), ConnectError> {
     let shown = addr.to_string();
-    let hs = MinerHandshake::new(&cfg.secret, &cfg.identity, &cfg.coinbase);
     let step = async {
         let connector = tls
             .filter(|_| addr.is_tls())
@@ -156,18 +155,8 @@ pub async fn connect(
                 source,
             },
         })?;
-        let shake = async {
-            let io = |e: protocol::ws::LinkError| HandshakeError::from_io(e.to_string());
-            let challenge = protocol::ws::recv_text(&mut ws, "coordinator")
-                .await
-                .map_err(io)?;
-            let (pending, auth) = hs.respond(&challenge)?;
-            protocol::ws::send_text(&mut ws, auth).await.map_err(io)?;
-            let welcome = protocol::ws::recv_text(&mut ws, "coordinator")
-                .await
-                .map_err(io)?;
-            pending.finish(&welcome)
-        };
+        let shake =
+            protocol::ws::client_handshake(&mut ws, &cfg.secret, &cfg.identity, &cfg.coinbase);
         match shake.await {
             Ok(session) => Ok((ws, session)),
             Err(HandshakeError::Rejected { code, reason }) if code.is_fatal() => {
