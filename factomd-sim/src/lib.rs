@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 pub struct SimServer {
     addr: SocketAddr,
     sim: Arc<Sim>,
+    manual: Option<Arc<ManualClock>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -29,6 +30,16 @@ impl SimServer {
     /// clock.
     pub async fn start(cfg: SimConfig, listen: SocketAddr) -> std::io::Result<SimServer> {
         Self::start_with_clock(cfg, listen, Arc::new(SystemClock)).await
+    }
+
+    /// Binds `listen` and serves a new simulated node on a [`ManualClock`] of its own: the node
+    /// stays at the start of its first block until [`advance`](SimServer::advance)d or
+    /// [`advance_to`](SimServer::advance_to) a minute (tests).
+    pub async fn start_manual(cfg: SimConfig, listen: SocketAddr) -> std::io::Result<SimServer> {
+        let clock = Arc::new(ManualClock::new());
+        let mut s = Self::start_with_clock(cfg, listen, clock.clone()).await?;
+        s.manual = Some(clock);
+        Ok(s)
     }
 
     /// Binds `listen` and serves a new simulated node whose time comes from `clock`: with a
@@ -71,6 +82,7 @@ impl SimServer {
         Ok(SimServer {
             addr,
             sim,
+            manual: None,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -90,6 +102,37 @@ impl SimServer {
     /// The simulated node (state and fault switches).
     pub fn sim(&self) -> &Arc<Sim> {
         &self.sim
+    }
+
+    /// The manual clock of a node started with [`start_manual`](SimServer::start_manual).
+    pub fn manual_clock(&self) -> Option<&Arc<ManualClock>> {
+        self.manual.as_ref()
+    }
+
+    fn manual(&self) -> &ManualClock {
+        self.manual
+            .as_deref()
+            .expect("stepping the clock needs a node started with SimServer::start_manual")
+    }
+
+    /// Moves the node's manual clock forward by `by`. Panics on the real clock.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.manual().advance(by);
+    }
+
+    /// Moves the node's manual clock to the start of minute `minute` of block `height` (no
+    /// move if that minute has started already). Panics on the real clock.
+    pub fn advance_to(&self, height: u32, minute: u8) {
+        let by = self.sim.time_until(height, minute);
+        self.manual().advance(by);
+    }
+
+    /// Moves the node's manual clock to minute 0 of the next block, saving the block being built;
+    /// returns the new height being built. Panics on the real clock.
+    pub fn next_block(&self) -> u32 {
+        let (height, _) = self.sim.height_and_minute();
+        self.advance_to(height + 1, 0);
+        height + 1
     }
 
     /// Stops serving and waits for the server task.
