@@ -52,6 +52,8 @@ pub struct Sim {
     clock: Arc<dyn Clock>,
     /// Answers given, per method (requests that reached the method; faults answer none).
     calls: Mutex<HashMap<String, u64>>,
+    /// Requests a fault answered (HTTP 500, or 503 during an outage).
+    refused: std::sync::atomic::AtomicU64,
 }
 
 impl Sim {
@@ -67,6 +69,7 @@ impl Sim {
             faults: Mutex::new(Faults::default()),
             clock,
             calls: Mutex::new(HashMap::new()),
+            refused: Default::default(),
         })
     }
 
@@ -86,6 +89,12 @@ impl Sim {
     pub fn time_until(&self, height: u32, minute: u8) -> Duration {
         let now = self.now();
         self.state().time_until(height, minute, now)
+    }
+
+    /// How many requests a fault answered (HTTP 500, or 503 during an outage): tests wait on it
+    /// to know a client ran into the fault.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many `method` requests the node has answered (with a result or a JSON-RPC error; not
@@ -174,9 +183,13 @@ async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Res
         tokio::time::sleep(faults.latency).await;
     }
     if faults.http_500 {
+        sim.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::INTERNAL_SERVER_ERROR, "simulated node failure").into_response();
     }
     if faults.down_until.is_some_and(|t| t > sim.now()) {
+        sim.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "simulated outage").into_response();
     }
     let req: Request = match serde_json::from_slice(&body) {

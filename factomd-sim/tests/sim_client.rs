@@ -3,13 +3,13 @@
 
 mod common;
 
+use common::{client, manual_sim, START};
 use factom::rpc::{self, RpcError};
 use factom::transport::JsonRpc;
 use factom::{
     compose, opr_chain_id, ClientError, CommitOutcome, EcSecret, Entry, FactomdClient, Monitor,
     MonitorConfig, MonitorEvent, RpcConfig,
 };
-use common::{client, manual_sim, START};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
