@@ -207,3 +207,12 @@ for name, a in [("fa", FA), ("ec", "EC2DKSYyRcNWf7RS963VFYgMExoHRYLHVeCfQ9PGPmNz
                 ("es", "Es2Rf7iM6PdsqfYCo3D1tnAR65SkLENyWJG1deUzpRMQmbh9F3eG"),
                 ("fa-bad-check", FA[:-1] + "R")]:
     put("address", name, a)
+
+# --- entry blocks and texts from outside --------------------------------------------------------
+
+for k, line in enumerate(l for l in open(os.path.join(ROOT, "testdata", "factom", "entry-blocks.txt"))
+                         if l.strip() and not l.startswith("#")):
+    put("entry_block", f"mainnet-{k}", bytes.fromhex(line.split()[0]))
+put("outside_text", "ansi", "\x1b[31;1mfactomd-sim: simulated error text\x1b[0m\r\n" * 8)
+put("outside_text", "osc", "x\x1b]0;title\x07y\x1b]8;;http://e\x1b\\z\u009b31m")
+put("outside_text", "utf8", "é" * 150 + "🦀" * 10 + "\u202e")

@@ -1,9 +1,14 @@
 //! Preparing a block's job at minute 1: grade the previous block's records (fetched from factomd)
 //! to learn its winners, take the prices, and estimate the minimum difficulty worth paying for.
+//!
+//! The previous block is fetched with every entry block and entry checked against what was asked
+//! for ([`factom::check`]) within a [`FetchBudget`] ([`fetch_budget`]): a node that serves anything
+//! else is faulty for that block, and no job is built on winners that could not be established.
 
-use factom::{ClientError, FactomdClient};
+use factom::{ClientError, FactomdClient, FetchBudget, FetchError, NodeFault};
 use hashcore::difficulty::minimum_difficulty;
 use pegnet::{GradedBlock, Grader, GraderError, Network, OprTemplate, Pow, V1Content, V2Content};
+use std::time::Duration;
 
 /// What the coordinator needs to build a job for `height`.
 #[derive(Debug, Clone)]
@@ -27,6 +32,15 @@ pub enum PlanError {
         /// What the client reported (transport failure or factomd's JSON-RPC error).
         source: ClientError,
     },
+    /// factomd served the block wrongly (an entry or entry block that is not what was asked for),
+    /// or the fetch ran past its budget.
+    #[error("node fault ({}) fetching block {height}: {fault}; no record is built on winners that could not be established", .fault.kind())]
+    Fault {
+        /// The block fetched.
+        height: u32,
+        /// What was wrong.
+        fault: NodeFault,
+    },
     /// The previous winners do not fit the grader.
     #[error(transparent)]
     Grader(#[from] GraderError),
@@ -47,10 +61,30 @@ pub enum PlanError {
     },
 }
 
-/// Grades block `height - 1` and builds the plan for `height`. `prev_winners` is the winner list in
-/// force for block `height - 1` (the winners of the last graded block before it). Empty means
-/// unknown (a coordinator that just started): the list is then taken from the block's own records. `cutoff` is how many records a block is expected to pay for network-wide (PegNet's
-/// `SubmissionCutOff`, 200 by default; 0 disables the floor).
+/// The share of what is left of the block at minute 1 that fetching the previous block may take:
+/// a fifth (about 2 minutes of a 10-minute block), so the miners still get most of the block.
+pub const FETCH_TIME_SHARE: u32 = 5;
+
+/// The least time the fetch gets, however short the block (so a busy machine with 6-second
+/// blocks is not taken for a slow node).
+pub const MIN_FETCH_TIME: Duration = Duration::from_secs(2);
+
+/// The fetch time when the block's end is unknown: a fifth of a mainnet block.
+pub const DEFAULT_FETCH_TIME: Duration = Duration::from_secs(120);
+
+/// The budget of minute 1's fetch of the previous block: [`factom::check::MAX_FETCH_ENTRIES`]
+/// entries, [`factom::check::MAX_FETCH_BYTES`] (64 MiB) of answers, and a
+/// [`FETCH_TIME_SHARE`]th of `left` (what is left of the block), at least [`MIN_FETCH_TIME`]
+/// ([`DEFAULT_FETCH_TIME`] when `left` is unknown).
+pub fn fetch_budget(left: Option<Duration>) -> FetchBudget {
+    let time = left.map_or(DEFAULT_FETCH_TIME, |l| {
+        (l / FETCH_TIME_SHARE).max(MIN_FETCH_TIME)
+    });
+    FetchBudget::within(time)
+}
+
+/// Grades block `height - 1` and builds the plan for `height`, fetching it within the default
+/// [`FetchBudget`] (no deadline); see [`plan_within`].
 pub async fn plan(
     client: &FactomdClient,
     pow: &(dyn Pow + Sync),
@@ -60,13 +94,50 @@ pub async fn plan(
     prices: Vec<u64>,
     cutoff: usize,
 ) -> Result<BlockPlan, PlanError> {
+    let budget = FetchBudget::default();
+    plan_within(
+        client,
+        pow,
+        network,
+        height,
+        prev_winners,
+        prices,
+        cutoff,
+        &budget,
+    )
+    .await
+}
+
+/// Grades block `height - 1` and builds the plan for `height`. `prev_winners` is the winner list in
+/// force for block `height - 1` (the winners of the last graded block before it). Empty means
+/// unknown (a coordinator that just started): the list is then taken from the block's own records. `cutoff` is how many records a block is expected to pay for network-wide (PegNet's
+/// `SubmissionCutOff`, 200 by default; 0 disables the floor). The block is fetched within
+/// `budget`, every entry checked: a [`PlanError::Fault`] if anything served is not what was
+/// asked for.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_within(
+    client: &FactomdClient,
+    pow: &(dyn Pow + Sync),
+    network: Network,
+    height: u32,
+    prev_winners: &[String],
+    prices: Vec<u64>,
+    cutoff: usize,
+    budget: &FetchBudget,
+) -> Result<BlockPlan, PlanError> {
     let previous_height = height.saturating_sub(1);
     let entries = client
-        .entries_at(&network.opr_chain(), previous_height)
+        .entries_at_within(&network.opr_chain(), previous_height, budget)
         .await
-        .map_err(|source| PlanError::Node {
-            height: previous_height,
-            source,
+        .map_err(|e| match e {
+            FetchError::Node(source) => PlanError::Node {
+                height: previous_height,
+                source,
+            },
+            FetchError::Fault(fault) => PlanError::Fault {
+                height: previous_height,
+                fault,
+            },
         })?;
     let version = network.version(previous_height);
     let grade_with = |prev: &[String]| -> Result<GradedBlock, GraderError> {
@@ -207,4 +278,34 @@ fn carried_winner_lists(
         .collect();
     lists.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     lists.into_iter().take(8).map(|(_, l)| l).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn the_fetch_gets_a_fifth_of_the_block_left_at_least_2_s() {
+        let deadline = |left: Option<Duration>| {
+            let b = fetch_budget(left);
+            assert_eq!(b.max_bytes, 64 << 20);
+            assert_eq!(b.max_entries, factom::check::MAX_FETCH_ENTRIES);
+            b.deadline
+                .unwrap()
+                .saturating_duration_since(Instant::now())
+        };
+        let near = |d: Duration, want: u64| {
+            let ms = d.as_millis() as u64;
+            assert!(
+                ms <= want * 1000 && ms + 500 >= want * 1000,
+                "{d:?}, not {want} s"
+            )
+        };
+        // Mainnet, at minute 1: 9 minutes left.
+        near(deadline(Some(Duration::from_secs(540))), 108);
+        // 6-second blocks: at least 2 s.
+        near(deadline(Some(Duration::from_millis(5400))), 2);
+        near(deadline(None), 120);
+    }
 }

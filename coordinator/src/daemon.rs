@@ -8,6 +8,7 @@
 
 use crate::config::{CoordinatorConfig, Role};
 use crate::engine::{fit_submit_window, BlockSummary, EngineBuilder, EngineConfig, EngineError};
+use crate::roster::RosterBook;
 use crate::server::{serve, Hub, ServerConfig};
 use crate::store::Store;
 use crate::telemetry::{Telemetry, RATE_SAMPLES, RATE_SAMPLE_EVERY};
@@ -123,8 +124,16 @@ pub fn telemetry_for(server: &ServerConfig, network: Network, ec: &EcSecret) -> 
 /// Starts the hub on the bound listener, the minute monitor and the block engine.
 pub async fn spawn(p: Parts) -> Result<Running> {
     let addr = p.listener.local_addr()?;
-    let hub = Hub::with_telemetry(p.server, p.table.clone(), p.telemetry.clone());
+    let store = p.store.clone();
+    let roster = tokio::task::spawn_blocking(move || RosterBook::open(store)).await??;
+    let hub = Hub::with_roster(
+        p.server,
+        p.table.clone(),
+        p.telemetry.clone(),
+        Arc::new(roster),
+    );
     let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(follow_roster(hub.clone(), stop_rx.clone()));
     seed_rate_history(&p.store, &p.telemetry).await;
     tokio::spawn(sample_rates(p.telemetry, stop_rx.clone()));
     let listener = tokio::spawn(serve(hub.clone(), p.listener, stop_rx));
@@ -163,6 +172,33 @@ pub async fn start_http(
     let addr = l.local_addr()?;
     let router = crate::http::router(telemetry, store, h.token.as_ref());
     Ok((addr, tokio::spawn(crate::http::serve(l, router, stop))))
+}
+
+/// How often the store's roster is checked for changes another process made.
+pub const ROSTER_POLL: Duration = Duration::from_secs(2);
+
+/// Follows the roster in the store until stopped: a change made by `netcoordinator miners` (or
+/// the HTTP API) is read within [`ROSTER_POLL`], and a revoked or re-keyed identity's session
+/// is ended at once.
+pub async fn follow_roster(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(ROSTER_POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+        }
+        let book = hub.roster().clone();
+        match tokio::task::spawn_blocking(move || book.reload()).await {
+            Ok(Ok(true)) => {
+                let n = hub.enforce_roster();
+                tracing::info!(disconnected = n, "the roster changed");
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!("reading the roster: {e}"),
+            Err(e) => tracing::warn!("reading the roster: {e}"),
+        }
+    }
 }
 
 /// Samples the farm's hash rate for the dashboard's chart until stopped.

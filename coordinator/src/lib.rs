@@ -33,6 +33,7 @@ pub mod daemon;
 pub mod engine;
 pub mod http;
 pub mod payer;
+pub mod roster;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -49,8 +49,9 @@ async fn impostor(act: Act) -> (String, Arc<AtomicUsize>) {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
                     return; // a failback probe: TCP only
                 };
+                // No version header was answered: the miner speaks version 1 to it.
                 let (_, challenge) =
-                    CoordinatorHandshake::start(&Secret::new("impostor-knows-nothing"));
+                    CoordinatorHandshake::start_version(&Secret::new("impostor-knows-nothing"), 1);
                 let refuse = |code| {
                     encode_plain(&Message::Rejected {
                         code,

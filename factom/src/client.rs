@@ -6,10 +6,13 @@
 //! once as [`ClientError`]s carrying the code.
 
 use crate::address::EcAddress;
+use crate::check::{
+    check_entry, check_entry_block, BudgetSpent, FetchBudget, NodeFault, MAX_ENTRY_ANSWER,
+};
 use crate::commit::{Commit, ComposedEntry};
 use crate::entry::{Entry, Hash32};
 use crate::rpc;
-use crate::transport::{ClientError, JsonRpc, RpcConfig};
+use crate::transport::{ClientError, JsonRpc, RpcConfig, MAX_BODY};
 use crate::types::*;
 use serde_json::json;
 
@@ -127,9 +130,22 @@ impl FactomdClient {
     }
 
     /// The entry with hash `hash` (`entry`), its chain ID, external IDs and content decoded from
-    /// hex. Non-hex fields are a [`ClientError::Decode`].
+    /// hex. Non-hex fields are a [`ClientError::Decode`]. Not checked against `hash`: what
+    /// anything is built on comes from [`FactomdClient::entries_at`], which checks every entry.
     pub async fn entry(&self, hash: &Hash32) -> Result<Entry, ClientError> {
-        let r: EntryResult = self.rpc.call("entry", json!({"hash": hex32(hash)})).await?;
+        Ok(self.entry_sized(hash, MAX_BODY).await?.0)
+    }
+
+    /// `entry`, reading at most `max_body` bytes; with the answer's size.
+    async fn entry_sized(
+        &self,
+        hash: &Hash32,
+        max_body: usize,
+    ) -> Result<(Entry, usize), ClientError> {
+        let (r, size): (EntryResult, usize) = self
+            .rpc
+            .call_sized("entry", json!({"hash": hex32(hash)}), max_body)
+            .await?;
         let bad = |what: &str| ClientError::Decode {
             url: self.url().to_string(),
             method: "entry".into(),
@@ -143,11 +159,31 @@ impl FactomdClient {
             .map(|x| hex::decode(x).map_err(|_| bad("an extid")))
             .collect::<Result<Vec<_>, _>>()?;
         let content = hex::decode(&r.content).map_err(|_| bad("content"))?;
-        Ok(Entry {
+        let entry = Entry {
             chain_id,
             ext_ids,
             content,
-        })
+        };
+        Ok((entry, size))
+    }
+
+    /// The binary form of the block or entry with this hash or key MR (`raw-data`), decoded from
+    /// hex; `-32008` if the node has none.
+    pub async fn raw_data(&self, hash: &Hash32) -> Result<Vec<u8>, ClientError> {
+        Ok(self.raw_data_sized(hash).await?.0)
+    }
+
+    async fn raw_data_sized(&self, hash: &Hash32) -> Result<(Vec<u8>, usize), ClientError> {
+        let (r, size): (RawData, usize) = self
+            .rpc
+            .call_sized("raw-data", json!({"hash": hex32(hash)}), MAX_BODY)
+            .await?;
+        let data = hex::decode(&r.data).map_err(|_| ClientError::Decode {
+            url: self.url().to_string(),
+            method: "raw-data".into(),
+            detail: "data is not hex".into(),
+        })?;
+        Ok((data, size))
     }
 
     /// The directory block at `height` (`dblock-by-height` with `noraw`, so without the binary).
@@ -163,7 +199,22 @@ impl FactomdClient {
         chain: &Hash32,
         height: u32,
     ) -> Result<Option<Hash32>, ClientError> {
-        let d = self.dblock_by_height(height).await?;
+        Ok(self.keymr_at_sized(chain, height).await?.0)
+    }
+
+    async fn keymr_at_sized(
+        &self,
+        chain: &Hash32,
+        height: u32,
+    ) -> Result<(Option<Hash32>, usize), ClientError> {
+        let (d, size): (DBlockByHeight, usize) = self
+            .rpc
+            .call_sized(
+                "dblock-by-height",
+                json!({"height": height, "noraw": true}),
+                MAX_BODY,
+            )
+            .await?;
         let want = hex32(chain);
         for e in d.dblock.dbentries {
             if e.chainid.eq_ignore_ascii_case(&want) {
@@ -175,34 +226,97 @@ impl FactomdClient {
                         method: "dblock-by-height".into(),
                         detail: "keymr is not 32 bytes of hex".into(),
                     })?;
-                return Ok(Some(k));
+                return Ok((Some(k), size));
             }
         }
-        Ok(None)
+        Ok((None, size))
     }
 
-    /// Every entry of `chain` in directory block `height` (empty if it has no entry block there).
+    /// Every entry of `chain` in directory block `height` (empty if it has no entry block there),
+    /// each one checked, within the default [`FetchBudget`]: see
+    /// [`FactomdClient::entries_at_within`].
     pub async fn entries_at(
         &self,
         chain: &Hash32,
         height: u32,
-    ) -> Result<Vec<(Hash32, Entry)>, ClientError> {
-        let Some(keymr) = self.entry_block_keymr_at(chain, height).await? else {
+    ) -> Result<Vec<(Hash32, Entry)>, FetchError> {
+        self.entries_at_within(chain, height, &FetchBudget::default())
+            .await
+    }
+
+    /// Every entry of `chain` in directory block `height`, in block order, each one checked
+    /// before it is returned ([`crate::check`]): the entry block (`raw-data` of the key MR the
+    /// directory block lists) must have that key MR recomputed from its header and body, and be
+    /// of `chain` at `height`; every entry must hash to the hash the block lists, be of `chain`
+    /// and within 10 KiB. The first that fails ends the fetch with a [`NodeFault`], and so does
+    /// running past `budget` (entries, bytes of answers, deadline).
+    ///
+    /// The directory block itself is taken as served: its key MR is not checked.
+    pub async fn entries_at_within(
+        &self,
+        chain: &Hash32,
+        height: u32,
+        budget: &FetchBudget,
+    ) -> Result<Vec<(Hash32, Entry)>, FetchError> {
+        let fetch = self.checked_entries(chain, height, budget);
+        match budget.deadline {
+            None => fetch.await,
+            Some(at) => {
+                let limit = at.saturating_duration_since(std::time::Instant::now());
+                tokio::time::timeout_at(at.into(), fetch)
+                    .await
+                    .unwrap_or(Err(FetchError::Fault(NodeFault::Budget(
+                        BudgetSpent::Time { limit },
+                    ))))
+            }
+        }
+    }
+
+    async fn checked_entries(
+        &self,
+        chain: &Hash32,
+        height: u32,
+        budget: &FetchBudget,
+    ) -> Result<Vec<(Hash32, Entry)>, FetchError> {
+        let mut spent = 0;
+        let (keymr, size) = self.keymr_at_sized(chain, height).await?;
+        budget.spend(&mut spent, size)?;
+        let Some(keymr) = keymr else {
             return Ok(Vec::new());
         };
-        let block = self.entry_block(&keymr).await?;
-        let mut out = Vec::with_capacity(block.entrylist.len());
-        for item in block.entrylist {
-            let h: Hash32 = hex::decode(&item.entryhash)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| ClientError::Decode {
-                    url: self.url().to_string(),
-                    method: "entry-block".into(),
-                    detail: "entry hash is not 32 bytes of hex".into(),
-                })?;
-            out.push((h, self.entry(&h).await?));
+        let (raw, size) = self.raw_data_sized(&keymr).await?;
+        budget.spend(&mut spent, size)?;
+        let block = check_entry_block(&keymr, chain, height, &raw)?;
+        let hashes: Vec<Hash32> = block.entry_hashes().copied().collect();
+        budget.check_entries(hashes.len())?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            let (entry, size) = self.entry_sized(&h, MAX_ENTRY_ANSWER).await?;
+            budget.spend(&mut spent, size)?;
+            check_entry(&h, chain, &entry)?;
+            out.push((h, entry));
         }
         Ok(out)
+    }
+}
+
+/// Why [`FactomdClient::entries_at`] returned nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The node could not be asked, or answered with an error.
+    #[error(transparent)]
+    Node(ClientError),
+    /// The node served something that is not what was asked for, or more than the budget.
+    #[error("node fault: {0}")]
+    Fault(#[from] NodeFault),
+}
+
+impl From<ClientError> for FetchError {
+    /// An answer over its size limit is a fault of the node; anything else is a node error.
+    fn from(e: ClientError) -> Self {
+        match e.as_fault() {
+            Some(fault) => FetchError::Fault(fault),
+            None => FetchError::Node(e),
+        }
     }
 }

@@ -81,3 +81,19 @@ pub enum CommitError {
     #[error("commit signature does not verify")]
     BadSignature,
 }
+
+/// Bytes that are not an entry block's binary form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EBlockError {
+    /// Shorter than the 140-byte header.
+    #[error("entry block is {0} bytes, shorter than its 140-byte header")]
+    TooShort(usize),
+    /// The body is not the number of 32-byte items the header declares.
+    #[error("entry block header declares {declared} items, but its body is {bytes} bytes")]
+    CountMismatch {
+        /// Items the header declares.
+        declared: usize,
+        /// Bytes after the header.
+        bytes: usize,
+    },
+}

@@ -4,6 +4,9 @@
 //!
 //! * [`address`]: EC/Es/FA/Fs addresses and keys;
 //! * [`entry`]: entries, entry hashes, chain IDs, costs;
+//! * [`eblock`]: entry blocks' binary form, body Merkle root, key MR and minute markers;
+//! * [`check`]: checking what a node serves against what was asked for ([`NodeFault`]), and the
+//!   budget of one block's fetch;
 //! * [`commit`]: the signed commit-entry message and the reveal payload;
 //! * `client` (feature `client`): a factomd JSON-RPC client (`FactomdClient`) and `walletd`'s
 //!   `address` call, over `transport` (reqwest with rustls);
@@ -20,9 +23,11 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod check;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod commit;
+pub mod eblock;
 pub mod entry;
 pub mod error;
 #[cfg(feature = "client")]
@@ -35,11 +40,12 @@ pub mod types;
 pub mod walletd;
 
 pub use address::{EcAddress, EcSecret, FactoidAddress, FactoidSecret};
+pub use check::{FetchBudget, NodeFault};
 #[cfg(feature = "client")]
-pub use client::{CommitOutcome, FactomdClient};
+pub use client::{CommitOutcome, FactomdClient, FetchError};
 pub use commit::{compose, Commit, ComposedEntry};
 pub use entry::{chain_id, Entry, Hash32};
-pub use error::{AddressError, CommitError, EntryError};
+pub use error::{AddressError, CommitError, EBlockError, EntryError};
 #[cfg(feature = "client")]
 pub use monitor::{Monitor, MonitorConfig, MonitorEvent};
 #[cfg(feature = "client")]

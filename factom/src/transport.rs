@@ -3,13 +3,18 @@
 //! Every call has a timeout. factomd answers errors with HTTP 400 and a JSON-RPC body, so the body
 //! is parsed whatever the status. Transport failures (connection refused, timeout, a non-JSON 5xx)
 //! are retried with exponential backoff and jitter for up to `retry_for`; protocol errors (a
-//! JSON-RPC error object) are returned at once: asking again would get the same answer.
+//! JSON-RPC error object) are returned at once: asking again would get the same answer. Answers
+//! are read up to a size limit ([`MAX_BODY`], or less per call), and the node's texts that errors
+//! carry are sanitized ([`decode_response`]).
 
+use crate::check::NodeFault;
 use crate::rpc::{Request, Response, RpcError};
+use protocol::text::{sanitize, MAX_TEXT};
 use rand::RngExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,6 +51,17 @@ pub enum ClientError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The answer is larger than the most a call reads ([`MAX_BODY`], or less for calls whose
+    /// honest answers are small).
+    #[error("the answer to {method} from {url} is over {limit} bytes")]
+    TooLarge {
+        /// Endpoint.
+        url: String,
+        /// Method called.
+        method: String,
+        /// The most bytes the answer may have.
+        limit: usize,
+    },
     /// The answer was not what the method returns.
     #[error("unexpected answer to {method} from {url}: {detail}")]
     Decode {
@@ -70,6 +86,18 @@ impl ClientError {
     /// True for failures to reach the node (worth retrying later).
     pub fn is_transport(&self) -> bool {
         matches!(self, ClientError::Transport { .. })
+    }
+
+    /// The node fault this error shows, if any: an answer over its size limit
+    /// ([`NodeFault::OversizedAnswer`]).
+    pub fn as_fault(&self) -> Option<NodeFault> {
+        match self {
+            ClientError::TooLarge { method, limit, .. } => Some(NodeFault::OversizedAnswer {
+                method: method.clone(),
+                limit: *limit,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -175,11 +203,22 @@ impl JsonRpc {
         method: &str,
         params: P,
     ) -> Result<R, ClientError> {
+        Ok(self.call_sized(method, params, MAX_BODY).await?.0)
+    }
+
+    /// Calls `method`, retrying transport failures, reading at most `max_body` bytes of answer;
+    /// returns the result and the size of the answer's body.
+    pub async fn call_sized<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: P,
+        max_body: usize,
+    ) -> Result<(R, usize), ClientError> {
         let params = serde_json::to_value(params).map_err(|e| self.decode(method, e))?;
         let started = Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.call_once(method, &params).await {
+            match self.attempt(method, &params, max_body).await {
                 Err(e) if e.is_transport() && started.elapsed() + delay < self.cfg.retry_for => {
                     tracing::debug!(method, error = %e, "retrying after {delay:?}");
                     let jitter = rand::rng().random_range(0.5..1.5);
@@ -197,6 +236,16 @@ impl JsonRpc {
         method: &str,
         params: &Value,
     ) -> Result<R, ClientError> {
+        Ok(self.attempt(method, params, MAX_BODY).await?.0)
+    }
+
+    /// One attempt reading at most `max_body` bytes: the result and the body's size.
+    async fn attempt<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Value,
+        max_body: usize,
+    ) -> Result<(R, usize), ClientError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let req = Request {
             jsonrpc: "2.0".into(),
@@ -223,25 +272,32 @@ impl JsonRpc {
                 url: self.url.clone(),
             });
         }
-        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(self.decode(method, format!("response body over {MAX_BODY} bytes")));
+        let max_body = max_body.min(MAX_BODY);
+        let too_large = || ClientError::TooLarge {
+            url: self.url.clone(),
+            method: method.to_string(),
+            limit: max_body,
+        };
+        if resp.content_length().is_some_and(|n| n > max_body as u64) {
+            return Err(too_large());
         }
         let mut resp = resp;
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(error_chain(&e)))? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(self.decode(method, format!("response body over {MAX_BODY} bytes")));
+            if body.len() + chunk.len() > max_body {
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        decode_response(&self.url, method, status.as_u16(), &body)
+        let r = decode_response(&self.url, method, status.as_u16(), &body)?;
+        Ok((r, body.len()))
     }
 
     fn decode(&self, method: &str, e: impl std::fmt::Display) -> ClientError {
         ClientError::Decode {
             url: self.url.clone(),
             method: method.to_string(),
-            detail: e.to_string(),
+            detail: sanitize(&e.to_string()).into_owned(),
         }
     }
 }
@@ -249,7 +305,10 @@ impl JsonRpc {
 /// Reads a JSON-RPC answer to `method` from `url`: the node's error object as
 /// [`ClientError::Rpc`], else the `result` as `R`. A body that is not JSON-RPC is a transport
 /// failure when the HTTP status is 5xx (a proxy page: the node is not there) and a
-/// [`ClientError::Decode`] otherwise. The pure part of [`JsonRpc::call_once`], so it can be fuzzed.
+/// [`ClientError::Decode`] otherwise. Every text from the node in the error (its JSON-RPC error
+/// message and data, a body that is not JSON-RPC, a value that does not fit) is passed through
+/// [`sanitize`]: at most 200 bytes, no control characters. The pure part of
+/// [`JsonRpc::call_once`], so it can be fuzzed.
 pub fn decode_response<R: DeserializeOwned>(
     url: &str,
     method: &str,
@@ -259,7 +318,7 @@ pub fn decode_response<R: DeserializeOwned>(
     let decode = |detail: String| ClientError::Decode {
         url: url.to_string(),
         method: method.to_string(),
-        detail,
+        detail: sanitize(&detail).into_owned(),
     };
     // As reqwest shows it ("500 Internal Server Error").
     let shown = reqwest::StatusCode::from_u16(status)
@@ -272,7 +331,7 @@ pub fn decode_response<R: DeserializeOwned>(
                 url: url.to_string(),
                 detail: format!(
                     "HTTP {shown}: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                    sanitize(&String::from_utf8_lossy(&body[..body.len().min(MAX_TEXT)]))
                 ),
             })
         }
@@ -281,13 +340,34 @@ pub fn decode_response<R: DeserializeOwned>(
     if let Some(error) = parsed.error {
         return Err(ClientError::Rpc {
             method: method.to_string(),
-            error,
+            error: sanitized(error),
         });
     }
     let result = parsed
         .result
         .ok_or_else(|| decode("neither result nor error".into()))?;
     serde_json::from_value(result).map_err(|e| decode(e.to_string()))
+}
+
+/// The node's error with its message and data made safe to show: each string cut to 200 bytes
+/// without control characters, and `data` that is not a string (factomd's `-32011` object) kept
+/// only while its JSON text is short and clean.
+fn sanitized(mut e: RpcError) -> RpcError {
+    if let Cow::Owned(m) = sanitize(&e.message) {
+        e.message = m;
+    }
+    e.data = match e.data.take() {
+        None => None,
+        Some(Value::String(d)) => Some(Value::String(sanitize(&d).into_owned())),
+        Some(other) => {
+            let text = other.to_string();
+            match sanitize(&text) {
+                Cow::Borrowed(_) => Some(other),
+                Cow::Owned(cut) => Some(Value::String(cut)),
+            }
+        }
+    };
+    e
 }
 
 /// The largest response body read from a node (8 MiB): a bigger one is an error, never memory

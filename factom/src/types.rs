@@ -158,6 +158,14 @@ pub struct EntryResult {
     pub extids: Vec<String>,
 }
 
+/// Result of `raw-data`: the binary form of the block, entry or transaction with that hash (for an
+/// entry block's key MR, the header and body of [`crate::eblock`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RawData {
+    /// The binary form, hex.
+    pub data: String,
+}
+
 /// One (chain, key MR) pair of a directory block's `dbentries`: which block of which chain was
 /// saved at that height.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -1,8 +1,10 @@
-//! The simulated node's blocks: closing a block (entry blocks per chain with factomd's minute
-//! markers, key MRs and the directory block listing them) and the calls that read them back
-//! (`chain-head`, `entry-block`, `dblock-by-height`, `directory-block-head`, `directory-block`).
+//! The simulated node's blocks: closing a block (entry blocks per chain, laid out and hashed as
+//! factomd does by `factom::eblock`, and the directory block listing them) and the calls that read
+//! them back (`chain-head`, `entry-block`, `raw-data`, `dblock-by-height`, `directory-block-head`,
+//! `directory-block`).
 
 use crate::state::{SimState, LOCAL_NETWORK_ID};
+use factom::eblock::{merkle_root, EBlock};
 use factom::entry::Hash32;
 use factom::rpc::{self, RpcError};
 use factom::types::*;
@@ -18,14 +20,10 @@ pub(crate) struct Chain {
     pub(crate) prev_full: Hash32,
 }
 
-/// A saved entry block.
+/// A saved entry block, with its directory block's timestamp (Unix seconds).
 pub(crate) struct EBlockData {
-    pub(crate) chain: Hash32,
-    pub(crate) seq: u32,
-    pub(crate) prev: Hash32,
-    pub(crate) dbheight: u32,
+    pub(crate) block: EBlock,
     pub(crate) timestamp: i64,
-    pub(crate) items: Vec<(Hash32, i64)>,
 }
 
 /// A saved directory block.
@@ -43,27 +41,6 @@ pub(crate) fn sha(parts: &[&[u8]]) -> Hash32 {
         h.update(p);
     }
     h.finalize().into()
-}
-
-/// Merkle root as factomd computes it: pairs hashed, an odd last node paired with itself.
-fn merkle_root(leaves: &[Hash32]) -> Hash32 {
-    if leaves.is_empty() {
-        return [0; 32];
-    }
-    let mut level = leaves.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| sha(&[&p[0], p.get(1).unwrap_or(&p[0])]))
-            .collect();
-    }
-    level[0]
-}
-
-fn minute_marker(m: u8) -> Hash32 {
-    let mut h = [0u8; 32];
-    h[31] = m;
-    h
 }
 
 fn chain_const(last: u8) -> Hash32 {
@@ -85,48 +62,27 @@ impl SimState {
             let Some(c) = self.chains.get_mut(&chain) else {
                 continue;
             };
-            let mut body = Vec::new();
-            let mut listed = Vec::new();
-            let mut minute = 0u8;
-            for (h, m) in &items {
-                while minute < *m {
-                    minute += 1;
-                    body.push(minute_marker(minute));
-                }
-                body.push(*h);
-                listed.push((*h, ts + 60 * (*m as i64 + 1)));
-            }
-            body.push(minute_marker(minute + 1));
-            let body_mr = merkle_root(&body);
-            let prev = c.head.unwrap_or([0; 32]);
-            let mut header = Vec::with_capacity(140);
-            header.extend_from_slice(&chain);
-            header.extend_from_slice(&body_mr);
-            header.extend_from_slice(&prev);
-            header.extend_from_slice(&c.prev_full);
-            header.extend_from_slice(&c.seq.to_be_bytes());
-            header.extend_from_slice(&height.to_be_bytes());
-            header.extend_from_slice(&(body.len() as u32).to_be_bytes());
-            let keymr = sha(&[&sha(&[&header]), &body_mr]);
-            let full: Vec<u8> = header
-                .iter()
-                .copied()
-                .chain(body.iter().flatten().copied())
-                .collect();
+            // An entry of minute m (0-based) is followed by minute marker m + 1.
+            let entries: Vec<(Hash32, u8)> = items.iter().map(|(h, m)| (*h, m + 1)).collect();
+            let block = EBlock::build(
+                chain,
+                c.head.unwrap_or([0; 32]),
+                c.prev_full,
+                c.seq,
+                height,
+                &entries,
+            );
+            let keymr = block.key_mr();
+            c.head = Some(keymr);
+            c.seq += 1;
+            c.prev_full = block.full_hash();
             self.eblocks.insert(
                 keymr,
                 EBlockData {
-                    chain,
-                    seq: c.seq,
-                    prev,
-                    dbheight: height,
+                    block,
                     timestamp: ts,
-                    items: listed,
                 },
             );
-            c.head = Some(keymr);
-            c.seq += 1;
-            c.prev_full = sha(&[&full]);
             dentries.push((chain, keymr));
         }
         let prev = self.dblocks.last().map_or([0; 32], |d| d.keymr);
@@ -167,23 +123,30 @@ impl SimState {
             .eblocks
             .get(keymr)
             .ok_or_else(|| RpcError::new(rpc::NOT_FOUND, "Block not found"))?;
+        let e = &b.block;
         Ok(EntryBlock {
             header: EntryBlockHeader {
-                blocksequencenumber: b.seq as i64,
-                chainid: hex::encode(b.chain),
-                prevkeymr: hex::encode(b.prev),
+                blocksequencenumber: e.sequence as i64,
+                chainid: hex::encode(e.chain_id),
+                prevkeymr: hex::encode(e.prev_keymr),
                 timestamp: b.timestamp,
-                dbheight: b.dbheight as i64,
+                dbheight: e.db_height as i64,
             },
-            entrylist: b
-                .items
-                .iter()
-                .map(|(h, t)| EntryBlockItem {
+            entrylist: e
+                .entries_with_minutes()
+                .into_iter()
+                .map(|(h, m)| EntryBlockItem {
                     entryhash: hex::encode(h),
-                    timestamp: *t,
+                    timestamp: b.timestamp + 60 * i64::from(m),
                 })
                 .collect(),
         })
+    }
+
+    /// The saved entry block with key MR `keymr`, if any (`raw-data` serves its binary form).
+    pub fn saved_entry_block(&mut self, keymr: &Hash32, now: Instant) -> Option<&EBlock> {
+        self.advance(now);
+        self.eblocks.get(keymr).map(|b| &b.block)
     }
 
     fn dblock(&self, d: &DBlockData) -> DBlock {

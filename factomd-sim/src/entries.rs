@@ -127,6 +127,15 @@ impl SimState {
         }
     }
 
+    /// The binary form of a saved, in-process or held entry (`raw-data` of an entry hash).
+    pub fn raw_entry(&self, hash: &Hash32) -> Option<Vec<u8>> {
+        let e = self
+            .entries
+            .get(hash)
+            .or_else(|| self.held_reveals.get(hash).map(|(e, _)| e))?;
+        e.marshal().ok()
+    }
+
     /// `entry`: saved, in-process, or revealed-but-held entries.
     pub fn entry(&mut self, hash: &Hash32, now: Instant) -> Result<EntryResult, RpcError> {
         self.advance(now);

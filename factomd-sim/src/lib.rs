@@ -9,7 +9,7 @@ mod server;
 mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use server::{router, Faults, Sim};
+pub use server::{router, router_with_faults, ErrorText, Faults, Lies, Sim};
 pub use state::{SimConfig, SimState, LOCAL_NETWORK_ID, PREMADE_CHAINS};
 
 use std::net::SocketAddr;
@@ -56,7 +56,17 @@ impl SimServer {
 
     /// Serves a new simulated node on an already-bound listener, on the real clock.
     pub fn serve(cfg: SimConfig, listener: TcpListener) -> std::io::Result<SimServer> {
-        Self::serve_with_clock(cfg, listener, Arc::new(SystemClock))
+        Self::serve_with(cfg, listener, false)
+    }
+
+    /// [`SimServer::serve`], with the faults route (`/sim/faults`, see [`router_with_faults`])
+    /// when `faults_route` is set.
+    pub fn serve_with(
+        cfg: SimConfig,
+        listener: TcpListener,
+        faults_route: bool,
+    ) -> std::io::Result<SimServer> {
+        Self::serve_on(cfg, listener, Arc::new(SystemClock), faults_route)
     }
 
     /// Serves a new simulated node on an already-bound listener, on `clock`.
@@ -65,10 +75,25 @@ impl SimServer {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<SimServer> {
+        Self::serve_on(cfg, listener, clock, false)
+    }
+
+    /// Serves a new simulated node on an already-bound listener, on `clock`, with the faults
+    /// route when `faults_route` is set.
+    pub fn serve_on(
+        cfg: SimConfig,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+        faults_route: bool,
+    ) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
         let sim = Sim::with_clock(SimState::new(cfg, clock.now()), clock);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router(sim.clone());
+        let app = if faults_route {
+            router_with_faults(sim.clone())
+        } else {
+            router(sim.clone())
+        };
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {

@@ -26,6 +26,10 @@ struct Args {
     /// Create a fresh EC key with this many credits and print its secret (for a local devnet).
     #[arg(long, value_name = "CREDITS")]
     fund_new: Option<i64>,
+    /// Serve POST /sim/faults, which makes the node lie (long error texts, changed entries and
+    /// entry blocks) for tests that run the simulator as a process. Off by default.
+    #[arg(long)]
+    faults_route: bool,
     /// More log output (-v: every call).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -72,10 +76,15 @@ async fn main() -> Result<()> {
         start_height: args.start_height,
         funded,
     };
-    let server = SimServer::start(cfg, args.listen)
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    let server = SimServer::serve_with(cfg, listener, args.faults_route)
+        .with_context(|| format!("listening on {}", args.listen))?;
     println!("factomd-sim listening on {}/v2", server.url());
+    if args.faults_route {
+        println!("faults route: POST {}/sim/faults", server.url());
+    }
     for names in factomd_sim::PREMADE_CHAINS {
         println!(
             "chain {} = {}",

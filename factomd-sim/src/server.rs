@@ -6,12 +6,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use factom::address::{self, AddressKind};
 use factom::rpc::{self, Request, Response, RpcError};
+use factom::types::EntryResult;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +35,65 @@ pub struct Faults {
     pub rewind_minute: Option<i64>,
     /// Height jump: added to every height `current-minute` and `heights` report.
     pub height_offset: i64,
+    /// A lying node: wrong answers that look right.
+    pub lies: Lies,
+}
+
+/// A lying node's faults, all off by default: texts too long to show, entries and entry blocks
+/// changed after the fact. Switched in-process with [`Sim::set_lies`], or from outside with
+/// `POST /sim/faults` and this as JSON when the server has the faults route (`--faults-route`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lies {
+    /// Answer this method with a JSON-RPC error whose message is this long, full of ANSI escapes
+    /// and line breaks.
+    pub error_text: Option<ErrorText>,
+    /// `entry` serves every entry with its content changed: its hash no longer matches.
+    pub tamper_entries: bool,
+    /// `entry` serves every entry as an entry of another chain.
+    pub foreign_entries: bool,
+    /// `raw-data` serves every entry block with its first entry swapped for another (and the
+    /// header's body MR to match): its key MR no longer matches.
+    pub bad_entry_blocks: bool,
+}
+
+/// A JSON-RPC error text of `bytes` bytes answering every call of `method`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorText {
+    /// The method answered with it (e.g. `entry-credit-balance`).
+    pub method: String,
+    /// Its length in bytes (about; e.g. 2000000).
+    pub bytes: usize,
+}
+
+/// The chain a foreign entry claims (`foreign_entries`).
+fn foreign_chain() -> factom::Hash32 {
+    factom::chain_id(&[b"netmine-sim".as_slice(), b"foreign chain"])
+}
+
+/// The long error text of [`Lies::error_text`].
+fn long_error(bytes: usize) -> RpcError {
+    const LINE: &str = "\u{1b}[31;1mfactomd-sim: simulated error text\u{1b}[0m\r\n";
+    let mut m = String::with_capacity(bytes + LINE.len());
+    while m.len() < bytes {
+        m.push_str(LINE);
+    }
+    RpcError::new(rpc::INTERNAL_ERROR, &m)
+}
+
+/// `entry`'s answer as a lying node gives it.
+fn lie_about_entry(lies: &Lies, e: &mut EntryResult) {
+    if lies.tamper_entries {
+        let mut content = hex::decode(&e.content).unwrap_or_default();
+        match content.first_mut() {
+            Some(b) => *b ^= 0x20,
+            None => content.push(b'!'),
+        }
+        e.content = hex::encode(content);
+    }
+    if lies.foreign_entries {
+        e.chainid = hex::encode(foreign_chain());
+    }
 }
 
 /// The clock faults' effect on what the node reports of its position.
@@ -147,6 +207,16 @@ impl Sim {
         self.faults_mut().rewind_minute = m;
     }
 
+    /// Makes the node lie (or stops it: `Lies::default()`).
+    pub fn set_lies(&self, lies: Lies) {
+        self.faults_mut().lies = lies;
+    }
+
+    /// How the node lies now.
+    pub fn lies(&self) -> Lies {
+        self.faults().lies
+    }
+
     /// Every reported height is shifted by `offset` (a node whose height jumps; -1 - height makes
     /// it report -1).
     pub fn set_height_offset(&self, offset: i64) {
@@ -175,6 +245,26 @@ pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route("/v2", post(handle).get(handle))
         .with_state(sim)
+}
+
+/// [`router`] plus the faults route: `GET /sim/faults` shows the [`Lies`] in force, `POST
+/// /sim/faults` with [`Lies`] as JSON replaces them (fields left out are off). For tests that
+/// run the simulator as a process; factomd has nothing like it.
+pub fn router_with_faults(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/v2", post(handle).get(handle))
+        .route("/sim/faults", get(show_lies).post(set_lies))
+        .with_state(sim)
+}
+
+async fn show_lies(State(sim): State<Arc<Sim>>) -> axum::Json<Lies> {
+    axum::Json(sim.lies())
+}
+
+async fn set_lies(State(sim): State<Arc<Sim>>, axum::Json(lies): axum::Json<Lies>) -> StatusCode {
+    tracing::info!(?lies, "faults switched from outside");
+    sim.set_lies(lies);
+    StatusCode::NO_CONTENT
 }
 
 async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Response {
@@ -281,6 +371,14 @@ fn to_value<T: serde::Serialize>(v: T) -> Result<Value, RpcError> {
 
 fn dispatch(sim: &Sim, method: &str, p: &Value, faults: &Faults) -> Result<Value, RpcError> {
     let now = sim.now();
+    if let Some(t) = faults
+        .lies
+        .error_text
+        .as_ref()
+        .filter(|t| t.method == method)
+    {
+        return Err(long_error(t.bytes));
+    }
     let mut st = sim.state();
     match method {
         "current-minute" => {
@@ -337,7 +435,28 @@ fn dispatch(sim: &Sim, method: &str, p: &Value, faults: &Faults) -> Result<Value
         }
         "entry" => {
             let h: HashParam = params(p)?;
-            to_value(st.entry(&SimState::parse_hash(&h.hash)?, now)?)
+            let mut e = st.entry(&SimState::parse_hash(&h.hash)?, now)?;
+            lie_about_entry(&faults.lies, &mut e);
+            to_value(e)
+        }
+        "raw-data" => {
+            let h: HashParam = params(p)?;
+            let hash = SimState::parse_hash(&h.hash)?;
+            let data = match st.saved_entry_block(&hash, now) {
+                Some(b) if faults.lies.bad_entry_blocks => {
+                    let mut b = b.clone();
+                    if let Some(first) = b.body.first_mut() {
+                        first[0] ^= 0x5a;
+                    }
+                    b.header_body_mr = b.body_mr();
+                    b.marshal()
+                }
+                Some(b) => b.marshal(),
+                None => st
+                    .raw_entry(&hash)
+                    .ok_or_else(|| RpcError::new(rpc::NOT_FOUND, "Object not found"))?,
+            };
+            Ok(json!({"data": hex::encode(data)}))
         }
         "dblock-by-height" => {
             let h: HeightParam = params(p)?;

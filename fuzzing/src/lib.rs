@@ -41,6 +41,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("coordinator_config", coordinator_config),
     ("miner_config", miner_config),
     ("address", address),
+    ("entry_block", entry_block),
+    ("outside_text", outside_text),
 ];
 
 const SECRET: &str = "fuzz farm secret";
@@ -354,7 +356,13 @@ where
         }
         Err(ClientError::Rpc { error, .. }) => {
             let parsed: Response = serde_json::from_slice(body).expect("an RPC error was read");
-            assert_eq!(parsed.error, Some(error));
+            let sent = parsed.error.expect("an RPC error was sent");
+            // The node's texts come back sanitized: short, without control characters.
+            assert_eq!(error.code, sent.code);
+            assert_eq!(error.message, protocol::text::sanitize(&sent.message));
+            let shown = error.describe();
+            assert!(shown.len() < 500, "{shown}");
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
         }
         Err(_) => {}
     }
@@ -476,4 +484,38 @@ pub fn address(data: &[u8]) {
     if let Ok(k) = s.parse::<FactoidSecret>() {
         assert_eq!(k.to_secret_string(), s);
     }
+}
+
+/// An entry block's binary form (what `raw-data` serves): what parses marshals back to the same
+/// bytes, its key MR checks, and any other key MR, chain or height is a fault, never a panic.
+pub fn entry_block(data: &[u8]) {
+    use factom::check::check_entry_block;
+    use factom::eblock::EBlock;
+    let Ok(b) = EBlock::unmarshal(data) else {
+        return;
+    };
+    assert_eq!(
+        b.marshal(),
+        data,
+        "unmarshal then marshal changed the bytes"
+    );
+    let keymr = b.key_mr();
+    let consistent = b.body_mr() == b.header_body_mr;
+    let checked = check_entry_block(&keymr, &b.chain_id, b.db_height, data);
+    assert_eq!(checked.is_ok(), consistent, "{checked:?}");
+    let mut other = keymr;
+    other[0] ^= 1;
+    assert!(check_entry_block(&other, &b.chain_id, b.db_height, data).is_err());
+    assert!(b.entry_hashes().count() <= b.body.len());
+}
+
+/// A text from outside (an error message, a name): sanitized, it is at most 200 bytes, holds no
+/// control character, and sanitizing it again changes nothing.
+pub fn outside_text(data: &[u8]) {
+    use protocol::text::{sanitize, MAX_TEXT};
+    let t = String::from_utf8_lossy(data);
+    let s = sanitize(&t);
+    assert!(s.len() <= MAX_TEXT, "{} bytes", s.len());
+    assert!(!s.chars().any(char::is_control), "{s:?}");
+    assert_eq!(sanitize(&s), s, "not idempotent");
 }

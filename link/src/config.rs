@@ -25,8 +25,16 @@ pub struct LinkConfig {
     pub secret: Secret,
     /// Identity in the handshake (a miner's records carry it; a relay's name at its upstream).
     pub identity: String,
-    /// Coinbase FA address in the handshake (a miner's rewards go there).
+    /// Coinbase FA address in the handshake (a miner's rewards go there, unless the coordinator
+    /// assigns the farm's). A relay sends none to a version-2 upstream; this one only stands in
+    /// for a version-1 upstream, whose handshake wants one.
     pub coinbase: String,
+    /// What the link is: a miner's, or a relay's link to its upstream.
+    pub role: protocol::PeerRole,
+    /// The box's signing key: it signs every version-2 handshake, so the coordinator knows
+    /// this box from any other that knows the farm secret (`None`: an unsigned link, refused by
+    /// a coordinator that pinned a key for the identity).
+    pub key: Option<protocol::BoxKey>,
     /// Which `wss://` coordinators to trust (pinned certificate, CA file or system roots).
     pub tls: TlsTrust,
     /// Connecting and authenticating with one coordinator must finish within this; a
@@ -48,6 +56,8 @@ impl Default for LinkConfig {
             secret: Secret::new(""),
             identity: String::new(),
             coinbase: String::new(),
+            role: protocol::PeerRole::Miner,
+            key: None,
             tls: TlsTrust::default(),
             handshake_timeout: Duration::from_secs(15),
             refused_retry_after: REFUSED_RETRY_AFTER,

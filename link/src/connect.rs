@@ -18,7 +18,7 @@
 use crate::addr::CoordinatorAddr;
 use crate::config::LinkConfig;
 use crate::tls::{client_config, pin_mismatch, PinMismatch, TlsSetupError};
-use protocol::{HandshakeError, Message, Session};
+use protocol::{HandshakeError, Message, MinerHandshake, Session};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,30 +116,72 @@ pub fn tls_for(
     }
 }
 
+/// An authenticated link: the WebSocket, its session, the version spoken, and the coinbase the
+/// coordinator assigned (the one the records must carry).
+pub struct Opened {
+    /// The WebSocket.
+    pub ws: Ws,
+    /// The authenticated session on it.
+    pub session: Session,
+    /// The protocol version agreed in the upgrade.
+    pub version: u32,
+    /// The coinbase the coordinator's welcome assigned: the one asked for, or the farm's when the
+    /// coordinator pays every record to one address (empty for a relay, unless the farm's).
+    pub coinbase: String,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("version", &self.version)
+            .field("coinbase", &self.coinbase)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Connects to `addr` and authenticates, for a side task such as copying the table (the
 /// [`crate::failover::Dialer`] keeps a mining or relaying link up).
 pub async fn open_session(
     cfg: &LinkConfig,
     addr: &CoordinatorAddr,
-) -> Result<(Ws, Session), ConnectError> {
+) -> Result<Opened, ConnectError> {
     let tls = tls_for(cfg, std::slice::from_ref(addr))?;
     connect(cfg, addr, tls.as_ref()).await
 }
 
-/// Connects to `addr` (with `tls` for `wss://`) and authenticates with `cfg`'s secret, identity
-/// and coinbase, both within [`LinkConfig::handshake_timeout`].
+/// The upgrade request for `addr`: its URL, offering every protocol version this build speaks
+/// (see `protocol::auth::version`).
+fn upgrade_request(
+    addr: &CoordinatorAddr,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, ConnectError> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let connect = |source| ConnectError::Connect {
+        url: addr.url().to_string(),
+        source,
+    };
+    let mut req = addr.url().into_client_request().map_err(connect)?;
+    let offer = protocol::auth::version::offer();
+    req.headers_mut().insert(
+        protocol::auth::version::HEADER,
+        offer.parse().expect("the offer is ASCII"),
+    );
+    Ok(req)
+}
+
+/// Connects to `addr` (with `tls` for `wss://`) and authenticates with `cfg`'s secret, identity,
+/// role, key and coinbase, both within [`LinkConfig::handshake_timeout`].
 pub async fn connect(
     cfg: &LinkConfig,
     addr: &CoordinatorAddr,
     tls: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<(Ws, Session), ConnectError> {
+) -> Result<Opened, ConnectError> {
     let shown = addr.to_string();
     let step = async {
         let connector = tls
             .filter(|_| addr.is_tls())
             .map(|c| tokio_tungstenite::Connector::Rustls(c.clone()));
-        let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-            addr.url(),
+        let (mut ws, response) = tokio_tungstenite::connect_async_tls_with_config(
+            upgrade_request(addr)?,
             Some(protocol::ws::config()),
             true,
             connector,
@@ -155,10 +197,33 @@ pub async fn connect(
                 source,
             },
         })?;
-        let shake =
-            protocol::ws::client_handshake(&mut ws, &cfg.secret, &cfg.identity, &cfg.coinbase);
+        // A coordinator that names a version speaks it; one that names none is a version-1
+        // coordinator, to which this link speaks version 1.
+        let chosen = response
+            .headers()
+            .get(protocol::auth::version::HEADER)
+            .map(|v| v.to_str().unwrap_or("?"));
+        let version =
+            protocol::auth::version::accept(chosen).map_err(|e| ConnectError::Handshake {
+                addr: shown.clone(),
+                source: HandshakeError::Protocol(protocol::ProtocolError::Malformed(e.to_string())),
+            })?;
+        let mut hs =
+            MinerHandshake::new(&cfg.secret, &cfg.identity, &cfg.coinbase).speaking(version);
+        if cfg.role == protocol::PeerRole::Relay {
+            hs = hs.as_relay();
+        }
+        if let Some(k) = &cfg.key {
+            hs = hs.with_key(k.clone());
+        }
+        let shake = protocol::ws::client_handshake_with(&mut ws, &hs);
         match shake.await {
-            Ok(session) => Ok((ws, session)),
+            Ok((session, coinbase)) => Ok(Opened {
+                ws,
+                session,
+                version,
+                coinbase,
+            }),
             Err(HandshakeError::Rejected { code, reason }) if code.is_fatal() => {
                 Err(ConnectError::Refused {
                     addr: shown.clone(),

@@ -127,6 +127,10 @@ pub struct Linked {
     pub session: Session,
     /// The address it is with.
     pub addr: CoordinatorAddr,
+    /// The protocol version spoken.
+    pub version: u32,
+    /// The coinbase the coordinator assigned (the one the records must carry).
+    pub coinbase: String,
     /// Says when the preferred address is back (never, on the preferred address).
     pub failback: Failback,
 }
@@ -297,8 +301,8 @@ impl Dialer {
                     _ = shutdown.changed() => return Ok(None),
                 };
                 match attempt {
-                    Ok((ws, session)) => {
-                        tracing::info!(coordinator = %addr, identity = %self.cfg.identity, "connected and authenticated");
+                    Ok(opened) => {
+                        tracing::info!(coordinator = %addr, identity = %self.cfg.identity, version = opened.version, "connected and authenticated");
                         self.backoff.reset();
                         self.current = Some(k);
                         let failback = if k == 0 {
@@ -311,9 +315,11 @@ impl Dialer {
                             )
                         };
                         return Ok(Some(Linked {
-                            ws,
-                            session,
+                            ws: opened.ws,
+                            session: opened.session,
                             addr: addr.clone(),
+                            version: opened.version,
+                            coinbase: opened.coinbase,
                             failback,
                         }));
                     }

@@ -11,6 +11,8 @@
 //!   `ws://…` or `wss://…`.
 //! * [`config`]: what a link needs ([`LinkConfig`]) and the one check of its identity and
 //!   coinbase.
+//! * [`key_file`]: the box's own signing key on disk, made on first start; it signs every
+//!   handshake so the coordinator knows this box from any other that knows the farm secret.
 //! * [`tls`]: which `wss://` coordinators to trust (pinned certificate, CA file, system roots).
 //! * [`connect`]: one connection and the client side of the handshake, within a deadline, and
 //!   [`send`] / [`recv`] over the authenticated session.
@@ -24,11 +26,12 @@ pub mod addr;
 pub mod config;
 pub mod connect;
 pub mod failover;
+pub mod key_file;
 pub mod table_fetch;
 pub mod tls;
 
 pub use addr::{AddrError, CoordinatorAddr};
 pub use config::{LinkConfig, REFUSED_RETRY_AFTER};
-pub use connect::{open_session, recv, send, ConnectError, LinkError, Ws};
+pub use connect::{open_session, recv, send, ConnectError, LinkError, Opened, Ws};
 pub use failover::{AllRefused, Dialer, DialerError, Ended, Linked};
 pub use tls::TlsTrust;

@@ -192,7 +192,7 @@ async fn copy_once(cfg: &LinkConfig, addr: &CoordinatorAddr, bits: u32, part: &P
         }
     }
     let (mut ws, mut session) = match open_session(cfg, addr).await {
-        Ok(x) => x,
+        Ok(o) => (o.ws, o.session),
         Err(e) => return Attempt::GiveUp(e.to_string()),
     };
     let offset = file_len(part);
@@ -349,7 +349,12 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// not say (unreachable, older) are passed over.
 pub async fn check_size(cfg: &LinkConfig, bits: u32) -> Result<(), FetchError> {
     for addr in &cfg.coordinators {
-        let Ok((mut ws, mut session)) = open_session(cfg, addr).await else {
+        let Ok(crate::Opened {
+            mut ws,
+            mut session,
+            ..
+        }) = open_session(cfg, addr).await
+        else {
             continue;
         };
         // Asking from the end: an offer (the size matches) and no bytes, or a refusal naming

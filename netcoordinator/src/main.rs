@@ -5,6 +5,7 @@
 
 mod check_config_cmd;
 mod grade_cmd;
+mod miners_cmd;
 mod prices_cmd;
 mod relay_cmd;
 mod settings;
@@ -55,6 +56,7 @@ fn run_daemon(flags: settings::DaemonFlags) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only obscure clap's derive
 enum Command {
     /// Grade a block of OPR entries (JSON in the test-data shape) and print the result as JSON.
     Grade(grade_cmd::GradeArgs),
@@ -76,6 +78,9 @@ enum Command {
     /// Run a relay: a coordinator to its own miners, one link to an upstream coordinator that
     /// pays (no factomd, prices or EC key needed).
     Relay(settings::RelayFlags),
+    /// The farm's roster: which box key is which identity (list, add, remove). Works on the data
+    /// dir; a running coordinator picks the change up within seconds.
+    Miners(miners_cmd::MinersArgs),
     /// Print the running coordinator's status and miners as tables (from its HTTP API; the
     /// same as GET /api/status and /api/miners).
     Status(status_cmd::StatusArgs),
@@ -203,6 +208,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Prices(args)) => prices_cmd::run(&args),
         Some(Command::CheckConfig(args)) => check_config_cmd::run(&args),
         Some(Command::Status(args)) => status_cmd::run(&args),
+        Some(Command::Miners(args)) => miners_cmd::run(args),
         Some(Command::Relay(args)) => relay_cmd::run(args),
         Some(Command::TlsFingerprint(args)) => tls_fingerprint(&args),
         Some(Command::GenSecret) => {

@@ -51,10 +51,10 @@ async fn send_up(ws: &mut Ws, session: &mut Session, msg: &Message) -> Result<()
         .map_err(|e| e.to_string())
 }
 
-/// The coinbase the relay's link announces. The v1 handshake needs a coinbase; the relay role in
-/// the handshake replaces it. Until then the relay announces a fresh address nobody holds: it
-/// is never paid (the relay mines nothing; the upstream pays each relayed record to the coinbase
-/// of the miner that found it).
+/// The coinbase the relay's link announces to a version-1 upstream, whose handshake needs one (a
+/// version-2 upstream is told the relay's role instead). A fresh address nobody holds: it is
+/// never paid (the relay mines nothing; the upstream pays each relayed record to the coinbase of
+/// the miner that found it).
 fn handshake_coinbase() -> String {
     factom::FactoidSecret::generate().public().to_string()
 }
@@ -77,6 +77,9 @@ pub struct RelayOptions {
     pub bits: Option<u32>,
     /// Table cache directory.
     pub table_dir: Option<PathBuf>,
+    /// The relay's data dir: its box key (`box.key`, which signs its link upstream) and its own
+    /// roster of its miners (`relay.db`).
+    pub data_dir: PathBuf,
 }
 
 /// A running relay.
@@ -103,12 +106,15 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
     if o.upstream.is_empty() {
         bail!("no upstream: give --upstream HOST:PORT");
     }
-    // The relay's identity at the upstream is its name.
+    // The relay's identity at the upstream is its name; its box key signs the link.
+    let key = netmine_link::key_file::load_or_create(&o.data_dir)?;
     let link = LinkConfig {
         coordinators: o.upstream.clone(),
         secret: o.upstream_secret.clone(),
         identity: o.name.clone(),
         coinbase: handshake_coinbase(),
+        role: protocol::PeerRole::Relay,
+        key: Some(key),
         tls: o.upstream_tls.clone(),
         ..Default::default()
     };
@@ -137,10 +143,21 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
         .await
         .with_context(|| format!("listening for miners on {}", o.listen))?;
     let addr = listener.local_addr()?;
-    let hub = Hub::new(o.server, table);
+    // The relay's own miners' keys are pinned in its own roster (its store).
+    let store = coordinator::store::Store::open(&o.data_dir.join("relay.db"))?;
+    let roster =
+        tokio::task::spawn_blocking(move || coordinator::roster::RosterBook::open(store)).await??;
+    let telemetry = Arc::new(coordinator::telemetry::Telemetry::new(
+        o.server.max_work_entries(),
+    ));
+    let hub = Hub::with_roster(o.server, table, telemetry, Arc::new(roster));
     let (up_tx, up_rx) = mpsc::channel(QUEUE);
     hub.forward_to(up_tx);
     let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(coordinator::daemon::follow_roster(
+        hub.clone(),
+        stop_rx.clone(),
+    ));
     tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
     let link = tokio::spawn(link_loop(dialer, hub.clone(), up_rx, stop_rx));
     let upstream: Vec<&str> = o.upstream.iter().map(CoordinatorAddr::as_str).collect();
@@ -185,7 +202,15 @@ async fn link_loop(
                 ))
             }
         };
-        tracing::info!(upstream = %linked.addr, "linked to the upstream");
+        tracing::info!(upstream = %linked.addr, version = linked.version, "linked to the upstream");
+        // The upstream's farm may pay every record to one address: this relay's miners are told
+        // it when they log in (an empty one, or a version-1 upstream's echo, means their own).
+        let farm =
+            (linked.version >= 2 && !linked.coinbase.is_empty()).then(|| linked.coinbase.clone());
+        if hub.payout() != farm {
+            tracing::info!(payout = ?farm, "the upstream's payout address");
+            hub.set_payout(farm);
+        }
         let mut unacked = VecDeque::new();
         let end = run_link(
             &hub,

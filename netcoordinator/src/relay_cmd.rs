@@ -45,6 +45,7 @@ pub fn run(flags: RelayFlags) -> Result<()> {
         server,
         bits: c.bits,
         table_dir: c.table_dir.clone(),
+        data_dir,
     };
     netmine_cli::raise_fd_limit_logged();
     tokio::runtime::Runtime::new()?.block_on(async {

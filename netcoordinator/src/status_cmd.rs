@@ -1,9 +1,11 @@
 //! `netcoordinator status`: what `/api/status` and `/api/miners` say, as tables, for an operator
-//! on the coordinator's box (or anywhere its HTTP API is reachable).
+//! on the coordinator's box (or anywhere its HTTP API is reachable). Whatever the API serves, no
+//! escape sequence reaches the terminal: every value printed is sanitized.
 
 use anyhow::{bail, Context, Result};
 use coordinator::telemetry::views::{MinerView, MinersView, StatusView};
 use protocol::format_rate;
+use protocol::text::{sanitize, sanitize_to};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,7 +82,7 @@ pub fn run(a: &StatusArgs) -> Result<()> {
         anyhow::Ok((get("/api/status").await?, get("/api/miners").await?))
     })?;
     if a.json {
-        println!("{status}\n{miners}");
+        println!("{}\n{}", escape_controls(&status), escape_controls(&miners));
         return Ok(());
     }
     let status: StatusView = serde_json::from_str(&status)
@@ -129,6 +131,13 @@ pub fn status_table(s: &StatusView) -> String {
             )
             .to_lowercase(),
         ),
+        (
+            "node faults",
+            match &s.factomd.last_fault {
+                Some(last) => format!("{} (last: {last})", s.factomd.faults),
+                None => s.factomd.faults.to_string(),
+            },
+        ),
         ("ec address", opt(s.ec_address.clone())),
         (
             "ec balance",
@@ -163,7 +172,27 @@ pub fn status_table(s: &StatusView) -> String {
             ),
         ));
     }
-    rows.iter().map(|(k, v)| format!("{k:<13} {v}\n")).collect()
+    rows.iter()
+        .map(|(k, v)| format!("{k:<13} {}\n", sanitize_to(v, MAX_ROW)))
+        .collect()
+}
+
+/// The most bytes a status line's value shows (a skip reason, the node's last error).
+const MAX_ROW: usize = 1024;
+
+/// JSON text with every control character a terminal could obey written as a `\uXXXX` escape.
+/// JSON escapes those below U+0020 already; this also covers DEL and the C1 controls (U+0080 to
+/// U+009F, such as the one-character CSI), which can only occur inside strings.
+fn escape_controls(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The miners as an aligned table.
@@ -186,7 +215,7 @@ pub fn miners_table(miners: &[MinerView]) -> String {
     let rows: Vec<[String; 10]> = miners
         .iter()
         .map(|m| {
-            [
+            let cells = [
                 m.identity.clone(),
                 if m.connected {
                     "connected"
@@ -205,7 +234,9 @@ pub fn miners_table(miners: &[MinerView]) -> String {
                 m.records_accepted.to_string(),
                 m.records_rejected.values().sum::<u64>().to_string(),
                 m.entries_paid.to_string(),
-            ]
+            ];
+            // Names come from miners and relays: never print what a terminal would obey.
+            cells.map(|c| sanitize(&c).into_owned())
         })
         .collect();
     let mut width = header.map(|h| h.chars().count());
@@ -233,4 +264,61 @@ pub fn miners_table(miners: &[MinerView]) -> String {
         out.push_str(&line(r));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ESC: char = '\u{1b}';
+
+    #[test]
+    fn no_escape_sequence_the_api_serves_is_printed() {
+        let status: StatusView = serde_json::from_value(serde_json::json!({
+            "version": "0.1.0", "network": "devnet", "height": 7, "minute": 3, "job": null,
+            "skipped": format!("factomd: {ESC}[2J{ESC}]0;owned\u{7}{}", "x".repeat(5000)),
+            "ec_address": null, "ec_balance": null, "ec_spent_per_block": null,
+            "blocks_left": null, "uptime_secs": 5,
+            "factomd": {"state": "up", "last_error": "\u{9b}31mred", "since": null,
+                        "faults": 2, "last_fault": format!("block 6, keymr: {ESC}[1mx")},
+            "prices": [{"name": "fixed", "state": "failed",
+                        "last_error": format!("{ESC}[31mquota\nexceeded"), "checked": 1}],
+            "miners_connected": 0,
+            "hash_rate": {"rate_10s": 0.0, "rate_60s": 0.0, "rate_15m": 0.0},
+        }))
+        .unwrap();
+        let t = status_table(&status);
+        assert!(
+            !t.contains(ESC) && !t.contains('\u{9b}') && !t.contains('\u{7}'),
+            "{t:?}"
+        );
+        assert!(t.contains("none: skipped (factomd: xxx"), "{t}");
+        assert!(
+            t.contains("node faults   2 (last: block 6, keymr: x)"),
+            "{t}"
+        );
+        assert!(t.contains("fixed: failed (quota exceeded)"), "{t}");
+        assert!(t.lines().all(|l| l.len() < 1100), "{t}");
+
+        let miners: MinersView = serde_json::from_value(serde_json::json!({"miners": [{
+            "identity": format!("rig{ESC}[31m0"), "coinbase": "FA", "address": "127.0.0.1:1",
+            "connected": true, "connected_at": 1, "last_seen": 1, "rate_10s": 1.0,
+            "rate_60s": 1.0, "rate_15m": 1.0, "per_worker": [], "backend": format!("cpu{ESC}]0;x\u{7}"),
+            "devices": [], "records_submitted": 0, "records_accepted": 0, "records_rejected": {},
+            "entries_paid": 0, "effective_rate": null, "via": null,
+        }]}))
+        .unwrap();
+        let t = miners_table(&miners.miners);
+        assert!(!t.contains(ESC) && !t.contains('\u{7}'), "{t:?}");
+        assert!(t.contains("rig0") && t.contains("cpu "), "{t}");
+    }
+
+    #[test]
+    fn json_output_escapes_every_control_character() {
+        let served = "{\"skipped\":\"a\u{9b}31m\u{7f}b\"}";
+        let shown = escape_controls(served);
+        assert_eq!(shown, "{\"skipped\":\"a\\u009b31m\\u007fb\"}");
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back["skipped"], "a\u{9b}31m\u{7f}b");
+    }
 }

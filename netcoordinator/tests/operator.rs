@@ -5,13 +5,13 @@
 
 mod common;
 
-use common::{funded_sim, spawn_miners, Process, ANY, FA};
+use common::{funded_sim, json_until, spawn_miners, Process, ANY, FA};
 use factom::EcSecret;
 use factomd_sim::{SimConfig, SimServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "farmsecret-0123456789";
 const TOKEN: &str = "operator-token-0123456789";
@@ -50,23 +50,6 @@ async fn json(url: &str) -> Value {
     get(url, None).await.json().await.unwrap()
 }
 
-/// Polls `url` until `ok` holds for its JSON, or fails with the last answer.
-async fn wait_for(url: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if let Ok(v) = r.json::<Value>().await {
-                if ok(&v) {
-                    return v;
-                }
-                assert!(Instant::now() < deadline, "{url} never got there: {v:#}");
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_a_restart() {
     let d = dir("farm");
@@ -80,7 +63,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     let rigs = spawn_miners(coord.miners().await, SECRET, 2, 15);
 
     // Two paid blocks in the history.
-    let blocks = wait_for(
+    let blocks = json_until(
         &format!("{base}/api/blocks?limit=5"),
         Duration::from_secs(60),
         |v| {
@@ -111,7 +94,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
         paid["entries_paid"].as_u64().unwrap()
     );
     // The older paid block gets graded at the next block's minute 1.
-    wait_for(
+    json_until(
         &format!("{base}/api/blocks?limit=10"),
         Duration::from_secs(30),
         |v| {
@@ -127,7 +110,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     .await;
 
     // Both miners, with their reported and effective rates and what they did.
-    let miners = wait_for(
+    let miners = json_until(
         &format!("{base}/api/miners"),
         Duration::from_secs(30),
         |v| {
@@ -252,7 +235,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     drop(coord);
     let coord = coordinator(&sim.url(), ANY, ANY, &key, &d, &many);
     let base = format!("http://{}", coord.http().await);
-    let after = wait_for(
+    let after = json_until(
         &format!("{base}/api/blocks?limit=50"),
         Duration::from_secs(30),
         |_| true,
@@ -357,7 +340,7 @@ async fn a_node_down_at_start_shows_on_the_api() {
     let key = EcSecret::generate();
     let c = coordinator("127.0.0.1:1", ANY, ANY, &key, &d, &[]);
     let hport = c.http().await.port();
-    let v = wait_for(
+    let v = json_until(
         &format!("http://127.0.0.1:{hport}/api/status"),
         Duration::from_secs(30),
         |v| v["factomd"]["state"] == "down",
@@ -438,7 +421,7 @@ async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_pai
         std::sync::Arc::new(CpuBackend::start(std::sync::Arc::new(loaded.table), 1, 0).unwrap());
     let (_stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(netminer::client::run(cfg, backend, rx));
-    wait_for(
+    json_until(
         &format!("http://127.0.0.1:{hport}/api/miners"),
         Duration::from_secs(90),
         |v| {

@@ -90,6 +90,7 @@ fn relay_options(
             ..coordinator::server::ServerConfig::default()
         },
         bits: Some(bits),
+        data_dir: tables.join(format!("relay-{name}-{}", std::process::id())),
         table_dir: Some(tables),
     }
 }
@@ -345,7 +346,11 @@ async fn a_miner_not_listed_as_a_relay_cannot_relay() {
         coinbase: common::FA.into(),
         ..Default::default()
     };
-    let (mut ws, mut session) = netmine_link::open_session(&cfg, &cfg.coordinators[0])
+    let netmine_link::Opened {
+        mut ws,
+        mut session,
+        ..
+    } = netmine_link::open_session(&cfg, &cfg.coordinators[0])
         .await
         .unwrap();
     let claim = Message::RelayStats {
@@ -483,7 +488,8 @@ async fn a_submission_the_upstream_never_answered_is_sent_again() {
             let (tcp, _) = l.accept().await.unwrap();
             let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
             let secret = Secret::new(RELAY_SECRET);
-            let (hs, challenge) = CoordinatorHandshake::start(&secret);
+            // It answers no version header: a version-1 upstream.
+            let (hs, challenge) = CoordinatorHandshake::start_version(&secret, 1);
             ws.send_text(challenge).await;
             let Some(Ok(Ws::Text(auth))) = ws.next().await else {
                 continue;

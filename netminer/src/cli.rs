@@ -86,6 +86,10 @@ pub struct MineArgs {
     #[arg(long, value_enum, value_name = "SOURCE")]
     pub table_source: Option<TableSource>,
 
+    /// Where the box keeps its signing key, box.key (default ~/.netmine).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// Print the effective settings (the secret as ***) and every problem, then exit (1 if there
     /// is one); loads no table and connects to nothing.
     #[arg(long)]
@@ -130,6 +134,9 @@ pub enum Command {
     /// Load and validate a miner config, print the effective settings (the secret as ***), and
     /// exit 1 listing every problem found. Loads no table and connects to nothing.
     CheckConfig(CheckConfigArgs),
+    /// Print this box's public key (ed25519:…), making the key first if there is none: the line
+    /// the coordinator's operator adds with `netcoordinator miners add IDENTITY KEY`.
+    Key(KeyArgs),
 }
 
 /// Arguments of `netminer table`: only which table to build or load.
@@ -182,4 +189,16 @@ pub struct CheckConfigArgs {
     /// The config file to check (see config/netminer.toml).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
+}
+
+/// `netminer key`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The miner's config, for its data_dir (and identity, for the hint).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The data dir holding box.key (default: the config's, else ~/.netmine).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }

@@ -86,15 +86,37 @@ async fn mine(
     activity: &Activity,
 ) -> Result<(), MinerError> {
     let mut dialer = Dialer::new(cfg.link.clone())?;
-    while let Some(linked) = dialer.next_session(&mut shutdown).await? {
+    // The job being mined survives a lost link: a coordinator that comes back (restarted, or a
+    // standby) with the same job keeps this box's work since minute 1, and the box submits it at
+    // minute 9. Without any coordinator for KEEP_WORK_FOR, the backend pauses.
+    let mut current: Option<crate::session::JobKey> = None;
+    loop {
+        let linked = {
+            let next = dialer.next_session(&mut shutdown);
+            tokio::pin!(next);
+            tokio::select! {
+                r = &mut next => r?,
+                () = tokio::time::sleep(KEEP_WORK_FOR), if current.is_some() => {
+                    tracing::info!("no coordinator for {} s: pausing the current job", KEEP_WORK_FOR.as_secs());
+                    backend.set_job(None);
+                    current = None;
+                    next.await?
+                }
+            }
+        };
+        let Some(linked) = linked else { break };
         activity.connected(true);
-        let end = crate::session::run(cfg, linked, backend, &mut shutdown, activity).await;
+        let end =
+            crate::session::run(cfg, linked, backend, &mut current, &mut shutdown, activity).await;
         activity.connected(false);
-        backend.set_job(None);
         match end {
             Some(how) => dialer.ended(how),
             None => break,
         }
     }
+    backend.set_job(None);
     Ok(())
 }
+
+/// How long the current job keeps being mined while no coordinator can be reached (a block).
+pub const KEEP_WORK_FOR: Duration = Duration::from_secs(600);

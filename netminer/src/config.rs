@@ -52,6 +52,9 @@ pub struct MinerFile {
     pub opencl_devices: Option<Vec<usize>>,
     /// Work items per OpenCL launch (default: autotuned to ~200 ms per launch).
     pub opencl_workload: Option<usize>,
+    /// Where the box keeps its signing key, `box.key` (default `~/.netmine`; made on first
+    /// start, mode 0600; `netminer key` prints its public half).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Where the miner gets an LXRHash table its cache does not hold.
@@ -147,9 +150,14 @@ impl MinerFile {
             path: path.to_path_buf(),
             source: Box::new(e),
         })?;
-        if let (Some(ca), Some(dir)) = (&mut f.tls_ca, path.parent()) {
-            if ca.is_relative() {
-                *ca = dir.join(&*ca);
+        if let Some(dir) = path.parent() {
+            for p in [&mut f.tls_ca, &mut f.data_dir, &mut f.table_dir]
+                .into_iter()
+                .flatten()
+            {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
             }
         }
         Ok(f)
@@ -249,6 +257,15 @@ impl MinerFile {
             (true, Some(ca)) => Ok(TlsTrust::CaFile(ca.clone())),
             (true, None) => Ok(TlsTrust::SystemRoots),
         }
+    }
+
+    /// The data dir: the setting, else `~/.netmine`.
+    pub fn data_dir_or_default(&self) -> Option<PathBuf> {
+        self.data_dir.clone().or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".netmine"))
+        })
     }
 
     /// CPU hashing threads: the setting, else one per logical CPU.

@@ -26,6 +26,7 @@ fn main() -> std::process::ExitCode {
         (false, Some(cli::Command::Hash(args))) => hash_cmd::run(&args),
         (false, Some(cli::Command::Bench(args))) => bench_cmd::run(&args),
         (false, Some(cli::Command::CheckConfig(args))) => check_config_cmd::run(&args),
+        (false, Some(cli::Command::Key(args))) => mine_cmd::key(&args),
         (false, None) => mine_cmd::mine(cli.mine),
     };
     match result {

@@ -2,7 +2,7 @@
 
 use crate::cli::{BackendFlags, MineArgs, TableFlags};
 use crate::{backends, settings, table_setup};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use netminer::client::run;
 use netminer::config::{Environment, TableSource};
 use std::sync::Arc;
@@ -17,7 +17,11 @@ pub fn mine(args: MineArgs) -> Result<()> {
     netmine_cli::warn_if_secret_flag();
     // Every problem is refused before anything connects (the table copy included) and before
     // the (possibly long) table load: the same checks as --check-config.
-    let cfg = f.miner_config().map_err(|p| anyhow::anyhow!("{p}"))?;
+    let mut cfg = f.miner_config().map_err(|p| anyhow::anyhow!("{p}"))?;
+    let dir = f
+        .data_dir_or_default()
+        .context("no data_dir and no HOME: give --data-dir for the box key")?;
+    cfg.link.key = Some(netmine_link::key_file::load_or_create(&dir)?);
     let table = TableFlags {
         bits: f.bits,
         table_dir: f.table_dir.clone(),
@@ -44,4 +48,25 @@ pub fn mine(args: MineArgs) -> Result<()> {
         });
         run(cfg, backend, rx).await.map_err(anyhow::Error::from)
     })
+}
+
+/// `netminer key`: this box's public key, one line, made first if there is none.
+pub fn key(args: &crate::cli::KeyArgs) -> Result<()> {
+    let flags = MineArgs {
+        config: args.config.clone(),
+        data_dir: args.data_dir.clone(),
+        ..Default::default()
+    };
+    let f = settings::resolve(flags, &Environment::from_process())?;
+    let dir = f
+        .data_dir_or_default()
+        .context("no data_dir and no HOME: give --data-dir")?;
+    let key = netmine_link::key_file::load_or_create(&dir)?;
+    println!("{}", key.public());
+    let id = f.identity.as_deref().unwrap_or("IDENTITY");
+    eprintln!(
+        "# on the coordinator: netcoordinator miners add {id} {} (not needed in first-use mode: the first login pins it)",
+        key.public()
+    );
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! One mining session with one coordinator, from the welcome to its end: what each message of the
 //! coordinator makes the miner do.
 //!
-//! * `job`: build this box's record template with its own identity and coinbase (the
-//!   coordinator sends the prices and the previous winners, never the names) and hand the job to
+//! * `job`: build this box's record template with its own identity and the coinbase the
+//!   coordinator's welcome assigned (its own, or the farm's; the coordinator sends the prices
+//!   and the previous winners, never the names) and hand the job to
 //!   the backend; a template that cannot make a valid record pauses the backend and says why.
 //! * `stop`: pause the backend and submit its best records for that job (at most `top`).
 //! * `skip`: the coordinator will not submit this block (no prices, say): pause.
@@ -19,15 +20,28 @@ use crate::stats_line::Activity;
 use hashcore::{Job, MiningBackend};
 use netmine_link::{recv, send, Ended, Linked};
 use pegnet::{opr_hash, Network, OprTemplate};
+use protocol::text::sanitize;
 use protocol::{Message, SubmittedRecord};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown.
+/// The job being mined, as the coordinator named it: its id, height and the hashed prefix (the
+/// record's hash with this box's identity and coinbase). A job that comes again with the same
+/// key, after a reconnect, is the same work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JobKey {
+    id: u64,
+    height: u32,
+    prefix: Vec<u8>,
+}
+
+/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown. `current`
+/// is the job being mined, kept across sessions.
 pub(crate) async fn run(
     cfg: &MinerConfig,
     linked: Linked,
     backend: &Arc<dyn MiningBackend>,
+    current: &mut Option<JobKey>,
     shutdown: &mut watch::Receiver<bool>,
     activity: &Activity,
 ) -> Option<Ended> {
@@ -35,8 +49,12 @@ pub(crate) async fn run(
         mut ws,
         mut session,
         mut failback,
+        coinbase,
         ..
     } = linked;
+    if coinbase != cfg.link.coinbase {
+        tracing::info!(%coinbase, "the coordinator pays this box's records to the farm's coinbase");
+    }
     let mut stats = RateTracker::new();
     let mut tick = tokio::time::interval(cfg.stats_every);
     loop {
@@ -62,7 +80,7 @@ pub(crate) async fn run(
                     Ok(m) => m,
                     Err(e) => return Some(Ended::Lost(e.to_string())),
                 };
-                if let Some(reply) = on_message(cfg, backend, msg, activity) {
+                if let Some(reply) = on_message(cfg, &coinbase, backend, current, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return Some(Ended::Lost(e.to_string()));
                     }
@@ -75,7 +93,9 @@ pub(crate) async fn run(
 /// Acts on one message of the coordinator; the answer to send back, if any.
 fn on_message(
     cfg: &MinerConfig,
+    coinbase: &str,
     backend: &Arc<dyn MiningBackend>,
+    current: &mut Option<JobKey>,
     msg: Message,
     activity: &Activity,
 ) -> Option<Message> {
@@ -96,20 +116,35 @@ fn on_message(
                 winners: opr.winners,
                 prices: opr.prices,
             };
-            match template.content(&cfg.link.identity, &cfg.link.coinbase) {
+            match template.content(&cfg.link.identity, coinbase) {
                 Ok(content) => {
+                    let key = JobKey {
+                        id: job_id,
+                        height: opr.height,
+                        prefix: opr_hash(&content).to_vec(),
+                    };
+                    if current.as_ref() == Some(&key) {
+                        tracing::info!(
+                            job_id,
+                            height = opr.height,
+                            "the same job as before the reconnect: its work since minute 1 is kept"
+                        );
+                        return None;
+                    }
                     tracing::info!(job_id, height = opr.height, "new job");
                     activity.job();
                     backend.set_job(Some(Job {
                         id: job_id,
-                        prefix: opr_hash(&content).to_vec(),
+                        prefix: key.prefix.clone(),
                         min_difficulty: min_difficulty.0,
                         keep: cfg.top.min(records_wanted as usize),
                     }));
+                    *current = Some(key);
                     None
                 }
                 Err(e) => {
                     backend.set_job(None);
+                    *current = None;
                     Some(Message::Error {
                         message: format!("cannot build a valid record for job {job_id}: {e}"),
                     })
@@ -118,6 +153,7 @@ fn on_message(
         }
         Message::Stop { job_id } => {
             backend.set_job(None);
+            *current = None;
             let records: Vec<SubmittedRecord> = backend
                 .best(job_id)
                 .into_iter()
@@ -132,6 +168,8 @@ fn on_message(
         }
         Message::Skip { height, reason } => {
             backend.set_job(None);
+            *current = None;
+            let reason = sanitize(&reason);
             tracing::warn!(height, "the coordinator skips this block: {reason}");
             None
         }
@@ -153,7 +191,7 @@ fn on_message(
                     code = r.code.name(),
                     count = r.count,
                     "refused, e.g. {}",
-                    r.example
+                    sanitize(&r.example)
                 );
             }
             None
@@ -164,7 +202,7 @@ fn on_message(
         }
         Message::Ping { nonce } => Some(Message::Pong { nonce }),
         Message::Error { message } => {
-            tracing::warn!("coordinator reports: {message}");
+            tracing::warn!("coordinator reports: {}", sanitize(&message));
             None
         }
         other => Some(Message::Error {

@@ -20,7 +20,7 @@ pub fn resolve(args: MineArgs, env: &Environment) -> Result<MinerFile> {
     let mut f = MinerFile::load_or_default(args.config.as_deref())?;
     f.apply_env(env)?;
     lay!(f, args; secret, tls_ca, threads, top, identity, coinbase, stats_interval_secs,
-        table_source);
+        table_source, data_dir);
     lay!(f, args.table; bits, table_dir);
     lay!(f, args.backend; backend, opencl_platform, opencl_devices, opencl_workload);
     if let Some(c) = args.caddr {
@@ -74,6 +74,7 @@ mod tests {
             opencl_platform: Some(String::new()),
             opencl_devices: Some(vec![]),
             opencl_workload: Some(1),
+            data_dir: Some("x".into()),
             ..Default::default()
         })
         .unwrap();

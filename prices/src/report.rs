@@ -89,8 +89,10 @@ pub enum SourceOutcome {
 }
 
 impl SourceOutcome {
+    /// The outcome of a source that failed with `e`: its text (which may hold the API's own
+    /// words) sanitized, at most 200 bytes without control characters.
     pub(crate) fn failed(e: &SourceError) -> SourceOutcome {
-        SourceOutcome::Failed(e.to_string())
+        SourceOutcome::Failed(protocol::text::sanitize(&e.to_string()).into_owned())
     }
 
     /// A short description for the table.
@@ -263,5 +265,16 @@ mod tests {
         assert_eq!(age(5.2), "5s");
         assert_eq!(age(725.0), "12m05s");
         assert_eq!(age(10_920.0), "3h02m");
+    }
+
+    #[test]
+    fn an_apis_error_text_is_kept_short_and_clean() {
+        let e = SourceError::Api(format!("\u{1b}]0;title\u{7}quota\n{}", "x".repeat(5000)));
+        let SourceOutcome::Failed(shown) = SourceOutcome::failed(&e) else {
+            panic!("not failed")
+        };
+        assert!(shown.len() <= 200, "{shown}");
+        assert!(shown.starts_with("API error: quota xxx"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
     }
 }

@@ -38,6 +38,9 @@ pub enum ProtocolError {
     /// The peer's proof of the shared secret is wrong.
     #[error("authentication failed: wrong shared secret")]
     WrongSecret,
+    /// The box key's signature over the handshake does not verify.
+    #[error("authentication failed: the box key's signature does not verify")]
+    BadSignature,
     /// A message that is not valid at this point of the conversation.
     #[error("unexpected message {0} at this point")]
     Unexpected(&'static str),

@@ -27,6 +27,20 @@ pub(crate) fn keyed(key: &[u8], label: &str, parts: &[&[u8]]) -> HmacB2 {
     m
 }
 
+/// The same length-prefixed encoding of `label` and `parts`, as bytes: what a box's ed25519 key
+/// signs in the handshake (so a signature made for one purpose never verifies for another).
+pub(crate) fn encoded(label: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(4 + label.len() + parts.iter().map(|p| 4 + p.len()).sum::<usize>());
+    out.extend_from_slice(&(label.len() as u32).to_be_bytes());
+    out.extend_from_slice(label.as_bytes());
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u32).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

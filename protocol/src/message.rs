@@ -5,9 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Protocol version spoken by this build, sent in `challenge` and `auth`; a peer speaking another
-/// version is refused with [`crate::ProtocolError::Version`].
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The newest protocol version this build speaks (see [`crate::auth::version`] for how two peers
+/// agree on one, and the oldest this build still serves).
+///
+/// Version 2 added to the handshake: the peer's role (miner or relay), a box's own signing key
+/// and its signature over the transcript, and the coinbase the coordinator assigns (`welcome`).
+pub const PROTOCOL_VERSION: u32 = crate::auth::version::NEWEST;
 
 /// A 64-bit difficulty as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,6 +72,13 @@ pub enum ConnectionRefusal {
     Banned,
     /// Protocol violation (malformed, oversized, out of order, unauthenticated in time).
     Protocol,
+    /// The box's key is not the one the coordinator pinned for this identity (version 2).
+    UnknownKey,
+    /// The coordinator only takes identities in its roster, and this one is not (version 2).
+    NotEnrolled,
+    /// The two sides' protocol versions cannot serve this connection: the reason names both and
+    /// which side to upgrade (version 2).
+    Upgrade,
 }
 
 impl ConnectionRefusal {
@@ -80,7 +90,48 @@ impl ConnectionRefusal {
                 | ConnectionRefusal::BadIdentity
                 | ConnectionRefusal::BadCoinbase
                 | ConnectionRefusal::DuplicateIdentity
+                | ConnectionRefusal::UnknownKey
+                | ConnectionRefusal::NotEnrolled
+                | ConnectionRefusal::Upgrade
         )
+    }
+
+    /// The code to send a peer of protocol `version`: a version-1 peer knows none of the codes
+    /// version 2 added (it would read one as a malformed frame), so those go to it as
+    /// `bad_identity`, which it too treats as final; the reason says the rest.
+    pub fn for_version(self, version: u32) -> ConnectionRefusal {
+        match self {
+            ConnectionRefusal::UnknownKey
+            | ConnectionRefusal::NotEnrolled
+            | ConnectionRefusal::Upgrade
+                if version < 2 =>
+            {
+                ConnectionRefusal::BadIdentity
+            }
+            other => other,
+        }
+    }
+}
+
+/// Who is on the other end of a handshake (version 2; a version-1 peer is a miner, or a relay the
+/// coordinator knows by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerRole {
+    /// A netminer: it mines with its own identity and the coinbase it is assigned.
+    #[default]
+    Miner,
+    /// A relay: it mines nothing and speaks for its own miners (`relay_*` messages).
+    Relay,
+}
+
+impl PeerRole {
+    /// `miner` or `relay`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerRole::Miner => "miner",
+            PeerRole::Relay => "relay",
+        }
     }
 }
 
@@ -242,23 +293,38 @@ pub enum Message {
     /// Miner → coordinator: proof of the secret over both challenges and the miner's names, and
     /// the miner's own challenge.
     Auth {
-        /// Protocol version the miner speaks; must equal the coordinator's.
+        /// Protocol version the miner speaks: the `challenge`'s.
         version: u32,
+        /// Version 2: what the peer is (absent: a miner).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<PeerRole>,
         /// Miner identity (letters, digits and commas); goes into its records and must be
-        /// unique among the coordinator's connected miners.
+        /// unique among the coordinator's connected miners. A relay's name.
         identity: String,
-        /// Coinbase FA address, paid the miner's rewards; goes into its records.
+        /// Coinbase FA address the miner asks to be paid to; goes into its records unless the
+        /// coordinator assigns another (version 2: empty for a relay).
         coinbase: String,
         /// 32 fresh random bytes the coordinator's `welcome` MAC must cover.
         challenge: HexBytes,
-        /// HMAC-BLAKE2b under the shared secret over both challenges and the miner's names.
+        /// Version 2: the box's ed25519 public key (32 bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<HexBytes>,
+        /// Version 2: the box key's signature over the transcript (64 bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<HexBytes>,
+        /// HMAC-BLAKE2b under the shared secret over both challenges and the miner's names
+        /// (version 2: and its role and key).
         mac: HexBytes,
     },
     /// Coordinator → miner: the coordinator's proof of the secret; the session starts.
     Welcome {
-        /// The coordinator's HMAC under the shared secret over the same transcript, proving
-        /// it knows the secret too.
+        /// The coordinator's HMAC under the shared secret over the same transcript (version 2:
+        /// and the assigned coinbase), proving it knows the secret too.
         mac: HexBytes,
+        /// Version 2: the coinbase the miner's records must carry (the one it asked for, or the
+        /// farm's when the coordinator pays every record to one address).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        coinbase: Option<String>,
     },
     /// Coordinator → miner: connection refused; the socket closes after it.
     Rejected {
@@ -436,13 +502,19 @@ mod tests {
                 challenge: hex(),
             },
             Message::Auth {
-                version: 1,
+                version: 2,
+                role: Some(PeerRole::Relay),
                 identity: "a".into(),
                 coinbase: "b".into(),
                 challenge: hex(),
+                key: Some(hex()),
+                signature: Some(hex()),
                 mac: hex(),
             },
-            Message::Welcome { mac: hex() },
+            Message::Welcome {
+                mac: hex(),
+                coinbase: Some("FA…".into()),
+            },
             Message::Rejected {
                 code: ConnectionRefusal::Busy,
                 reason: "r".into(),

@@ -78,8 +78,8 @@ where
 }
 
 /// The miner's side of the handshake on an open WebSocket: reads the coordinator's challenge,
-/// answers it as `identity` (paid to `coinbase`) with `secret`, and checks the welcome, which
-/// proves the coordinator knows the secret too.
+/// answers it as `identity` (paid to `coinbase`) with `secret`, without a box key, in the version
+/// the challenge names, and checks the welcome, which proves the coordinator knows the secret too.
 ///
 /// A thin helper over [`MinerHandshake`] for tests and tools, with no timeout of its own (wrap it
 /// in one). The miner's production client (`netmine-link`) adds TLS, timeouts and failover.
@@ -92,12 +92,28 @@ pub async fn client_handshake<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let hs = MinerHandshake::new(secret, identity, coinbase);
+    client_handshake_with(ws, &hs)
+        .await
+        .map(|(session, _)| session)
+}
+
+/// [`client_handshake`] for any [`MinerHandshake`] (a box key, a relay's role, the version the
+/// upgrade agreed on): the session, and the coinbase the miner's records must carry (the one it
+/// asked for, unless the coordinator assigned the farm's).
+pub async fn client_handshake_with<S>(
+    ws: &mut WebSocketStream<S>,
+    hs: &MinerHandshake,
+) -> Result<(Session, String), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let io = |e: LinkError| HandshakeError::from_io(e.to_string());
     let challenge = recv_text(ws, "coordinator").await.map_err(io)?;
-    let (pending, auth) = MinerHandshake::new(secret, identity, coinbase).respond(&challenge)?;
+    let (pending, auth) = hs.respond(&challenge)?;
     send_text(ws, auth).await.map_err(io)?;
     let welcome = recv_text(ws, "coordinator").await.map_err(io)?;
-    pending.finish(&welcome)
+    pending.accept(&welcome)
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ fn a_wrong_secret_fails_on_both_sides() {
     assert!(fake.finish(&auth).is_err());
     let forged = protocol::encode_plain(&Message::Welcome {
         mac: HexBytes(vec![0; 64]),
+        coinbase: Some(FA.into()),
     });
     assert!(matches!(
         pending.finish(&forged),
@@ -174,11 +175,18 @@ fn oversized_malformed_and_unknown_frames_are_refused() {
 
 #[test]
 fn version_mismatch_is_clear() {
-    let frame = r#"{"msg":{"type":"challenge","version":2,"challenge":"00"}}"#;
+    // A version this build does not speak, and a version other than the one agreed.
+    let frame = r#"{"msg":{"type":"challenge","version":3,"challenge":"00"}}"#;
     let err = MinerHandshake::new(&Secret::new("another-secret-0123456789"), "a", FA)
         .respond(frame)
         .unwrap_err();
-    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(err.to_string().contains("version 3"), "{err}");
+    let frame = r#"{"msg":{"type":"challenge","version":1,"challenge":"00"}}"#;
+    let err = MinerHandshake::new(&Secret::new("another-secret-0123456789"), "a", FA)
+        .speaking(2)
+        .respond(frame)
+        .unwrap_err();
+    assert!(err.to_string().contains("version 1"), "{err}");
 }
 
 mod properties {

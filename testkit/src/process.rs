@@ -195,6 +195,11 @@ impl Spawned {
         }
     }
 
+    /// Whether the child still runs (it has not exited by itself nor been killed).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the child (if it still runs) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

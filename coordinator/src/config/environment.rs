@@ -13,18 +13,20 @@
 //! | `NETMINE_HTTP_TOKEN` | `http_token` |
 //! | `NETMINE_RELAY_SECRET` | `relay_secret` |
 //! | `NETMINE_UPSTREAM_SECRET` | `upstream_secret` |
+//! | `NETMINE_PREVIOUS_SECRET` | `previous_secret` |
 //! | `LXRBITSIZE` | `bits` (PegNet's variable for the table size) |
 
 use super::CoordinatorConfig;
 use secrecy::SecretString;
 
 /// The environment variables the coordinator's settings read, with the key each stands for.
-pub const VARIABLES: [(&str, &str); 6] = [
+pub const VARIABLES: [(&str, &str); 7] = [
     ("NETMINE_SECRET", "secret"),
     ("NETMINE_EC_SECRET", "ec_secret"),
     ("NETMINE_HTTP_TOKEN", "http_token"),
     ("NETMINE_RELAY_SECRET", "relay_secret"),
     ("NETMINE_UPSTREAM_SECRET", "upstream_secret"),
+    ("NETMINE_PREVIOUS_SECRET", "previous_secret"),
     (hashcore::params::BITS_ENV, "bits"),
 ];
 
@@ -41,6 +43,8 @@ pub struct Environment {
     pub relay_secret: Option<SecretString>,
     /// `NETMINE_UPSTREAM_SECRET`: a relay's secret at its upstream.
     pub upstream_secret: Option<SecretString>,
+    /// `NETMINE_PREVIOUS_SECRET`: the farm secret being rotated out.
+    pub previous_secret: Option<SecretString>,
     /// `LXRBITSIZE`, as written (checked by [`CoordinatorConfig::apply_env`]).
     pub bits: Option<String>,
 }
@@ -61,6 +65,7 @@ impl Environment {
             http_token: secret("NETMINE_HTTP_TOKEN"),
             relay_secret: secret("NETMINE_RELAY_SECRET"),
             upstream_secret: secret("NETMINE_UPSTREAM_SECRET"),
+            previous_secret: secret("NETMINE_PREVIOUS_SECRET"),
             bits: get(hashcore::params::BITS_ENV),
         }
     }
@@ -77,6 +82,7 @@ impl CoordinatorConfig {
             (&mut self.http_token, &env.http_token),
             (&mut self.relay_secret, &env.relay_secret),
             (&mut self.upstream_secret, &env.upstream_secret),
+            (&mut self.previous_secret, &env.previous_secret),
         ];
         for (key, value) in pairs {
             if value.is_some() {

@@ -115,6 +115,22 @@ pub struct CoordinatorConfig {
     pub max_table_transfers: usize,
     /// Identities (`netcoordinator relay --name`) allowed to relay other miners' records here.
     pub relays: Vec<String>,
+    /// Per relay, the identities it may speak for: names, or prefixes with a trailing `*`
+    /// (`site1 = ["s1-*"]`). A relay without a list may speak for any identity that is not
+    /// assigned elsewhere (another relay's list, or the roster).
+    pub relay_identities: std::collections::BTreeMap<String, Vec<String>>,
+    /// How identities join the farm: `first-use` (the default: an identity's first key is
+    /// pinned) or `roster` (only identities added with `netcoordinator miners add`).
+    pub enroll: crate::roster::Enroll,
+    /// Pay every record to this FA address, whatever a box states (the farm's own payout
+    /// address). Unset: each box's coinbase, within its roster entry's allowed coinbases.
+    pub coinbase: Option<String>,
+    /// The farm secret being replaced (also `NETMINE_PREVIOUS_SECRET`): accepted beside `secret`
+    /// while the boxes move to the new one; no `Debug` shows it.
+    #[serde(serialize_with = "protocol::secret::redacted")]
+    pub previous_secret: Option<SecretString>,
+    /// The last day (`YYYY-MM-DD`, UTC) the previous secret is accepted; unset: while it is set.
+    pub previous_secret_until: Option<String>,
     /// The secret those relays authenticate with instead of the farm secret (also
     /// `NETMINE_RELAY_SECRET`), so that a mining box cannot pass for a relay; no `Debug` shows it.
     #[serde(serialize_with = "protocol::secret::redacted")]
@@ -167,6 +183,11 @@ impl Default for CoordinatorConfig {
             stats_interval_secs: 900.0,
             max_table_transfers: 2,
             relays: Vec::new(),
+            relay_identities: Default::default(),
+            enroll: Default::default(),
+            coinbase: None,
+            previous_secret: None,
+            previous_secret_until: None,
             relay_secret: None,
             upstream: Vec::new(),
             upstream_secret: None,
@@ -224,6 +245,10 @@ impl CoordinatorConfig {
             max_table_transfers: self.max_table_transfers,
             relays: self.relays.clone(),
             relay_secret: None,
+            relay_identities: self.relay_identities.clone(),
+            enroll: self.enroll,
+            payout: self.coinbase.clone(),
+            previous_secret: None,
         }
     }
 
@@ -243,6 +268,10 @@ impl CoordinatorConfig {
             false => Some(checked("secret", &self.secret)?.context("no secret")?),
         };
         server.relay_secret = checked("relay_secret", &self.relay_secret)?;
+        server.previous_secret = match checked("previous_secret", &self.previous_secret)? {
+            Some(s) => Some((s, self.previous_secret_deadline()?)),
+            None => None,
+        };
         server.tls = self.server_tls(data_dir).context("setting up TLS")?;
         if role == Role::Relay {
             // A relay only checks; the upstream's records_per_miner is the limit that pays. The
@@ -250,6 +279,18 @@ impl CoordinatorConfig {
             server.records_per_miner = server.records_per_miner.max(RELAY_MIN_RECORDS_PER_MINER);
         }
         Ok(server)
+    }
+
+    /// When the previous secret stops being accepted (Unix seconds: the end of
+    /// `previous_secret_until`, UTC), if a day is set.
+    pub fn previous_secret_deadline(&self) -> Result<Option<u64>> {
+        self.previous_secret_until
+            .as_deref()
+            .map(|d| {
+                end_of_day(d)
+                    .with_context(|| format!("previous_secret_until {d:?} is not YYYY-MM-DD"))
+            })
+            .transpose()
     }
 
     /// The data dir: `data_dir`, else `~/.netmine`.
@@ -289,4 +330,26 @@ impl CoordinatorConfig {
         toml::to_string_pretty(self)
             .unwrap_or_else(|e| format!("# the settings cannot be written as TOML: {e}\n"))
     }
+}
+
+/// The Unix second just after the UTC day `YYYY-MM-DD` ends.
+fn end_of_day(text: &str) -> Option<u64> {
+    let mut it = text.trim().splitn(3, '-');
+    let (y, m, d): (i64, u32, u32) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), then one day more.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from((days + 1) * 86_400).ok()
 }

@@ -83,6 +83,30 @@ impl CoordinatorConfig {
             secret_problem(&mut problems, "secret", &self.secret);
         }
         secret_problem(&mut problems, "relay_secret", &self.relay_secret);
+        secret_problem(&mut problems, "previous_secret", &self.previous_secret);
+        if let Err(e) = self.previous_secret_deadline() {
+            problems.push(format!("{e:#}"));
+        }
+        if let Some(c) = &self.coinbase {
+            if !pegnet::validate::valid_coinbase(c.as_bytes()) {
+                problems.push(format!("coinbase {c:?} is not a valid FA address"));
+            }
+        }
+        for (relay, list) in &self.relay_identities {
+            if !self.relays.contains(relay) {
+                problems.push(format!("relay_identities: {relay:?} is not in relays"));
+            }
+            for p in list {
+                let name = p.strip_suffix('*').unwrap_or(p);
+                if name.is_empty() && p != "*"
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == ',')
+                {
+                    problems.push(format!(
+                        "relay_identities.{relay}: {p:?} is not an identity or a prefix ending in *"
+                    ));
+                }
+            }
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             problems.push(format!("tls_cert, tls_key: {}", crate::tls::TlsError::Half));
         }

@@ -3,9 +3,19 @@
 //! submit, waits for their records, keeps the best, writes them to the store and pays for them. What each block leaves
 //! behind for operators (its stored record, the telemetry, effective rates) is `report.rs`'s.
 
+mod finish;
 mod report;
+mod start;
+mod window;
 
-use crate::block::plan;
+pub use window::{
+    default_submit_window, fit_submit_window, max_submit_window, SubmitWindowError,
+    DEFAULT_SUBMIT_WINDOW_CAP,
+};
+
+pub use report::MAX_SKIP_REASON;
+
+use crate::block::{fetch_budget, plan_within, PlanError};
 use crate::payer::{block_end, pay_block};
 use crate::server::{CurrentJob, Hub};
 use crate::store::BlockRecord;
@@ -37,62 +47,6 @@ pub enum EngineError {
 /// Entry credits one record's entry costs: identities are refused unless their records fit one
 /// EC (see `pegnet::record::max_identity_len`), so every entry the engine pays for costs 1.
 pub const ENTRY_COST_EC: u64 = 1;
-
-/// The longest default submit window (a mainnet minute is 60 s).
-pub const DEFAULT_SUBMIT_WINDOW_CAP: Duration = Duration::from_secs(20);
-
-/// The default submit window on a network whose blocks last `block`: a third of a Factom minute
-/// (a tenth of the block), at most [`DEFAULT_SUBMIT_WINDOW_CAP`]. On mainnet 20 s; with 6 s blocks
-/// 0.2 s.
-pub fn default_submit_window(block: Duration) -> Duration {
-    (block / 30).min(DEFAULT_SUBMIT_WINDOW_CAP)
-}
-
-/// The longest submit window that still leaves time to pay before the block ends: minute 9 lasts a
-/// tenth of the block, and half of it is kept for paying (and for noticing minute 9 late).
-pub fn max_submit_window(block: Duration) -> Duration {
-    block / 20
-}
-
-/// A submit window longer than the network allows.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error(
-    "a submit window of {window:.3} s leaves no time to pay before the block ends: factomd's blocks \
-     last {block:.1} s, so minute 9 lasts {minute:.2} s, and the largest window that fits is \
-     {max:.3} s (unset submit_window_secs / --submit-window for the default, {default:.3} s)"
-)]
-pub struct SubmitWindowError {
-    /// The window asked for, in seconds.
-    pub window: f64,
-    /// The block length factomd reports, in seconds.
-    pub block: f64,
-    /// A minute, in seconds.
-    pub minute: f64,
-    /// The largest window that fits, in seconds.
-    pub max: f64,
-    /// The default window, in seconds.
-    pub default: f64,
-}
-
-/// The submit window to use with blocks of `block`: `explicit` if it fits, else an error naming
-/// the largest that does; the default when `explicit` is `None`.
-pub fn fit_submit_window(
-    explicit: Option<Duration>,
-    block: Duration,
-) -> Result<Duration, SubmitWindowError> {
-    let max = max_submit_window(block);
-    match explicit {
-        None => Ok(default_submit_window(block)),
-        Some(w) if w <= max => Ok(w),
-        Some(w) => Err(SubmitWindowError {
-            window: w.as_secs_f64(),
-            block: block.as_secs_f64(),
-            minute: block.as_secs_f64() / 10.0,
-            max: max.as_secs_f64(),
-            default: default_submit_window(block).as_secs_f64(),
-        }),
-    }
-}
 
 /// How the engine runs a block: which network it mines, how many entries it pays for, how many
 /// records it asks each miner for, the difficulty floor's cut-off and the submit window.
@@ -242,9 +196,36 @@ impl Engine {
     }
 
     /// After a restart: entries recorded for the block being built but not yet revealed can still
-    /// land, so pay for them now; older ones can not, so mark them expired.
+    /// land, so pay for them now; older ones can not, so mark them expired. The block being built
+    /// gets its job again, if it had one and its payment has not started: the same id and record
+    /// fields, so the miners keep the work they did since minute 1.
     async fn resume(&mut self, height: u32) -> Result<(), EngineError> {
         self.resumed = true;
+        let last = self.store.call(|s| s.last_job_id()).await?;
+        self.next_job = self.next_job.max(last + 1);
+        let (job, paying) = self
+            .store
+            .call(move |s| Ok((s.job(height)?, s.payment_started(height)?)))
+            .await?;
+        if let (Some(job), false, None) = (
+            job.as_ref().and_then(CurrentJob::from_message),
+            paying,
+            self.hub.current_job(),
+        ) {
+            tracing::info!(
+                height,
+                job_id = job.job_id,
+                "serving the block's job again after a restart"
+            );
+            self.hub.telemetry().job(Some(JobView {
+                id: job.job_id,
+                height,
+                min_difficulty: format!("{:016x}", job.min_difficulty),
+            }));
+            self.winners.insert(height, job.template.winners.clone());
+            self.job_sent = Some(Instant::now());
+            self.hub.start_job(job);
+        }
         match self.store.call(move |s| s.expire_before(height)).await? {
             0 => {}
             n => tracing::warn!(
@@ -312,227 +293,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    async fn skip(&self, height: u32, reason: String) -> Result<(), EngineError> {
-        tracing::warn!(height, "skipping block: {reason}");
-        let (telemetry, days, why) = (
-            self.hub.telemetry().clone(),
-            self.cfg.history_days,
-            reason.clone(),
-        );
-        self.store
-            .call(move |s| report::record_skip(s, &telemetry, height, &why, days))
-            .await?;
-        self.hub.broadcast(Message::Skip { height, reason });
-        Ok(())
-    }
-
-    async fn start_block(&mut self, height: u32) -> Result<(), EngineError> {
-        if self.hub.current_job().map(|(h, _)| h) == Some(height) {
-            return Ok(()); // minute 1 seen twice
-        }
-        // One job per height, whatever the node says (its minute going back, its height jumping
-        // back, a restart): the store remembers every height a job was started for.
-        if !self.store.call(move |s| s.claim_job(height)).await? {
-            let why = format!(
-                "a job was already started for block {height} (before a restart, or the node's \
-                 height went back: a new simulated chain needs a fresh --data-dir)"
-            );
-            tracing::warn!(
-                height,
-                "minute 1 of block {height} again: {why}; not starting another"
-            );
-            self.hub.telemetry().skipped(&why);
-            return Ok(());
-        }
-        self.store.call(move |s| s.expire_before(height)).await?;
-        let Some(previous_height) = height.checked_sub(1) else {
-            return self
-                .skip(height, "block 0 has no previous block to grade".into())
-                .await;
-        };
-        let version = self.cfg.network.version(height);
-        let report = self.prices.poll(version).await;
-        self.hub.telemetry().prices(&report);
-        let prices = match self.prices.record_prices_from(&report) {
-            Ok(p) => p,
-            Err(e) => {
-                return self.skip(height, e.to_string()).await;
-            }
-        };
-        let needed = self.cap_ec();
-        match self.client.ec_balance(&self.key.public()).await {
-            Ok(b) if b >= 0 && b as u64 >= needed => self.hub.telemetry().ec_balance(b),
-            Ok(b) => {
-                self.hub.telemetry().ec_balance(b);
-                return self
-                    .skip(
-                        height,
-                        format!(
-                            "EC balance {b} does not cover {} entries ({needed} EC)",
-                            self.cfg.max_entries
-                        ),
-                    )
-                    .await;
-            }
-            Err(e) => {
-                return self.skip(height, format!("factomd: {e}")).await;
-            }
-        }
-        let known = match self.winners.get(&previous_height).cloned() {
-            Some(w) => Some(w),
-            None => self.store.call(move |s| s.winners(previous_height)).await?,
-        };
-        let prev = match (known, &self.cfg.previous_winners) {
-            (Some(w), _) => w,
-            (None, Some(pinned)) if self.winners.is_empty() => {
-                tracing::info!(
-                    height,
-                    "no winner history for block {previous_height}: using the pinned list {pinned:?}"
-                );
-                pinned.clone()
-            }
-            // Empty: recovered from the block's records (by work; see `block::plan`).
-            (None, _) => Vec::new(),
-        };
-        let p = match plan(
-            &self.client,
-            self.table.as_ref(),
-            self.cfg.network,
-            height,
-            &prev,
-            prices,
-            self.cfg.cutoff,
-        )
-        .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                return self.skip(height, e.to_string()).await;
-            }
-        };
-        let carried = p.template.winners.clone();
-        let (telemetry, days) = (self.hub.telemetry().clone(), self.cfg.history_days);
-        self.store
-            .call(move |s| {
-                s.set_winners(height, &carried)?;
-                report::record_grading(s, &telemetry, previous_height, &carried, days)
-            })
-            .await?;
-        self.winners.insert(height, p.template.winners.clone());
-        keep_needed_winners(&mut self.winners, height);
-        let job_id = self.next_job;
-        self.next_job += 1;
-        tracing::info!(
-            height,
-            job_id,
-            min_difficulty = format!("{:016x}", p.min_difficulty),
-            "job sent to {} miners",
-            self.hub.miners().len()
-        );
-        self.hub.telemetry().job(Some(JobView {
-            id: job_id,
-            height,
-            min_difficulty: format!("{:016x}", p.min_difficulty),
-        }));
-        self.job_sent = Some(Instant::now());
-        self.hub.start_job(CurrentJob {
-            job_id,
-            template: p.template,
-            min_difficulty: p.min_difficulty,
-            records_wanted: self.cfg.records_wanted,
-        });
-        Ok(())
-    }
-
-    async fn finish_block(&mut self, height: u32) -> Result<(), EngineError> {
-        // The hub owns the current job; it is closed when its work is collected below.
-        let Some((h, job_id)) = self.hub.current_job() else {
-            return Ok(());
-        };
-        if h != height {
-            return Ok(());
-        }
-        self.hub.broadcast(Message::Stop { job_id });
-        let mined_secs = self.job_sent.take().map(|t| t.elapsed().as_secs_f64());
-        tokio::time::sleep(self.cfg.submit_window).await;
-        // Miners and rates as the telemetry knows them: those behind relays included.
-        let miners = self.hub.telemetry().miners_connected();
-        let hash_rate = self.hub.telemetry().farm_rate().rate_60s;
-        let (work, counts) = self.hub.take_work(job_id);
-        self.hub.telemetry().job(None);
-        if let Some(secs) = mined_secs {
-            report::record_effective_rates(self.hub.telemetry(), &work, secs);
-        }
-        // One payment round per height, also across restarts and a node replaying minute 9.
-        if !self.store.call(move |s| s.claim_payment(height)).await? {
-            tracing::warn!(
-                height,
-                "block {height} was already paid for: not paying another round"
-            );
-            return Ok(());
-        }
-        let best = select_best(
-            work.iter()
-                .flat_map(|w| w.accepted.iter().map(move |a| (&w.record, a))),
-            self.cfg.max_entries,
-            self.cfg.max_entries_per_coinbase,
-        );
-        let mut rows = Vec::with_capacity(best.len());
-        for (rec, a) in &best {
-            let entry = rec.entry(&a.nonce, a.difficulty);
-            match entry.hash().and_then(|h| entry.marshal().map(|m| (h, m))) {
-                Ok((h, m)) => rows.push((h, rec.identity.clone(), a.difficulty, m)),
-                Err(e) => tracing::error!(height, "cannot build entry, not paying for it: {e}"),
-            }
-        }
-        self.store
-            .call(move |s| {
-                rows.iter()
-                    .try_for_each(|(h, id, d, m)| s.add(h, height, id, *d, m).map(|_| ()))
-            })
-            .await?;
-        let report = self.pay_until_block_end(height).await?;
-        let ec_balance = self.client.ec_balance(&self.key.public()).await.ok();
-        let (telemetry, days) = (self.hub.telemetry().clone(), self.cfg.history_days);
-        let recorded = self
-            .store
-            .call(move |s| {
-                let finished = report::Finished {
-                    height,
-                    job_id,
-                    miners,
-                    hash_rate,
-                    counts: &counts,
-                    report: &report,
-                    ec_balance,
-                };
-                report::record_block(s, &telemetry, finished, days).map(|b| (report, b))
-            })
-            .await?;
-        let (report, record) = recorded;
-        tracing::info!(
-            height,
-            miners,
-            received = record.records_received,
-            verified = record.records_verified,
-            rejected = ?record.records_rejected,
-            paid = record.entries_paid,
-            failed = record.entries_failed,
-            expired = report.expired,
-            over_cap = report.over_cap,
-            credits_lost = report.credits_lost,
-            ec_spent = record.ec_spent,
-            ec_balance = %ec_balance.map_or_else(|| "unknown".to_string(), |b| b.to_string()),
-            hash_rate = %protocol::format_rate(hash_rate),
-            "block finished"
-        );
-        let _ = self.summaries.send(BlockSummary {
-            block: record,
-            winners_in_force: self.winners.get(&height).cloned().unwrap_or_default(),
-        });
-        Ok(())
     }
 }
 

@@ -74,6 +74,20 @@ pub(super) fn record_block(
     Ok(b)
 }
 
+/// The longest skip reason kept, logged, stored and sent to the miners (bytes): a few texts from
+/// outside of at most 200 bytes each fit, and a `skip` message stays far inside a frame.
+pub const MAX_SKIP_REASON: usize = 1024;
+
+/// A block's skip reason as it is logged, stored and broadcast: the texts from outside in it are
+/// already sanitized where they came in, and the whole is cut to [`MAX_SKIP_REASON`] bytes without
+/// control characters, so a `skip` message always fits a frame and the history stays small.
+pub(super) fn skip_reason(reason: String) -> String {
+    match protocol::text::sanitize_to(&reason, MAX_SKIP_REASON) {
+        std::borrow::Cow::Borrowed(_) => reason,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
+}
+
 /// Records a skipped block.
 pub(super) fn record_skip(
     store: &Store,
@@ -175,5 +189,26 @@ mod tests {
             0
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_skip_always_fits_a_frame() {
+        // The worst reason: long, every character escaped in JSON.
+        let reason = skip_reason("\"\\\u{1b}[31m".repeat(1_000_000));
+        assert!(reason.len() <= MAX_SKIP_REASON);
+        assert!(!reason.contains('\u{1b}'));
+        // Sealing adds a sequence number and a MAC (about 100 bytes) to this.
+        let frame = protocol::encode_plain(&protocol::Message::Skip {
+            height: u32::MAX,
+            reason,
+        });
+        assert!(
+            frame.len() < protocol::MAX_FRAME / 16,
+            "{} bytes",
+            frame.len()
+        );
+        // A reason that is fine is kept as it is.
+        let fine = "EC balance 3 does not cover 10 entries (10 EC)".to_string();
+        assert_eq!(skip_reason(fine.clone()), fine);
     }
 }

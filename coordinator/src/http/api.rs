@@ -14,7 +14,7 @@ pub const DEFAULT_BLOCKS: usize = 50;
 /// The most blocks one request returns.
 pub const MAX_BLOCKS: usize = 2000;
 
-fn json<T: serde::Serialize>(v: T) -> Response {
+pub(super) fn json<T: serde::Serialize>(v: T) -> Response {
     let mut r = Json(v).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,

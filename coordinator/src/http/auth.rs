@@ -44,6 +44,19 @@ impl Token {
             == 0
     }
 
+    /// Whether the request's headers carry the token as a Bearer header (what a change needs:
+    /// a browser sends a remembered Basic password with any page's request by itself).
+    pub fn allows_bearer(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+        scheme.eq_ignore_ascii_case("bearer") && self.matches(rest.trim().as_bytes())
+    }
+
     /// Whether the request's headers carry the token (Bearer or Basic password).
     pub fn allows(&self, headers: &HeaderMap) -> bool {
         let Some(value) = headers
@@ -87,12 +100,32 @@ fn loopback_host(headers: &HeaderMap) -> bool {
 }
 
 /// The middleware: passes requests that carry the token, or without a token those for a
-/// loopback host.
+/// loopback host; a change (any method but GET and HEAD) needs the token as a Bearer header,
+/// even on loopback.
 pub(super) async fn require_token(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
+    let reads = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if !reads {
+        return match &state.token {
+            None => (
+                StatusCode::FORBIDDEN,
+                "changes over HTTP need http_token (NETMINE_HTTP_TOKEN), sent as Authorization: Bearer <token>\n",
+            )
+                .into_response(),
+            Some(t) if !t.allows_bearer(req.headers()) => (
+                StatusCode::UNAUTHORIZED,
+                "a change needs the token as Authorization: Bearer <token> (a Basic login is not enough)\n",
+            )
+                .into_response(),
+            Some(_) => next.run(req).await,
+        };
+    }
     if state.token.is_none() && !loopback_host(req.headers()) {
         return (
             StatusCode::FORBIDDEN,

@@ -1,6 +1,6 @@
 //! The operators' HTTP surface (`--http`, default `127.0.0.1:7780`): a read-only JSON API, the
-//! Prometheus metrics and the dashboard, served by axum in the daemon's runtime. Nothing on it
-//! changes the coordinator.
+//! Prometheus metrics and the dashboard, served by axum in the daemon's runtime. Only the roster's
+//! routes change anything, and only with the token.
 //!
 //! | Route | What |
 //! |---|---|
@@ -10,14 +10,17 @@
 //! | `GET /api/blocks?limit=N` | [`BlocksView`](crate::telemetry::views::BlocksView), newest first, from the store |
 //! | `GET /api/hashrate` | [`HashRateView`](crate::telemetry::views::HashRateView), the chart's samples |
 //! | `GET /metrics` | Prometheus / OpenMetrics text |
+//! | `GET, POST /api/roster`, `DELETE /api/roster/{identity}` | the farm's roster (see `roster.rs`) |
 //!
-//! On a loopback address anyone on the box may read it. Bound to any other address it needs a
+//! On a loopback address anyone on the box may read it; changing anything (the roster) always
+//! needs the token, as a Bearer header. Bound to any other address it needs a
 //! token (`http_token`, `NETMINE_HTTP_TOKEN`; see [`auth`]): every request must then carry it,
 //! and without one such an address is refused at start.
 
 mod api;
 pub mod auth;
 mod dashboard;
+mod roster;
 
 use crate::store::Store;
 use crate::telemetry::Telemetry;
@@ -106,6 +109,11 @@ pub fn router(telemetry: Arc<Telemetry>, store: Store, token: Option<&SecretStri
         .route("/api/blocks", get(api::blocks))
         .route("/api/hashrate", get(api::hashrate))
         .route("/metrics", get(api::metrics))
+        .route("/api/roster", get(roster::list).post(roster::add))
+        .route(
+            "/api/roster/{identity}",
+            axum::routing::delete(roster::remove),
+        )
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

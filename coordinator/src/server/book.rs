@@ -27,6 +27,30 @@ pub struct CurrentJob {
 }
 
 impl CurrentJob {
+    /// The job a `job` message announces (`None` for another message, or an unknown network).
+    pub fn from_message(m: &Message) -> Option<CurrentJob> {
+        let Message::Job {
+            job_id,
+            opr,
+            min_difficulty,
+            records_wanted,
+        } = m
+        else {
+            return None;
+        };
+        Some(CurrentJob {
+            job_id: *job_id,
+            template: OprTemplate {
+                network: opr.network.parse().ok()?,
+                height: opr.height,
+                winners: opr.winners.clone(),
+                prices: opr.prices.clone(),
+            },
+            min_difficulty: min_difficulty.0,
+            records_wanted: *records_wanted,
+        })
+    }
+
     /// The `job` message announcing it.
     pub fn message(&self) -> Message {
         Message::Job {
@@ -163,17 +187,17 @@ impl JobBook {
         per_miner: usize,
         max_work: usize,
         connected: impl Fn(&str) -> bool,
-    ) -> Result<Admitted, Message> {
+    ) -> Result<Admitted, Box<Message>> {
         let n = records.len();
         self.counts.received += n;
         let Some(job) = self.job.clone() else {
             self.counts.refuse(RefusalCode::StaleJob, n);
-            return Err(refused_all(
+            return Err(Box::new(refused_all(
                 job_id,
                 RefusalCode::StaleJob,
                 n,
                 format!("job {job_id} is over"),
-            ));
+            )));
         };
         if !self.work.contains_key(&miner.identity) {
             if self.work.len() >= max_work {
@@ -186,22 +210,22 @@ impl JobBook {
                     Ok(r) => r,
                     Err(e) => {
                         self.counts.refuse(RefusalCode::BadRecord, n);
-                        return Err(refused_all(
+                        return Err(Box::new(refused_all(
                             job_id,
                             RefusalCode::BadRecord,
                             n,
                             e.to_string(),
-                        ));
+                        )));
                     }
                 };
             if self.work.len() >= max_work {
                 self.counts.refuse(RefusalCode::OverLimit, n);
-                return Err(refused_all(
+                return Err(Box::new(refused_all(
                     job_id,
                     RefusalCode::OverLimit,
                     n,
                     "too many miners submitted for this block".into(),
-                ));
+                )));
             }
             self.work.insert(
                 miner.identity.clone(),
@@ -218,7 +242,7 @@ impl JobBook {
             // One identity, two payout addresses (a relayed miner named like another miner):
             // the first to submit keeps the identity for this block; nothing else is touched.
             self.counts.refuse(RefusalCode::BadRecord, n);
-            return Err(refused_all(
+            return Err(Box::new(refused_all(
                 job_id,
                 RefusalCode::BadRecord,
                 n,
@@ -226,7 +250,7 @@ impl JobBook {
                     "identity {} already submitted for this block with another coinbase: identities must be unique across the farm",
                     miner.identity
                 ),
-            ));
+            )));
         }
         let limits = Limits {
             current_job: job.job_id,

@@ -52,11 +52,12 @@ pub(super) async fn connection(
         }
     };
     let id = peer.hello.identity.clone();
-    tracing::info!(%addr, identity = %id, "miner connected");
+    tracing::info!(%addr, identity = %id, version = peer.version, trust = peer.trust, "miner connected");
     // A relay is not a miner: its miners are listed, it is not.
     if !hub.is_relay(&id) {
-        hub.telemetry()
-            .miner_connected(&id, &peer.hello.coinbase, addr);
+        let t = hub.telemetry();
+        t.miner_connected(&id, &peer.hello.coinbase, addr);
+        t.miner_trust(&id, peer.trust, peer.version);
     }
     let end = session::run(hub, peer, addr, stop).await;
     if end.counts_toward_ban() {

@@ -3,7 +3,6 @@
 //! rates and hand in submissions, which are verified (off the async threads) and accounted here.
 
 use super::book::JobBook;
-use super::submission::truncate;
 use super::ServerConfig;
 use crate::telemetry::Telemetry;
 use hashcore::Table;
@@ -16,10 +15,21 @@ use tokio::sync::{broadcast, oneshot};
 
 pub use super::book::{CurrentJob, JobCounts, MinerWork};
 
-/// The connection that holds an identity, and how to tell it a newer connection replaced it.
+/// The connection that holds an identity, the box key it proved (none: an unsigned box), and how
+/// to tell it to go (a newer connection replaced it, or the operator revoked it).
 struct Holder {
     conn: u64,
+    key: Option<protocol::PublicKey>,
     replaced: oneshot::Sender<String>,
+}
+
+/// Why [`Hub::register`] gave no registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RegisterError {
+    /// `max_connections` miners are connected, and the identity is not one of them.
+    Full,
+    /// The identity is held by a connection that proved another box key.
+    OtherKey,
 }
 
 /// A connection's hold on its identity, from [`Hub::register`]: give it back with
@@ -52,6 +62,11 @@ pub struct Hub {
     state: Mutex<State>,
     telemetry: Arc<Telemetry>,
     pub(super) table_server: super::table_serve::TableServer,
+    /// The farm's roster: which key is which identity.
+    roster: Arc<crate::roster::RosterBook>,
+    /// The coinbase every record is paid to, if the farm pays one address (`payout` in the
+    /// settings; a relay learns its upstream's).
+    payout: std::sync::RwLock<Option<String>>,
     /// Relay mode: where accepted records go up (see `relayed.rs`).
     pub(super) upstream: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::RelayedSubmission>>,
 }
@@ -86,11 +101,22 @@ impl Hub {
     }
 
     /// A hub reporting to `telemetry` (made before the hub: the daemon serves its HTTP API while
-    /// it waits for factomd).
+    /// it waits for factomd), with a roster kept in memory only.
     pub fn with_telemetry(
         cfg: ServerConfig,
         table: Arc<Table>,
         telemetry: Arc<Telemetry>,
+    ) -> Arc<Hub> {
+        let roster = Arc::new(crate::roster::RosterBook::in_memory());
+        Hub::with_roster(cfg, table, telemetry, roster)
+    }
+
+    /// A hub with the farm's roster (kept in the store, see [`crate::roster`]).
+    pub fn with_roster(
+        cfg: ServerConfig,
+        table: Arc<Table>,
+        telemetry: Arc<Telemetry>,
+        roster: Arc<crate::roster::RosterBook>,
     ) -> Arc<Hub> {
         if cfg.secret.is_none() {
             tracing::warn!("miner authentication is OFF: anyone who can reach this port can mine and submit records");
@@ -111,6 +137,8 @@ impl Hub {
         Arc::new(Hub {
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             upstream: std::sync::OnceLock::new(),
+            payout: std::sync::RwLock::new(cfg.payout.clone()),
+            roster,
             telemetry,
             pool,
             cfg,
@@ -133,6 +161,50 @@ impl Hub {
     /// The listener's settings.
     pub fn cfg(&self) -> &ServerConfig {
         &self.cfg
+    }
+
+    /// The farm's roster.
+    pub fn roster(&self) -> &Arc<crate::roster::RosterBook> {
+        &self.roster
+    }
+
+    /// The coinbase every record is paid to, if the farm pays one address.
+    pub fn payout(&self) -> Option<String> {
+        self.payout
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the farm's payout address (a relay learns it from its upstream's welcome); miners
+    /// that log in from now on are told it.
+    pub fn set_payout(&self, coinbase: Option<String>) {
+        *self.payout.write().unwrap_or_else(|e| e.into_inner()) = coinbase;
+    }
+
+    /// Tells every connection whose identity the roster no longer lets in (revoked, another key
+    /// pinned, moved behind a relay) to go; the others keep mining. Returns how many went.
+    pub fn enforce_roster(&self) -> usize {
+        let roster = self.roster.snapshot();
+        let mut st = self.lock();
+        let gone: Vec<String> = st
+            .connected
+            .iter()
+            .filter(|(id, h)| match roster.get(id) {
+                None => false,
+                Some(e) => e.revoked || e.relay.is_some() || (e.key.is_some() && e.key != h.key),
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &gone {
+            if let Some(h) = st.connected.remove(id) {
+                tracing::warn!(identity = %id, "the roster no longer lets this identity in: disconnecting it");
+                let _ = h.replaced.send(format!(
+                    "identity {id:?} was revoked (or re-keyed) by the farm's operator"
+                ));
+            }
+        }
+        gone.len()
     }
 
     /// The table submissions are verified with (and copies are served from).
@@ -200,22 +272,37 @@ impl Hub {
     /// Gives `identity` to a new connection from `addr`. A connection already holding it is
     /// replaced (a rebooted box whose old, half-open connection is still registered): it is told
     /// why and closes. `None` when the house is full and the identity is not already here.
-    pub(super) fn register(&self, identity: &str, addr: SocketAddr) -> Option<Registration> {
+    pub(super) fn register(
+        &self,
+        identity: &str,
+        addr: SocketAddr,
+        key: Option<protocol::PublicKey>,
+    ) -> Result<Registration, RegisterError> {
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let mut st = self.lock();
-        let replacing = st.connected.contains_key(identity);
-        if !replacing && st.connected.len() >= self.cfg.max_connections {
-            return None;
+        match st.connected.get(identity) {
+            // Only a box that proves the same key takes over a session (the roster already
+            // checked it; a key changed meanwhile never displaces the holder).
+            Some(h) if h.key.is_some() && h.key != key => return Err(RegisterError::OtherKey),
+            Some(_) => {}
+            None if st.connected.len() >= self.cfg.max_connections => {
+                return Err(RegisterError::Full)
+            }
+            None => {}
         }
-        let holder = Holder { conn, replaced: tx };
+        let holder = Holder {
+            conn,
+            key,
+            replaced: tx,
+        };
         if let Some(old) = st.connected.insert(identity.to_string(), holder) {
             tracing::warn!(identity, %addr, "identity connected again: the older connection is replaced");
             let _ = old.replaced.send(format!(
                 "replaced by a newer connection with identity {identity:?} from {addr}"
             ));
         }
-        Some(Registration { conn, replaced: rx })
+        Ok(Registration { conn, replaced: rx })
     }
 
     /// Gives `identity` back, if connection `conn` still holds it (a newer connection may);
@@ -256,7 +343,7 @@ impl Hub {
         miner: &protocol::MinerHello,
         job_id: u64,
         records: Vec<(Vec<u8>, u64)>,
-    ) -> Result<super::book::Admitted, Message> {
+    ) -> Result<super::book::Admitted, Box<Message>> {
         let mut st = self.lock();
         let State { connected, book } = &mut *st;
         book.admit(
@@ -335,12 +422,7 @@ pub(super) fn clean_stats(mut s: Stats) -> Stats {
             0.0
         }
     };
-    let printable = |t: &str| -> String {
-        truncate(
-            &t.chars().filter(|c| !c.is_control()).collect::<String>(),
-            Stats::MAX_NAME,
-        )
-    };
+    let printable = |t: &str| protocol::text::sanitize_to(t, Stats::MAX_NAME).into_owned();
     s.per_worker.truncate(MAX_WORKERS);
     s.per_worker.shrink_to_fit();
     for r in s.per_worker.iter_mut() {

@@ -76,6 +76,16 @@ pub struct ServerConfig {
     /// The secret relays authenticate with instead of the farm secret (`None`: the farm secret,
     /// so any box that knows it could claim a relay's name).
     pub relay_secret: Option<Secret>,
+    /// Per relay, the identities it may speak for (names, or prefixes ending in `*`).
+    pub relay_identities: std::collections::BTreeMap<String, Vec<String>>,
+    /// How identities join: pinned at first use, or only from the roster.
+    pub enroll: crate::roster::Enroll,
+    /// Every record is paid to this coinbase, whatever a box states (`None`: each box's own,
+    /// within its roster entry's allowed coinbases).
+    pub payout: Option<String>,
+    /// The farm secret being rotated out, accepted beside `secret` until the Unix second given
+    /// (`None`: for as long as it is set).
+    pub previous_secret: Option<(Secret, Option<u64>)>,
 }
 
 impl ServerConfig {

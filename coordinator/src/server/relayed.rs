@@ -12,6 +12,7 @@
 
 use super::hub::Hub;
 use super::submission::submission;
+use crate::roster::RelayedVerdict;
 use protocol::{Message, MinerHello, Stats, SubmittedRecord};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -80,24 +81,73 @@ impl Relayed {
         }
     }
 
-    /// Takes note of a relayed miner; false (and nothing noted) for an identity that is not
-    /// valid, is connected directly, or is one too many for this relay.
-    fn seen(
+    /// Takes note of a relayed miner; `Err(why)` (and nothing noted) for an identity that is not
+    /// valid, is connected directly, is assigned elsewhere (the roster, another relay's
+    /// `relay_identities`), is one too many for this relay, or whose coinbase the farm does not
+    /// pay. A new identity is pinned to this relay (first use).
+    async fn seen(
         &mut self,
         hub: &Hub,
         relay: &MinerHello,
         addr: SocketAddr,
         id: &str,
         coinbase: &str,
-    ) -> bool {
+    ) -> Result<(), String> {
+        let cfg = hub.cfg();
+        if let Some(farm) = hub.payout() {
+            if coinbase != farm {
+                return Err(format!(
+                    "{id}: this farm pays every record to {farm}, not {coinbase}"
+                ));
+            }
+        } else if !hub.roster().snapshot().coinbase_allowed(id, coinbase) {
+            return Err(format!(
+                "{id}: coinbase {coinbase} is not one its roster entry allows"
+            ));
+        }
         if !self.miners.contains(id) {
             // As many as the hub keeps work for: a relay cannot grow this without bound.
-            if self.miners.len() >= hub.max_work()
-                || !pegnet::validate::valid_identity(id.as_bytes())
+            if self.miners.len() >= hub.max_work() {
+                return Err(format!("{id}: too many miners behind this relay"));
+            }
+            if !pegnet::validate::valid_identity(id.as_bytes())
                 || !pegnet::validate::valid_coinbase(coinbase.as_bytes())
-                || hub.is_connected(id)
             {
-                return false;
+                return Err(format!("{id}: not a valid identity and coinbase"));
+            }
+            if hub.is_connected(id) {
+                return Err(format!("{id}: connected directly"));
+            }
+            let judge = |hub: &Hub| {
+                hub.roster().snapshot().judge_relayed(
+                    &relay.identity,
+                    id,
+                    &cfg.relay_identities,
+                    cfg.enroll,
+                )
+            };
+            match judge(hub) {
+                RelayedVerdict::Known => {}
+                RelayedVerdict::Refused(why) => return Err(why),
+                RelayedVerdict::Pin => {
+                    let entry = crate::roster::first_use(
+                        id,
+                        None,
+                        Some(&relay.identity),
+                        &addr.to_string(),
+                    );
+                    let pinned = hub.roster().pin(entry).await.map_err(|e| {
+                        tracing::error!("pinning a relayed identity: {e}");
+                        format!("{id}: the coordinator could not record it; try later")
+                    })?;
+                    if !pinned {
+                        if let RelayedVerdict::Refused(why) = judge(hub) {
+                            return Err(why);
+                        }
+                    } else {
+                        tracing::info!(identity = id, relay = %relay.identity, "new identity behind a relay: pinned to it (first use)");
+                    }
+                }
             }
             self.miners.insert(id.to_string());
         }
@@ -106,19 +156,17 @@ impl Relayed {
             hub.telemetry()
                 .miner_connected_via(id, coinbase, addr, Some(&relay.identity));
         }
-        true
+        Ok(())
     }
 }
 
 /// The answer to a relayed submission for a miner this relay may not speak for.
-fn not_relayable(identity: String, job_id: u64, n: usize) -> Message {
+fn not_relayable(identity: String, job_id: u64, n: usize, why: String) -> Message {
     Message::RelaySubmissionResult {
         rejected: vec![protocol::RefusalCount {
             code: protocol::RefusalCode::BadRecord,
             count: u32::try_from(n).unwrap_or(u32::MAX),
-            example: format!(
-                "{identity}: not a valid identity and coinbase, connected directly, or too many miners behind this relay"
-            ),
+            example: protocol::text::sanitize(&why).into_owned(),
         }],
         identity,
         job_id,
@@ -163,8 +211,8 @@ pub(super) async fn handle(
             records,
         } => {
             let n = records.len();
-            if !relayed.seen(hub, relay, addr, &identity, &coinbase) {
-                return Some(Some(not_relayable(identity, job_id, n)));
+            if let Err(why) = relayed.seen(hub, relay, addr, &identity, &coinbase).await {
+                return Some(Some(not_relayable(identity, job_id, n, why)));
             }
             let miner = MinerHello { identity, coinbase };
             let result = submission(hub, &miner, job_id, records).await;
@@ -192,7 +240,11 @@ pub(super) async fn handle(
             stats,
             ..
         } => {
-            if relayed.seen(hub, relay, addr, &identity, &coinbase) {
+            if relayed
+                .seen(hub, relay, addr, &identity, &coinbase)
+                .await
+                .is_ok()
+            {
                 hub.telemetry()
                     .miner_stats(&identity, &super::hub::clean_stats(stats));
             }
@@ -242,7 +294,7 @@ mod tests {
             ..Stats::default()
         });
         assert_eq!((s.rate_10s, s.rate_60s, s.rate_15m), (MAX_RATE, 0.0, 0.0));
-        assert_eq!(s.backend.as_deref(), Some("cpu[31m"));
+        assert_eq!(s.backend.as_deref(), Some("cpu "));
         assert_eq!(s.devices, vec!["gpu0".to_string()]);
     }
 

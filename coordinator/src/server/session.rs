@@ -5,7 +5,7 @@
 
 use super::handshake::{Authenticated, Ws, REFUSAL_GRACE};
 use super::hub::Hub;
-use super::submission::{submission, truncate};
+use super::submission::submission;
 use protocol::{Message, MinerHello, ProtocolError, RefusalCode, Session};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,9 +55,9 @@ impl ConnectionEnd {
 
 /// Frames read from one miner per second at most; beyond, reading pauses (TCP pushes back).
 const MAX_FRAMES_PER_SEC: u32 = 50;
-/// A miner's `error` messages are logged at most this often, and cut to this many bytes.
+/// A miner's `error` messages are logged at most this often (sanitized: 200 bytes, no control
+/// characters).
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
-const ERROR_LOG_BYTES: usize = 200;
 
 /// What one connection remembers about its miner's behaviour (all bounded).
 #[derive(Default)]
@@ -94,7 +94,7 @@ impl Conduct {
             .last_error_log
             .is_none_or(|t| now.duration_since(t) >= ERROR_LOG_EVERY)
         {
-            let shown = truncate(message, ERROR_LOG_BYTES);
+            let shown = protocol::text::sanitize(message);
             let suppressed = std::mem::take(&mut self.errors_suppressed);
             tracing::warn!(identity, suppressed, "miner reports: {shown:?}");
             self.last_error_log = Some(now);
@@ -143,6 +143,7 @@ pub(super) async fn run(
         mut session,
         hello,
         registration,
+        ..
     } = peer;
     let mut replaced = registration.replaced;
     let mut events = hub.subscribe();

@@ -4,6 +4,7 @@
 
 use super::hub::Hub;
 use crate::verify::{check_pow, RecordRefusal};
+use protocol::text::sanitize_to;
 use protocol::{Message, MinerHello, RefusalCode, RefusalCount};
 use std::sync::Arc;
 
@@ -23,23 +24,11 @@ pub(super) fn summarize(
             None => out.push(RefusalCount {
                 code,
                 count: 1,
-                example: truncate(&example, RefusalCount::MAX_EXAMPLE),
+                example: sanitize_to(&example, RefusalCount::MAX_EXAMPLE).into_owned(),
             }),
         }
     }
     out
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-pub(super) fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 pub(super) fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String) -> Message {
@@ -49,7 +38,7 @@ pub(super) fn refused_all(job_id: u64, code: RefusalCode, n: usize, why: String)
         rejected: vec![RefusalCount {
             code,
             count: u32::try_from(n).unwrap_or(u32::MAX),
-            example: truncate(&why, RefusalCount::MAX_EXAMPLE),
+            example: sanitize_to(&why, RefusalCount::MAX_EXAMPLE).into_owned(),
         }],
     }
 }
@@ -70,7 +59,7 @@ pub(super) async fn submission(
         .collect();
     let admitted = match hub.admit(hello, job_id, pairs) {
         Ok(a) => a,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (job, mut refused) = (admitted.job_id, admitted.refused);
     // LXRHash (~0.3 ms a record at 30 bits) on the bounded pool; the miner's accepted work stays

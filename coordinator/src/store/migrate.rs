@@ -34,6 +34,29 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     CREATE INDEX block_history_by_time ON block_history(recorded_at);",
+    // 3: the farm's roster (identity -> the box key pinned for it, or the relay it comes
+    // through; allowed coinbases; who added it and when), and a counter bumped by every roster
+    // change, so a running daemon notices changes made by `netcoordinator miners`.
+    "CREATE TABLE roster (
+        identity TEXT PRIMARY KEY,
+        public_key BLOB,
+        relay TEXT,
+        coinbases TEXT NOT NULL DEFAULT '[]',
+        origin TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('roster_generation', 0);",
+    // 4: the job each height ran (the `job` message as sent), so a restarted coordinator serves
+    // the same job for the block being built, and job ids never repeat across restarts.
+    "CREATE TABLE jobs (
+        height INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        job TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

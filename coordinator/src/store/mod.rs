@@ -6,15 +6,19 @@
 //! ones that can still land in their block (a repeated commit is answered `-32011` by factomd and
 //! only the reveal is sent again, so nothing is paid twice) and marks older ones expired.
 //!
-//! It also keeps the farm's per-block history (what `GET /api/blocks` and the dashboard show, see
+//! It also keeps the farm's roster (which box key is which identity, see [`RosterEntry`]) and the
+//! farm's per-block history (what `GET /api/blocks` and the dashboard show, see
 //! [`BlockRecord`]), pruned after a configurable number of days. The schema is versioned: each
 //! change is a numbered migration (`migrate.rs`), applied once, in order, when the store opens.
 
 mod history;
+mod jobs;
 mod migrate;
+mod roster;
 
 pub use history::BlockRecord;
 pub use migrate::SCHEMA_VERSION;
+pub use roster::{Origin, RosterEntry};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -103,6 +107,9 @@ impl Store {
         // WAL + FULL sync: a write that returned is on disk, whatever happens next.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // `netcoordinator miners` writes the roster while the daemon runs: wait for the other's
+        // write instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrate::run(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -135,6 +142,20 @@ impl Store {
     /// that height (by this process or before a restart): never start a second.
     pub fn claim_job(&self, height: u32) -> Result<bool, StoreError> {
         self.claim(height, "job_started")
+    }
+
+    /// Whether the payment round of `height` started (before a restart, say).
+    pub fn payment_started(&self, height: u32) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT payment_started FROM blocks WHERE height = ?1",
+                params![height],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+            != 0)
     }
 
     /// Records that the payment round of `height` is starting. False if one already ran.

@@ -28,6 +28,7 @@ pub(super) struct Metrics {
     pub(super) blocks: Family<Labels, Counter>,
     pub(super) winners: Counter,
     pub(super) factomd_up: Gauge,
+    pub(super) node_faults: Family<Labels, Counter>,
     pub(super) price_source_up: Family<Labels, Gauge>,
     pub(super) auth_failures: Counter,
     pub(super) height: Gauge,
@@ -71,6 +72,11 @@ pub const METRICS: &[(&str, &str)] = &[
         "1 when factomd answers and moves, else 0",
     ),
     (
+        "netmine_node_faults",
+        "Blocks skipped because factomd served something other than what was asked for, by kind \
+         (entry_hash, chain, entry_size, keymr, malformed, height, budget, oversized_answer)",
+    ),
+    (
         "netmine_price_source_up",
         "1 when the price source gave quotes in the last poll (fetched or cached), else 0",
     ),
@@ -96,6 +102,7 @@ impl Metrics {
             blocks: Family::default(),
             winners: Counter::default(),
             factomd_up: Gauge::default(),
+            node_faults: Family::default(),
             price_source_up: Family::default(),
             auth_failures: Counter::default(),
             height: Gauge::default(),
@@ -123,6 +130,7 @@ impl Metrics {
         reg!("netmine_blocks", m.blocks);
         reg!("netmine_winners", m.winners);
         reg!("netmine_factomd_up", m.factomd_up);
+        reg!("netmine_node_faults", m.node_faults);
         reg!("netmine_price_source_up", m.price_source_up);
         reg!("netmine_auth_failures", m.auth_failures);
         reg!("netmine_height", m.height);
@@ -132,6 +140,9 @@ impl Metrics {
             let _ = m.blocks.get_or_create(&label("outcome", outcome));
         }
         let _ = m.records.get_or_create(&label("result", "accepted"));
+        for kind in factom::NodeFault::KINDS {
+            let _ = m.node_faults.get_or_create(&label("kind", kind));
+        }
         Metrics { registry, ..m }
     }
 

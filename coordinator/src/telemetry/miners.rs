@@ -70,6 +70,8 @@ impl MinerBook {
                     entries_paid: 0,
                     effective_rate: None,
                     via: None,
+                    trust: None,
+                    protocol: None,
                 },
                 effective: VecDeque::new(),
             });
@@ -77,10 +79,25 @@ impl MinerBook {
         v.coinbase = coinbase.to_string();
         v.address = addr.to_string();
         v.via = via.map(str::to_string);
+        if via.is_some() {
+            v.trust = Some("relayed".into());
+            v.protocol = None;
+        }
         v.connected = true;
         v.connected_at = now;
         v.last_seen = now;
         self.enforce_cap();
+    }
+
+    /// How the roster knows a miner, and the protocol version it speaks.
+    pub(super) fn trust(&mut self, identity: &str, trust: &str, version: u32) {
+        if let Some(e) = self.miners.get_mut(identity) {
+            // "new" stays until the coordinator restarts: an operator may look at it later.
+            if e.view.trust.as_deref() != Some("new") || trust != "pinned" {
+                e.view.trust = Some(trust.to_string());
+            }
+            e.view.protocol = Some(version);
+        }
     }
 
     /// A miner's connection ended: it stays listed, disconnected, with its rates zeroed.

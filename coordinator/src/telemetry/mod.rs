@@ -15,6 +15,7 @@ pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
 use crate::store::BlockRecord;
+use factom::NodeFault;
 use metrics::{label, Metrics};
 use miners::MinerBook;
 use protocol::{RefusalCount, Stats};
@@ -175,6 +176,18 @@ impl Telemetry {
             .set(i64::from(state == NodeState::Up));
     }
 
+    /// factomd was faulty for `height`: it served something that is not what was asked for (the
+    /// block is skipped). Counted per kind in `netmine_node_faults_total`.
+    pub fn node_fault(&self, height: u32, fault: &NodeFault) {
+        let mut st = self.lock();
+        st.node.faults += 1;
+        st.node.last_fault = Some(format!("block {height}, {}: {fault}", fault.kind()));
+        self.metrics
+            .node_faults
+            .get_or_create(&label("kind", fault.kind()))
+            .inc();
+    }
+
     /// The price sources' outcomes of the last poll.
     pub fn prices(&self, report: &prices::Report) {
         use prices::report::SourceOutcome as O;
@@ -236,6 +249,12 @@ impl Telemetry {
         self.metrics
             .miners_connected
             .set(st.miners.connected_rates().count() as i64);
+    }
+
+    /// How the roster knows a connected miner (`pinned`, `new`, `unsigned`) and its protocol
+    /// version.
+    pub fn miner_trust(&self, identity: &str, trust: &str, version: u32) {
+        self.lock().miners.trust(identity, trust, version);
     }
 
     /// A miner's connection ended.

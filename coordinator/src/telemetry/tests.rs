@@ -88,3 +88,33 @@ fn the_rate_history_is_bounded() {
     assert_eq!(h.len(), RATE_SAMPLES);
     assert_eq!(h[0].0, 10);
 }
+
+#[test]
+fn node_faults_are_counted_per_kind_and_shown_with_the_node() {
+    let t = Telemetry::new(16);
+    let text = t.metrics_text();
+    for kind in factom::NodeFault::KINDS {
+        assert!(
+            text.contains(&format!("netmine_node_faults_total{{kind=\"{kind}\"}} 0")),
+            "{kind}:\n{text}"
+        );
+    }
+    let fault = factom::NodeFault::EntryHash {
+        asked: [1; 32],
+        got: [2; 32],
+    };
+    t.node_fault(41, &fault);
+    t.node_fault(42, &fault);
+    let text = t.metrics_text();
+    assert!(
+        text.contains("netmine_node_faults_total{kind=\"entry_hash\"} 2"),
+        "{text}"
+    );
+    let node = t.status().factomd;
+    assert_eq!(node.faults, 2);
+    let last = node.last_fault.unwrap();
+    assert!(
+        last.starts_with("block 42, entry_hash: entry 0101"),
+        "{last}"
+    );
+}

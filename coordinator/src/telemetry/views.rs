@@ -75,6 +75,13 @@ pub struct NodeView {
     pub last_error: Option<String>,
     /// Unix seconds when `state` last changed.
     pub since: Option<u64>,
+    /// Blocks skipped because factomd served something that is not what was asked for (or ran
+    /// past the fetch budget) since the coordinator started.
+    #[serde(default)]
+    pub faults: u64,
+    /// The last such fault: block, kind and what was wrong.
+    #[serde(default)]
+    pub last_fault: Option<String>,
 }
 
 /// One price source in the last poll.
@@ -150,6 +157,14 @@ pub struct MinerView {
     /// then the relay's.
     #[serde(default)]
     pub via: Option<String>,
+    /// How the roster knows it: `pinned` (its box key, enrolled earlier), `new` (pinned when it
+    /// first logged in, since this coordinator started: an operator may want to look), `unsigned`
+    /// (a netminer without a box key, older than protocol 2), `relayed` (its relay checks its key).
+    #[serde(default)]
+    pub trust: Option<String>,
+    /// The protocol version it speaks (`null` for a relayed miner).
+    #[serde(default)]
+    pub protocol: Option<u32>,
 }
 
 /// `GET /api/blocks`.

@@ -112,7 +112,9 @@ fn fake(l: tokio::net::TcpListener, act: Fake) -> Arc<AtomicUsize> {
                         let _ = protocol::ws::send_text(&mut ws, no).await;
                     }
                     Fake::Serve => {
-                        let (hs, challenge) = CoordinatorHandshake::start(&Secret::new(SECRET));
+                        // No version header was answered: a version-1 coordinator.
+                        let (hs, challenge) =
+                            CoordinatorHandshake::start_version(&Secret::new(SECRET), 1);
                         let _ = protocol::ws::send_text(&mut ws, challenge).await;
                         let Ok(auth) = protocol::ws::recv_text(&mut ws, "miner").await else {
                             return;

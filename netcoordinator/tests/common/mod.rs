@@ -181,3 +181,28 @@ impl Process {
         self.child.output()
     }
 }
+
+/// Polls `url` until `ok` holds for its JSON and returns it; fails with the last answer once
+/// `within` has passed.
+pub async fn json_until(
+    url: &str,
+    within: Duration,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let last = match reqwest::get(url).await {
+            Ok(r) => match r.json::<serde_json::Value>().await {
+                Ok(v) if ok(&v) => return v,
+                Ok(v) => format!("{v:#}"),
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} never got there in {within:?}; its last answer: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
