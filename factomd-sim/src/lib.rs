@@ -78,6 +78,20 @@ impl SimServer {
         Self::serve_on(cfg, listener, clock, false)
     }
 
+    /// [`SimServer::serve_with`] on a [`ManualClock`] of its own, as
+    /// [`start_manual`](SimServer::start_manual) does: the node stays at the start of its first
+    /// block until the test steps it.
+    pub fn serve_manual(
+        cfg: SimConfig,
+        listener: TcpListener,
+        faults_route: bool,
+    ) -> std::io::Result<SimServer> {
+        let clock = Arc::new(ManualClock::new());
+        let mut s = Self::serve_on(cfg, listener, clock.clone(), faults_route)?;
+        s.manual = Some(clock);
+        Ok(s)
+    }
+
     /// Serves a new simulated node on an already-bound listener, on `clock`, with the faults
     /// route when `faults_route` is set.
     pub fn serve_on(

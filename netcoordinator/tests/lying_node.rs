@@ -309,7 +309,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
 
     // Both miners stayed connected throughout.
     let after = json_of(&format!("{base}/api/miners")).await;
-    for k in 0..2 {
+    for (k, miner) in miners.iter().enumerate() {
         let identity = format!("rig{k}");
         let find = |v: &Value| {
             v["miners"]
@@ -326,7 +326,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
             was["connected_at"], is["connected_at"],
             "{identity} reconnected"
         );
-        let log = miners[k].output();
+        let log = miner.output();
         assert!(log.contains("skips this block"), "{log}");
         assert!(!log.contains("reconnecting"), "{log}");
         assert!(!log.contains('\u{1b}'), "an escape reached the miner's log");
