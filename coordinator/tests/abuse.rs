@@ -5,12 +5,14 @@
 //! per block hashed, every answer fits a frame, and the hub's state and the process's memory stay
 //! flat.
 
+mod common;
+
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig, MAX_WORKERS};
 use coordinator::verify::select_best;
 use futures_util::{SinkExt, StreamExt};
-use hashcore::{CpuBackend, MiningBackend, Table};
+use hashcore::Table;
 use pegnet::{Network, OprTemplate};
-use protocol::{Message, MinerHandshake, Secret, Stats};
+use protocol::{Message, Secret, Stats};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,8 +21,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-const SECRET: &str = "farm-secret-0123456789";
+use common::{miner, miner_cfg, FA, PATIENCE, SECRET};
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -58,23 +59,10 @@ async fn attacker(to: SocketAddr, job_id: u64, stop: Arc<AtomicBool>, seen: Arc<
         else {
             continue;
         };
-        let Some(Ok(Ws::Text(ch))) = ws.next().await else {
-            continue;
-        };
-        let Ok((pending, auth)) =
-            MinerHandshake::new(&Secret::new(SECRET), "evil", FA).respond(ch.as_str())
+        let Ok(mut session) =
+            protocol::ws::client_handshake(&mut ws, &Secret::new(SECRET), "evil", FA).await
         else {
-            continue;
-        };
-        if ws.send(Ws::Text(auth.into())).await.is_err() {
-            continue;
-        }
-        let Some(Ok(Ws::Text(welcome))) = ws.next().await else {
             // Banned (or refused): wait and try again, as an attacker would.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let Ok(mut session) = pending.finish(welcome.as_str()) else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
@@ -123,7 +111,7 @@ async fn attacker(to: SocketAddr, job_id: u64, stop: Arc<AtomicBool>, seen: Arc<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_miner_gets_its_limit_and_the_honest_miner_is_paid() {
-    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
+    let table: Arc<Table> = common::table(10);
     let hub = Hub::new(
         ServerConfig {
             secret: Some(Secret::new(SECRET)),
@@ -150,47 +138,47 @@ async fn a_flooding_miner_gets_its_limit_and_the_honest_miner_is_paid() {
         records_wanted: 3,
     });
     // The honest netminer.
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-    let (_mstop, mrx) = watch::channel(false);
-    tokio::spawn(netminer::client::run(
-        netminer::client::MinerConfig {
-            link: netmine_link::LinkConfig {
-                coordinators: vec![to.to_string().parse().unwrap()],
-                secret: Secret::new(SECRET),
-                identity: "honest".into(),
-                coinbase: FA.into(),
-                failback_every: Duration::from_secs(30),
-                ..Default::default()
-            },
-            top: 3,
-            stats_every: Duration::from_secs(1),
-            ..Default::default()
-        },
-        backend,
-        mrx,
-    ));
-    let t0 = Instant::now();
-    while !hub.miners().contains(&"honest".to_string()) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "the honest miner never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let honest = miner(&table, miner_cfg(&[&to.to_string()], "honest", FA));
+    common::until("the honest miner", PATIENCE, || {
+        hub.miners().contains(&"honest".to_string())
+    })
+    .await;
     let rss_before = rss_kib();
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());
     let attack = tokio::spawn(attacker(to, 1, stop.clone(), seen.clone()));
-    // The block: 6 s of flooding, the stop, a second of submit window.
+    // The block: at least 3 s of flooding, until the attacker has flooded and been answered and
+    // the honest miner holds its records; the stop; the honest miner's submission accepted
+    // while the flood goes on.
     let mut peak_rss = rss_before;
     let mut peak = coordinator::server::Footprint::default();
     let block = Instant::now();
     let mut stopped = false;
-    while block.elapsed() < Duration::from_secs(7) {
-        if !stopped && block.elapsed() >= Duration::from_secs(6) {
+    let accepted = |id: &str| {
+        hub.telemetry()
+            .miners()
+            .iter()
+            .find(|m| m.identity == id)
+            .map_or(0, |m| m.records_accepted)
+    };
+    loop {
+        let flooded =
+            seen.frames.load(Ordering::Relaxed) >= 15 && seen.results.load(Ordering::Relaxed) >= 3;
+        if !stopped && block.elapsed() >= Duration::from_secs(3) && flooded && honest.holds(1, 3) {
             hub.broadcast(Message::Stop { job_id: 1 });
             stopped = true;
         }
+        if stopped && accepted("honest") >= 3 {
+            break;
+        }
+        assert!(
+            block.elapsed() < Duration::from_secs(30),
+            "the block never ended: {} frames, {} results, the honest miner's records: {} held, {} accepted",
+            seen.frames.load(Ordering::Relaxed),
+            seen.results.load(Ordering::Relaxed),
+            honest.backend.best(1).len(),
+            accepted("honest")
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
         peak_rss = peak_rss.max(rss_kib());
         let f = hub.footprint();

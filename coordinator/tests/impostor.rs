@@ -4,7 +4,10 @@
 //! coordinator of its list refused it. Over real sockets, with impostors written with
 //! tokio-tungstenite.
 
-use coordinator::server::{serve, Hub, ServerConfig};
+mod common;
+
+use common::{FA, PATIENCE, SECRET};
+use coordinator::server::Hub;
 use futures_util::StreamExt;
 use hashcore::{CpuBackend, MiningBackend, Table};
 use netmine_link::{CoordinatorAddr, LinkConfig, REFUSED_RETRY_AFTER};
@@ -14,9 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-const SECRET: &str = "farm-secret-0123456789";
 
 /// What an impostor does once a miner connected.
 #[derive(Clone, Copy)]
@@ -80,23 +80,17 @@ async fn impostor(act: Act) -> (String, Arc<AtomicUsize>) {
 }
 
 fn table() -> Arc<Table> {
-    Arc::new(Table::generate(10, &mut |_, _| {}).unwrap())
+    common::table(10)
 }
 
 /// The real coordinator's listener.
 async fn real(table: &Arc<Table>) -> (Arc<Hub>, String, watch::Sender<bool>) {
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            ..ServerConfig::default()
-        },
-        table.clone(),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let a = l.local_addr().unwrap().to_string();
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    (hub, a, tx)
+    let l = common::listen(
+        Hub::new(common::server_cfg(SECRET), table.clone()),
+        "127.0.0.1:0",
+    )
+    .await;
+    (l.hub, l.addr.to_string(), l.stop)
 }
 
 fn miner(coordinators: Vec<String>) -> MinerConfig {
@@ -118,12 +112,8 @@ fn backend(t: &Arc<Table>) -> Arc<dyn MiningBackend> {
     Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap())
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, PATIENCE, f).await
 }
 
 #[test]
@@ -145,20 +135,35 @@ async fn an_impostor_refusing_the_secret_moves_the_miner_to_the_next_coordinator
         let (fake, seen) = impostor(act).await;
         let (hub, good, _stop) = real(&t).await;
         let (_tx, rx) = watch::channel(false);
-        let run = tokio::spawn(netminer::client::run(
-            miner(vec![fake, good]),
-            backend(&t),
-            rx,
-        ));
+        // Left alone for 1 s here (10 minutes by default, see above).
+        let mut cfg = miner(vec![fake, good]);
+        let retry_after = Duration::from_secs(1);
+        cfg.link.refused_retry_after = retry_after;
+        let run = tokio::spawn(netminer::client::run(cfg, backend(&t), rx));
+        until("the impostor's refusal", || {
+            seen.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let refused = Instant::now();
         until("the miner on the real coordinator", || {
             hub.miners() == ["rig1"]
         })
         .await;
         // Failback is checked every 100 ms, yet the impostor that refused is not tried again
-        // (not even probed) for 10 minutes.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert_eq!(seen.load(Ordering::SeqCst), 1);
-        assert_eq!(hub.miners(), ["rig1"]);
+        // (not even probed) before its retry time: the next connection it sees comes after it.
+        until("the impostor tried again", || {
+            seen.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+        assert!(
+            refused.elapsed() >= retry_after - Duration::from_millis(50),
+            "probed {:?} after the refusal",
+            refused.elapsed()
+        );
+        until("the miner back on the real coordinator", || {
+            hub.miners() == ["rig1"]
+        })
+        .await;
         assert!(!run.is_finished(), "the miner must keep mining");
         run.abort();
     }
@@ -211,7 +216,7 @@ async fn a_refused_coordinator_is_tried_again_after_the_retry_time() {
     let (b, b_addr, _b_stop) = real(&t).await;
     let (_tx, rx) = watch::channel(false);
     let mut cfg = miner(vec![fake, b_addr]);
-    cfg.link.refused_retry_after = Duration::from_secs(2);
+    cfg.link.refused_retry_after = Duration::from_secs(1);
     let started = Instant::now();
     let run = tokio::spawn(netminer::client::run(cfg, backend(&t), rx));
     until("the miner on the backup", || b.miners() == ["rig1"]).await;
@@ -222,7 +227,7 @@ async fn a_refused_coordinator_is_tried_again_after_the_retry_time() {
         seen.load(Ordering::SeqCst) >= 2
     })
     .await;
-    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(started.elapsed() >= Duration::from_secs(1));
     until("the miner back on the backup", || b.miners() == ["rig1"]).await;
     assert!(!run.is_finished(), "the miner must keep mining");
     run.abort();

@@ -1,62 +1,30 @@
 //! A stale session does not lock its identity out: miners are pinged, silent ones dropped, and a
 //! new connection with an identity already connected replaces the old one (which is told).
 
-use coordinator::server::{serve, Hub, ServerConfig};
-use futures_util::{SinkExt, StreamExt};
-use hashcore::Table;
-use protocol::{Message, MinerHandshake, Secret, Session};
+mod common;
+
+use common::{text, Stream, PATIENCE};
+use coordinator::server::{Hub, ServerConfig};
+use futures_util::SinkExt;
+use protocol::{Message, Session};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-type Stream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn setup() -> (Arc<Hub>, String, watch::Sender<bool>) {
-    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new("farm")),
-            ping_every: Duration::from_millis(200),
-            idle_timeout: Duration::from_millis(700),
-            ..ServerConfig::default()
-        },
-        table,
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    (hub, addr, tx)
-}
-
-async fn text(ws: &mut Stream) -> Option<String> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .ok()??
-        {
-            Ok(Ws::Text(t)) => return Some(t.as_str().to_string()),
-            Ok(Ws::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
+    let l = common::hub(ServerConfig {
+        ping_every: Duration::from_millis(200),
+        idle_timeout: Duration::from_millis(700),
+        ..common::server_cfg("farm")
+    })
+    .await;
+    (l.hub, l.addr.to_string(), l.stop)
 }
 
 async fn login(addr: &str, identity: &str) -> (Stream, Session) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
-        .await
-        .unwrap();
-    let challenge = text(&mut ws).await.unwrap();
-    let (pending, auth) = MinerHandshake::new(&Secret::new("farm"), identity, FA)
-        .respond(&challenge)
-        .unwrap();
-    ws.send(Ws::Text(auth.into())).await.unwrap();
-    let reply = text(&mut ws).await.unwrap();
-    let s = pending.finish(&reply).unwrap();
-    (ws, s)
+    let (ws, s) = common::login(addr, "farm", identity).await;
+    (ws, s.expect("welcomed"))
 }
 
 /// Every message until the connection closes.
@@ -68,12 +36,8 @@ async fn drain(ws: &mut Stream, s: &mut Session) -> Vec<Message> {
     v
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, PATIENCE, f).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,8 +89,9 @@ async fn a_new_connection_replaces_a_stale_one_with_the_same_identity() {
         Some(Message::Error { message }) => assert!(message.contains("replaced"), "{message}"),
         other => panic!("{other:?}"),
     }
-    // The old connection's end leaves the new registration in place.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The old connection's end (the coordinator lets go of it after giving the identity back)
+    // leaves the new registration in place.
+    assert!(common::closed(&mut old, PATIENCE).await);
     assert_eq!(hub.miners(), vec!["rig1".to_string()]);
     hub.broadcast(Message::Minute {
         height: 9,

@@ -1,96 +1,61 @@
 //! Failover between coordinators, blocks skipped with a reason, miners dropping mid-block.
 
+mod common;
+
+use common::{listen, miner, miner_cfg, server_cfg, FA, PATIENCE, SECRET};
 use coordinator::engine::{EngineBuilder, EngineConfig};
-use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
+use coordinator::server::{CurrentJob, Hub};
 use coordinator::store::Store;
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
-use factomd_sim::{SimConfig, SimServer};
-use hashcore::{CpuBackend, MiningBackend, Table};
+use factomd_sim::SimServer;
+use hashcore::Table;
 use pegnet::{Network, OprTemplate};
 use prices::{Oracle, PricesConfig};
 use prices_fixture::{Fault, FixtureServer};
-use protocol::{Message, Secret};
+use protocol::Message;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, watch};
-
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+use std::time::Duration;
+use tokio::sync::broadcast;
 
 fn table() -> Arc<Table> {
-    Arc::new(Table::generate(10, &mut |_, _| {}).unwrap())
-}
-
-fn server_cfg() -> ServerConfig {
-    ServerConfig {
-        secret: Some(Secret::new("farm-secret-0123456789")),
-        ..ServerConfig::default()
-    }
+    common::table(10)
 }
 
 /// A coordinator's listener on `addr` (port 0 = any); returns its hub, address and stop switch.
-async fn listener(addr: &str, table: &Arc<Table>) -> (Arc<Hub>, String, watch::Sender<bool>) {
-    let hub = Hub::new(server_cfg(), table.clone());
-    let l = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let a = l.local_addr().unwrap().to_string();
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    (hub, a, tx)
+async fn listener(addr: &str, table: &Arc<Table>) -> common::Listening {
+    listen(Hub::new(server_cfg(SECRET), table.clone()), addr).await
 }
 
-fn miner(
-    coordinators: Vec<String>,
-    identity: &str,
-    failback_every: Duration,
-) -> netminer::client::MinerConfig {
-    netminer::client::MinerConfig {
-        link: netmine_link::LinkConfig {
-            coordinators: netmine_link::CoordinatorAddr::parse_all(&coordinators).unwrap(),
-            secret: Secret::new("farm-secret-0123456789"),
-            identity: identity.into(),
-            coinbase: FA.into(),
-            failback_every,
-            ..Default::default()
-        },
-        top: 3,
-        stats_every: Duration::from_secs(5),
-        ..Default::default()
-    }
-}
-
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, PATIENCE, f).await
 }
 
 /// The miner moves to the backup when the preferred coordinator goes away and returns once it is
 /// back, with the preferred coordinator written as `preferred(host:port)`.
 async fn fails_over_and_back(preferred: impl Fn(&str) -> String) {
     let t = table();
-    let (a, a_addr, a_stop) = listener("127.0.0.1:0", &t).await;
-    let (b, b_addr, _b_stop) = listener("127.0.0.1:0", &t).await;
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
-    let (_tx, rx) = watch::channel(false);
-    let cfg = miner(
-        vec![preferred(&a_addr), b_addr],
-        "rover",
-        Duration::from_millis(200),
-    );
-    tokio::spawn(netminer::client::run(cfg, backend, rx));
-    until("the miner on A", || a.miners() == ["rover"]).await;
+    let a = listener("127.0.0.1:0", &t).await;
+    let b = listener("127.0.0.1:0", &t).await;
+    let a_addr = a.addr.to_string();
+    let mut cfg = miner_cfg(&[&preferred(&a_addr), &b.addr.to_string()], "rover", FA);
+    cfg.link.failback_every = Duration::from_millis(200);
+    let _rover = miner(&t, cfg);
+    until("the miner on A", || a.hub.miners() == ["rover"]).await;
 
     // A goes away: the miner moves to B.
-    a_stop.send(true).unwrap();
-    until("the miner on B", || b.miners() == ["rover"]).await;
-    assert!(a.miners().is_empty());
+    a.stop.send(true).unwrap();
+    until("the miner on B", || b.hub.miners() == ["rover"]).await;
+    assert!(a.hub.miners().is_empty());
 
-    // A is back on the same address: the miner returns to it.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (a2, _, _a2_stop) = listener(&a_addr, &t).await;
-    until("the miner back on A", || a2.miners() == ["rover"]).await;
-    until("the miner gone from B", || b.miners().is_empty()).await;
+    // A is back on the same address (as soon as the old listener has let it go): the miner
+    // returns to it.
+    let l = common::until_some("A's address to be free again", PATIENCE, || async {
+        tokio::net::TcpListener::bind(&a_addr).await.ok()
+    })
+    .await;
+    let a2 = common::serve_on(Hub::new(server_cfg(SECRET), t.clone()), l);
+    until("the miner back on A", || a2.hub.miners() == ["rover"]).await;
+    until("the miner gone from B", || b.hub.miners().is_empty()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +87,7 @@ async fn engine_on(
     key: EcSecret,
 ) -> (Arc<Hub>, broadcast::Sender<MonitorEvent>) {
     let t = table();
-    let hub = Hub::new(server_cfg(), t.clone());
+    let hub = Hub::new(server_cfg(SECRET), t.clone());
     let mut rpc = RpcConfig::new(&sim.url());
     rpc.retry_for = Duration::from_millis(100);
     let client = Arc::new(FactomdClient::new(rpc).unwrap());
@@ -178,17 +143,9 @@ async fn skip_reason(hub: &Arc<Hub>, tx: &broadcast::Sender<MonitorEvent>, heigh
     }
 }
 
-/// A simulated factomd where `key` holds 100 EC.
+/// A simulated factomd (on a manual clock, building block 300000) where `key` holds 100 EC.
 async fn funded_sim(key: &EcSecret) -> SimServer {
-    SimServer::start(
-        SimConfig {
-            funded: vec![(key.public(), 100)],
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
+    common::manual_sim(300_000, &[(key, 100)]).await
 }
 
 #[tokio::test]
@@ -289,7 +246,8 @@ async fn testnet_jobs_carry_the_live_sources_prices_or_skip_naming_the_failure()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
     let t = table();
-    let (hub, addr, _stop) = listener("127.0.0.1:0", &t).await;
+    let coordinator = listener("127.0.0.1:0", &t).await;
+    let (hub, addr) = (coordinator.hub.clone(), coordinator.addr.to_string());
     let template = OprTemplate {
         network: Network::DevNet,
         height: 9,
@@ -302,22 +260,21 @@ async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
         min_difficulty: 0,
         records_wanted: 3,
     });
-    let mut tasks = Vec::new();
-    let mut stops = Vec::new();
-    for id in ["stay", "drop"] {
-        let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
-        let (tx, rx) = watch::channel(false);
-        let cfg = miner(vec![addr.clone()], id, Duration::from_secs(30));
-        tasks.push(tokio::spawn(netminer::client::run(cfg, backend, rx)));
-        stops.push(tx);
-    }
+    let stay = miner(&t, miner_cfg(&[&addr], "stay", FA));
+    let leaving = miner(&t, miner_cfg(&[&addr], "drop", FA));
     until("both miners", || hub.miners().len() == 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stops[1].send(true).unwrap();
+    // Mid-block: both are mining the job when one drops.
+    until("both miners' first records", || {
+        stay.holds(1, 1) && leaving.holds(1, 1)
+    })
+    .await;
+    leaving.stop();
     until("the dropped miner gone", || hub.miners() == ["stay"]).await;
+    until("the remaining miner's 3 records", || stay.holds(1, 3)).await;
     hub.broadcast(Message::Stop { job_id: 1 });
+    // All three records accepted (not only the first: a miner with work has at least one).
     until("the remaining miner's submission", || {
-        hub.miners_with_work() == 1
+        hub.miners_with_work() == 1 && hub.footprint().accepted == 3
     })
     .await;
     let (work, _) = hub.take_work(1);
@@ -325,9 +282,6 @@ async fn a_miner_dropping_mid_block_leaves_the_others_and_its_identity_free() {
     assert_eq!(work[0].record.identity, "stay");
     assert_eq!(work[0].accepted.len(), 3);
     // The identity of the dropped miner is free again.
-    let backend: Arc<dyn MiningBackend> = Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap());
-    let (_tx, rx) = watch::channel(false);
-    let cfg = miner(vec![addr.clone()], "drop", Duration::from_secs(30));
-    tokio::spawn(netminer::client::run(cfg, backend, rx));
+    let _again = miner(&t, miner_cfg(&[&addr], "drop", FA));
     until("the identity reused", || hub.miners() == ["drop", "stay"]).await;
 }

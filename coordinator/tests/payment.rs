@@ -1,18 +1,19 @@
 //! Paying for entries against the simulated factomd: each stored entry is paid exactly once, across
 //! crashes between commit and reveal, node outages and restarts; entries of finished blocks expire.
+//! The node runs on a manual clock: a block ends only when the test ends it.
+
+mod common;
 
 use coordinator::payer::pay;
 use coordinator::store::{EntryState, Store};
-use factom::{compose, EcSecret, Entry, FactomdClient, RpcConfig};
-use factomd_sim::{SimConfig, SimServer};
+use factom::{compose, EcSecret, Entry, FactomdClient};
+use factomd_sim::SimServer;
 use pegnet::Network;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn store_path(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("coord-store-{tag}-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    p
+    common::store_path("coord-store", tag)
 }
 
 fn record(k: u8) -> Entry {
@@ -37,29 +38,15 @@ fn add(store: &Store, e: &Entry, height: u32) -> [u8; 32] {
 
 async fn setup(credits: i64) -> (SimServer, FactomdClient, EcSecret, u32) {
     let key = EcSecret::generate();
-    let s = SimServer::start(
-        SimConfig {
-            block_time: Duration::from_millis(800),
-            start_height: 100,
-            funded: vec![(key.public(), credits)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let mut cfg = RpcConfig::new(&s.url());
-    cfg.retry_for = Duration::from_millis(200);
-    let c = FactomdClient::new(cfg).unwrap();
+    let s = common::manual_sim(100, &[(&key, credits)]).await;
+    let c = common::client(&s, Duration::from_millis(200));
     let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
     (s, c, key, height)
 }
 
-async fn landed(c: &FactomdClient, height: u32) -> Vec<[u8; 32]> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (c.heights().await.unwrap().directoryblockheight as u32) < height {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Ends block `height` (the one being built) and returns the entries saved in it.
+async fn landed(s: &SimServer, c: &FactomdClient, height: u32) -> Vec<[u8; 32]> {
+    s.advance_to(height + 1, 0);
     c.entries_at(&Network::DevNet.opr_chain(), height)
         .await
         .unwrap()
@@ -84,7 +71,7 @@ async fn each_entry_is_paid_once_even_when_paying_again() {
     let again = pay(&c, &store, &key, height, 10).await.unwrap();
     assert!(again.revealed.is_empty(), "revealed entries are skipped");
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 47);
-    let mut got = landed(&c, height).await;
+    let mut got = landed(&s, &c, height).await;
     got.sort();
     let mut want = hashes.clone();
     want.sort();
@@ -116,7 +103,7 @@ async fn a_crash_between_commit_and_reveal_pays_once_after_restart() {
         "not paid twice"
     );
     assert_eq!(store.state(&h).unwrap(), Some(EntryState::Revealed));
-    assert_eq!(landed(&c, height).await, vec![h]);
+    assert_eq!(landed(&s, &c, height).await, vec![h]);
     s.shutdown().await;
 }
 
@@ -138,7 +125,7 @@ async fn a_node_outage_leaves_entries_for_the_next_round() {
     let r = pay(&c, &store, &key, height, 10).await.unwrap();
     assert_eq!(r.revealed.len(), 1);
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 9);
-    assert_eq!(landed(&c, height).await, vec![h]);
+    assert_eq!(landed(&s, &c, height).await, vec![h]);
     s.shutdown().await;
 }
 

@@ -1,19 +1,21 @@
 //! Paying for a block's entries until the block is over: reveals are retried through a node outage
 //! between commit and reveal, a commit whose reveal never makes it is counted as credits lost, and
-//! a block never costs more than its cap whatever is in the store.
+//! a block never costs more than its cap whatever is in the store. The node runs on a manual
+//! clock: its outages last node time, moved on by the test, and its blocks end when the test ends
+//! them.
+
+mod common;
 
 use coordinator::payer::{block_end, pay, pay_block};
 use coordinator::store::{EntryState, Store};
 use factom::{EcSecret, Entry, FactomdClient, RpcConfig};
-use factomd_sim::{SimConfig, SimServer};
+use factomd_sim::SimServer;
 use pegnet::Network;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn store_path(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("coord-payblock-{tag}-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    p
+    common::store_path("coord-payblock", tag)
 }
 
 fn record(k: u8) -> Entry {
@@ -36,30 +38,19 @@ fn add(store: &Store, e: &Entry, height: u32, difficulty: u64) -> [u8; 32] {
     h
 }
 
-async fn sim(block: Duration, credits: i64) -> (SimServer, FactomdClient, EcSecret) {
+/// A node on a manual clock (600 s blocks from 500) where a fresh key holds `credits`.
+async fn sim(credits: i64) -> (SimServer, FactomdClient, EcSecret) {
     let key = EcSecret::generate();
-    let s = SimServer::start(
-        SimConfig {
-            block_time: block,
-            start_height: 500,
-            funded: vec![(key.public(), credits)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let s = common::manual_sim(500, &[(&key, credits)]).await;
     let mut cfg = RpcConfig::new(&s.url());
     cfg.retry_for = Duration::from_millis(500);
     cfg.timeout = Duration::from_secs(2);
     (s, FactomdClient::new(cfg).unwrap(), key)
 }
 
-async fn landed(c: &FactomdClient, height: u32, within: Duration) -> Vec<[u8; 32]> {
-    let deadline = Instant::now() + within;
-    while (c.heights().await.unwrap().directoryblockheight as u32) < height {
-        assert!(Instant::now() < deadline, "block {height} was never saved");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Ends block `height` (the one being built) and returns the entries saved in it.
+async fn landed(s: &SimServer, c: &FactomdClient, height: u32) -> Vec<[u8; 32]> {
+    s.advance_to(height + 1, 0);
     c.entries_at(&Network::DevNet.opr_chain(), height)
         .await
         .unwrap()
@@ -68,48 +59,59 @@ async fn landed(c: &FactomdClient, height: u32, within: Duration) -> Vec<[u8; 32
         .collect()
 }
 
-/// The case: factomd unreachable between commit and reveal for 30 s of a 60 s block.
+/// The case: factomd unreachable between commit and reveal for 30 s of the block. The
+/// node's clock moves on only when the payer is refused (5 s per refusal): the reveal lands only
+/// because the payer keeps retrying, past its client's own retries, until the outage is over.
 #[tokio::test]
 async fn a_reveal_is_retried_through_a_30_second_outage_and_lands_once() {
-    let (s, c, key) = sim(Duration::from_secs(60), 10).await;
+    let (s, c, key) = sim(10).await;
     let store = Store::open(&store_path("outage30")).unwrap();
     let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
     let h = add(&store, &record(1), height, 9);
     let until = block_end(&c, height).await.expect("the block's end");
     assert!(until > Instant::now() + Duration::from_secs(50));
     s.sim().set_down_after_commit(Some(Duration::from_secs(30)));
-    let started = Instant::now();
+    let outage = tokio::spawn({
+        let sim = s.sim().clone();
+        let clock = s.manual_clock().unwrap().clone();
+        async move {
+            for k in 1..=6 {
+                common::until("the payer to be refused", common::PATIENCE, || {
+                    sim.refused() >= k
+                })
+                .await;
+                clock.advance(Duration::from_secs(5));
+            }
+        }
+    });
     let r = pay_block(&c, &store, &key, height, 10, until)
         .await
         .unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(29), "{r:?}");
+    outage.await.unwrap();
+    assert!(s.sim().refused() >= 6, "{r:?}");
     assert_eq!(r.revealed.len(), 1, "{r:?}");
     assert_eq!(r.credits_lost, 0);
     assert_eq!(store.state(&h).unwrap(), Some(EntryState::Revealed));
     // Paying again (a restart) changes nothing.
     let again = pay(&c, &store, &key, height, 10).await.unwrap();
     assert!(again.revealed.is_empty() && again.failed.is_empty());
-    assert_eq!(landed(&c, height, Duration::from_secs(40)).await, vec![h]);
+    assert_eq!(landed(&s, &c, height).await, vec![h]);
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 9, "paid once");
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_commit_whose_reveal_never_lands_is_counted_as_credits_lost() {
-    let (s, c, key) = sim(Duration::from_secs(2), 10).await;
+    let (s, c, key) = sim(10).await;
     let store = Store::open(&store_path("lost")).unwrap();
-    // Start early in a block.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let height = loop {
-        let cm = c.current_minute().await.unwrap();
-        if cm.minute <= 2 {
-            break cm.directoryblockheight as u32 + 1;
-        }
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    // One second before the block ends; the outage outlasts it (the node's clock stays put).
+    let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
+    s.advance_to(height + 1, 0);
+    let height = height + 1;
+    s.advance(s.sim().time_until(height + 1, 0) - Duration::from_secs(1));
     let h = add(&store, &record(2), height, 9);
     let until = block_end(&c, height).await.unwrap();
+    assert!(until < Instant::now() + Duration::from_millis(1100));
     s.sim().set_down_after_commit(Some(Duration::from_secs(4)));
     let r = pay_block(&c, &store, &key, height, 10, until)
         .await
@@ -117,12 +119,13 @@ async fn a_commit_whose_reveal_never_lands_is_counted_as_credits_lost() {
     assert!(r.revealed.is_empty(), "{r:?}");
     assert_eq!(r.credits_lost, 1, "{r:?}");
     assert_eq!(store.state(&h).unwrap(), Some(EntryState::Lost));
+    assert!(s.sim().refused() > 0, "the reveal was tried");
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_block_never_costs_more_than_its_cap() {
-    let (s, c, key) = sim(Duration::from_secs(600), 100).await;
+    let (s, c, key) = sim(100).await;
     let store = Store::open(&store_path("cap")).unwrap();
     let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
     // Twice the block's entries end up in the store (a second round for the same height).
@@ -182,7 +185,7 @@ fn heights_are_planned_and_paid_once_across_reopening() {
 /// slow write never stalls the runtime (here a single-threaded one, also serving the node).
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_store_write_does_not_block_the_async_thread() {
-    let (s, c, key) = sim(Duration::from_secs(600), 10).await;
+    let (s, c, key) = sim(10).await;
     let path = store_path("offthread");
     let store = Store::open(&path).unwrap();
     let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;

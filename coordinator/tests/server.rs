@@ -2,23 +2,22 @@
 //! replayed auth, slow authentication, oversized or malformed frames, unknown messages, duplicate
 //! identities, stale or dishonest or excess submissions, too many connections, repeated failures.
 
-use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
+mod common;
+
+use common::{login, next_msg, open, text, Stream, FA, PATIENCE};
+use coordinator::server::{CurrentJob, Hub, ServerConfig};
 use coordinator::verify::MinerRecord;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use hashcore::{Nonce, Table};
 use pegnet::{Network, OprTemplate, Pow};
 use protocol::{
     encode_plain, ConnectionRefusal, Difficulty, HexBytes, Message, MinerHandshake, RefusalCode,
-    Secret, Session, SubmittedRecord,
+    Secret, SubmittedRecord,
 };
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-type Stream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Setup {
     hub: Arc<Hub>,
@@ -28,60 +27,19 @@ struct Setup {
 }
 
 async fn setup(cfg: ServerConfig) -> Setup {
-    let table = Arc::new(Table::generate(10, &mut |_, _| {}).unwrap());
-    let hub = Hub::new(cfg, table.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
+    let l = common::hub(cfg).await;
     Setup {
-        hub,
-        addr,
-        table,
-        _stop: tx,
+        table: l.hub.table().clone(),
+        addr: l.addr.to_string(),
+        hub: l.hub,
+        _stop: l.stop,
     }
 }
 
 fn cfg() -> ServerConfig {
     ServerConfig {
-        secret: Some(Secret::new("farm")),
         records_per_miner: 3,
-        ..ServerConfig::default()
-    }
-}
-
-async fn text(ws: &mut Stream) -> Option<String> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .ok()??
-        {
-            Ok(Ws::Text(t)) => return Some(t.as_str().to_string()),
-            Ok(Ws::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
-
-async fn open(addr: &str) -> Stream {
-    tokio_tungstenite::connect_async(format!("ws://{addr}"))
-        .await
-        .unwrap()
-        .0
-}
-
-/// Connects and authenticates; Ok(session) or Err(the rejection).
-async fn login(addr: &str, secret: &str, identity: &str) -> (Stream, Result<Session, Message>) {
-    let mut ws = open(addr).await;
-    let challenge = text(&mut ws).await.unwrap();
-    let (pending, auth) = MinerHandshake::new(&Secret::new(secret), identity, FA)
-        .respond(&challenge)
-        .unwrap();
-    ws.send(Ws::Text(auth.into())).await.unwrap();
-    let reply = text(&mut ws).await.unwrap();
-    match protocol::decode_plain(&reply).unwrap() {
-        m @ Message::Rejected { .. } => (ws, Err(m)),
-        _ => (ws, Ok(pending.finish(&reply).unwrap())),
+        ..common::server_cfg("farm")
     }
 }
 
@@ -90,10 +48,6 @@ fn code(m: &Message) -> ConnectionRefusal {
         Message::Rejected { code, .. } => *code,
         other => panic!("expected a rejection, got {other:?}"),
     }
-}
-
-async fn next_msg(ws: &mut Stream, s: &mut Session) -> Message {
-    s.open(&text(ws).await.expect("a frame")).unwrap()
 }
 
 #[tokio::test]
@@ -174,7 +128,7 @@ async fn slow_oversized_malformed_and_unknown_are_dropped_others_unaffected() {
         let _s = s.unwrap();
         let _ = bad.send(Ws::Text(payload.into())).await;
         assert!(
-            text(&mut bad).await.is_none(),
+            common::closed(&mut bad, PATIENCE).await,
             "case {k}: connection must close"
         );
     }

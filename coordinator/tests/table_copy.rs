@@ -3,6 +3,8 @@
 //! netminers of a box through the cache's lock, and refused with a reason when the coordinator has
 //! another size or serves no table.
 
+mod common;
+
 use coordinator::server::{serve, Hub, ServerConfig};
 use hashcore::Table;
 use netmine_link::table_fetch::{check_size, fetch, part_path, FetchError};
@@ -233,7 +235,7 @@ async fn one_identity_gets_at_most_three_tables_an_hour() {
 #[ignore = "needs the 30-bit LXRHash table (1 GiB; generated into ~/.lxrhash on first use, ~10 min): cargo test -- --include-ignored"]
 async fn a_new_box_gets_the_30_bit_table_from_its_coordinator() {
     use hashcore::{CpuBackend, Job, MiningBackend};
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
     let (table, _) = hashcore::cache::open(Some(30), None).unwrap();
     let hub = Hub::new(
         ServerConfig {
@@ -266,9 +268,10 @@ async fn a_new_box_gets_the_30_bit_table_from_its_coordinator() {
         min_difficulty: 0,
         keep: 1,
     }));
-    while backend.hash_counts().iter().sum::<u64>() == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    common::until("the first hash", common::PATIENCE, || {
+        backend.hash_counts().iter().sum::<u64>() > 0
+    })
+    .await;
     let first_hash = start.elapsed();
     backend.set_job(None);
     let mib = got.received as f64 / (1 << 20) as f64;

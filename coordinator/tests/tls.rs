@@ -2,6 +2,8 @@
 //! authenticates over wss://; a wrong fingerprint is refused and the miner moves on to its next
 //! coordinator; the operator's own PEM certificate and key, trusted through a CA file.
 
+mod common;
+
 use coordinator::server::{serve, Hub, ServerConfig};
 use coordinator::tls::{fingerprint_of_file, ServerTls, CERT_FILE};
 use hashcore::{CpuBackend, MiningBackend, Table};
@@ -11,11 +13,10 @@ use netminer::client::MinerConfig;
 use protocol::Secret;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
-const SECRET: &str = "farm-secret-0123456789";
+use common::{FA, SECRET};
 
 fn dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("coord-tls-{tag}-{}", std::process::id()));
@@ -25,7 +26,7 @@ fn dir(tag: &str) -> PathBuf {
 }
 
 fn table() -> Arc<Table> {
-    Arc::new(Table::generate(10, &mut |_, _| {}).unwrap())
+    common::table(10)
 }
 
 async fn listener(t: &Arc<Table>, tls: ServerTls) -> (Arc<Hub>, u16, watch::Sender<bool>) {
@@ -64,12 +65,8 @@ fn backend(t: &Arc<Table>) -> Arc<dyn MiningBackend> {
     Arc::new(CpuBackend::start(t.clone(), 1, 0).unwrap())
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, common::PATIENCE, f).await
 }
 
 fn pin(tls: &ServerTls) -> TlsTrust {

@@ -3,6 +3,9 @@
 //! for trying (on its own address: the honest boxes stay); versions, revocation, the payout
 //! policy, the secret's rotation and browser pages, each against a real hub on loopback.
 
+mod common;
+
+use common::{until, FA, PATIENCE, SECRET};
 use coordinator::roster::{Enroll, RosterBook};
 use coordinator::server::{serve, Hub, ServerConfig};
 use coordinator::store::Store;
@@ -12,12 +15,10 @@ use protocol::{
 };
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const SECRET: &str = "farm-secret-0123456789";
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
 const FARM_FA: &str = "FA21TK6dzdJB31AG7aVJMLWhq4pGf5847QErH9gmfJqX8hgmSuwL";
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
@@ -118,11 +119,11 @@ impl Client {
         if let Some(k) = &self.key {
             hs = hs.with_key(k.clone());
         }
-        let first = next_text(&mut ws).await.ok_or(Refused::Closed)?;
-        let (pending, auth) = hs.respond(&first).map_err(Refused::from)?;
-        protocol::ws::send_text(&mut ws, auth).await.unwrap();
-        let welcome = next_text(&mut ws).await.ok_or(Refused::Closed)?;
-        let (session, coinbase) = pending.accept(&welcome).map_err(Refused::from)?;
+        let shake = protocol::ws::client_handshake_with(&mut ws, &hs);
+        let (session, coinbase) = tokio::time::timeout(Duration::from_secs(5), shake)
+            .await
+            .map_err(|_| Refused::Silent)?
+            .map_err(Refused::from)?;
         Ok((ws, session, coinbase))
     }
 }
@@ -131,7 +132,8 @@ impl Client {
 #[allow(dead_code)] // the texts are read through Debug, in failure messages
 enum Refused {
     Upgrade(String),
-    Closed,
+    /// No answer within 5 s.
+    Silent,
     Code(ConnectionRefusal, String),
     Other(String),
 }
@@ -157,15 +159,6 @@ async fn next_text(ws: &mut Ws) -> Option<String> {
             Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }
-    }
-}
-
-/// Waits for `cond`, up to 10 s.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -250,7 +243,7 @@ async fn a_version_1_box_is_served_until_its_identity_has_a_key_and_no_version_i
     assert_eq!(coinbase, FA);
     assert!(alive(&mut ws, &mut s).await);
     assert!(f.hub.roster().snapshot().get("oldrig").is_none());
-    until("the old box listed as unsigned", || {
+    until("the old box listed as unsigned", PATIENCE, || {
         f.hub
             .telemetry()
             .miners()
@@ -323,7 +316,10 @@ async fn a_farm_on_its_roster_refuses_strangers_and_a_revocation_takes_effect_at
     // does not, and rig2 cannot come back.
     let other = Store::open(&dir.join("coordinator.db")).unwrap();
     assert!(other.roster_revoke("rig2", "test", 1).unwrap());
-    until("rig2 disconnected", || !f.hub.is_connected("rig2")).await;
+    until("rig2 disconnected", PATIENCE, || {
+        !f.hub.is_connected("rig2")
+    })
+    .await;
     assert!(!alive(&mut w2, &mut s2).await);
     assert!(alive(&mut w1, &mut s1).await);
     assert!(matches!(

@@ -1,17 +1,17 @@
 //! A coordinator without history recovers the winner list in force by proof of work: 30 cheap
 //! records carrying a bogus list do not outvote 10 records with real work carrying the true one.
 //! On mainnet, a previous block without records skips the block instead of planning with an empty
-//! list and a floor of 0.
+//! list and a floor of 0. The node runs on a manual clock, so all 40 entries land in one block.
+
+mod common;
 
 use coordinator::block::{plan, PlanError};
 use coordinator::payer::pay;
 use coordinator::store::Store;
 use coordinator::verify::MinerRecord;
 use factom::{EcSecret, FactomdClient, RpcConfig};
-use factomd_sim::{SimConfig, SimServer};
 use hashcore::Table;
 use pegnet::{Network, OprTemplate, Pow};
-use std::time::{Duration, Instant};
 
 const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
 
@@ -25,32 +25,14 @@ fn list(seed: u8) -> Vec<String> {
 async fn the_list_with_the_most_work_wins_over_the_most_records() {
     let table = Table::generate(12, &mut |_, _| {}).unwrap();
     let key = EcSecret::generate();
-    let s = SimServer::start(
-        SimConfig {
-            block_time: Duration::from_secs(3),
-            start_height: 900,
-            funded: vec![(key.public(), 100)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let s = common::manual_sim(900, &[(&key, 100)]).await;
     let c = FactomdClient::new(RpcConfig::new(&s.url())).unwrap();
     let prices = prices::Oracle::devnet()
         .unwrap()
         .record_prices(5)
         .await
         .unwrap();
-    // Start at the beginning of a block, so all 40 entries land in it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let h = loop {
-        let cm = c.current_minute().await.unwrap();
-        if cm.minute <= 1 {
-            break cm.directoryblockheight as u32 + 1;
-        }
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let h = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
     let template = |winners: Vec<String>| OprTemplate {
         network: Network::DevNet,
         height: h,
@@ -85,11 +67,7 @@ async fn the_list_with_the_most_work_wins_over_the_most_records() {
     }
     let paid = pay(&c, &store, &key, h, 100).await.unwrap();
     assert_eq!(paid.revealed.len(), 40, "{:?}", paid.failed);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (c.heights().await.unwrap().directoryblockheight as u32) < h {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(s.next_block(), h + 1);
     let p = plan(&c, &table, Network::DevNet, h + 1, &[], prices.clone(), 200)
         .await
         .unwrap();

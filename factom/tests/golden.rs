@@ -138,7 +138,8 @@ fn set(k: &[&str]) -> BTreeSet<String> {
 #[tokio::test]
 async fn simulator_result_shapes() {
     let key = EcSecret::generate();
-    let s = SimServer::start(
+    // On a manual clock: the block being built stays open while the test looks at it.
+    let s = SimServer::start_manual(
         SimConfig {
             block_time: Duration::from_millis(300),
             start_height: 50,

@@ -1,5 +1,6 @@
 //! The simulator's JSON-RPC endpoint (axum), speaking factomd's shapes and error codes.
 
+use crate::clock::{Clock, SystemClock};
 use crate::state::SimState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use factom::types::EntryResult;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ pub struct Faults {
     /// Armed outage: after the next successful `commit-entry`, the node is unreachable (HTTP 503)
     /// for this long.
     pub down_after_commit: Option<Duration>,
-    /// The node is unreachable until then.
+    /// The node is unreachable until then (on the simulator's clock).
     pub down_until: Option<Instant>,
     /// Minute rewind: `current-minute` reports this minute (at the real height) while set.
     pub rewind_minute: Option<i64>,
@@ -103,19 +105,67 @@ fn skew_clock(f: &Faults, cm: &mut factom::types::CurrentMinute) {
     cm.leaderheight += f.height_offset;
 }
 
-/// A simulated node: state plus faults, shared by the request handlers.
+/// A simulated node: state plus faults, shared by the request handlers, on a [`Clock`].
 pub struct Sim {
     state: Mutex<SimState>,
     faults: Mutex<Faults>,
+    clock: Arc<dyn Clock>,
+    /// Answers given, per method (requests that reached the method; faults answer none).
+    calls: Mutex<HashMap<String, u64>>,
+    /// Requests a fault answered (HTTP 500, or 503 during an outage).
+    refused: std::sync::atomic::AtomicU64,
 }
 
 impl Sim {
-    /// Wraps `state` for the request handlers, with no faults injected.
+    /// Wraps `state` for the request handlers, with no faults injected, on the real clock.
     pub fn new(state: SimState) -> Arc<Sim> {
+        Sim::with_clock(state, Arc::new(SystemClock))
+    }
+
+    /// Wraps `state` for the request handlers on `clock` (which `state` was made with).
+    pub fn with_clock(state: SimState, clock: Arc<dyn Clock>) -> Arc<Sim> {
         Arc::new(Sim {
             state: Mutex::new(state),
             faults: Mutex::new(Faults::default()),
+            clock,
+            calls: Mutex::new(HashMap::new()),
+            refused: Default::default(),
         })
+    }
+
+    /// The node's "now" (its clock's).
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The (height being built, minute) now.
+    pub fn height_and_minute(&self) -> (u32, u8) {
+        let now = self.now();
+        self.state().height_and_minute(now)
+    }
+
+    /// Node time until minute `minute` of block `height` starts (zero once it has): what a
+    /// manual clock must be advanced by to get there.
+    pub fn time_until(&self, height: u32, minute: u8) -> Duration {
+        let now = self.now();
+        self.state().time_until(height, minute, now)
+    }
+
+    /// How many requests a fault answered (HTTP 500, or 503 during an outage): tests wait on it
+    /// to know a client ran into the fault.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many `method` requests the node has answered (with a result or a JSON-RPC error; not
+    /// those a fault answered): tests wait on it to know a client has seen the node's state.
+    pub fn calls(&self, method: &str) -> u64 {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(method)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Locks the state (for tests and the devnet driver).
@@ -179,12 +229,14 @@ impl Sim {
 
     /// Freezes the node's clock: the minute stops moving (or resumes).
     pub fn set_stalled(&self, on: bool) {
-        self.state().set_stalled(on, Instant::now());
+        let now = self.now();
+        self.state().set_stalled(on, now);
     }
 
     /// Adds entry credits to an EC key.
     pub fn fund(&self, key: &factom::address::EcAddress, credits: i64) {
-        self.state().fund(key, credits, Instant::now());
+        let now = self.now();
+        self.state().fund(key, credits, now);
     }
 }
 
@@ -221,9 +273,13 @@ async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Res
         tokio::time::sleep(faults.latency).await;
     }
     if faults.http_500 {
+        sim.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::INTERNAL_SERVER_ERROR, "simulated node failure").into_response();
     }
-    if faults.down_until.is_some_and(|t| t > Instant::now()) {
+    if faults.down_until.is_some_and(|t| t > sim.now()) {
+        sim.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "simulated outage").into_response();
     }
     let req: Request = match serde_json::from_slice(&body) {
@@ -243,11 +299,17 @@ async fn handle(State(sim): State<Arc<Sim>>, body: Bytes) -> axum::response::Res
     }
     let outcome = dispatch(&sim, &req.method, &req.params, &faults);
     if req.method == "commit-entry" && outcome.is_ok() {
+        let now = sim.now();
         let mut f = sim.faults_mut();
         if let Some(d) = f.down_after_commit.take() {
-            f.down_until = Some(Instant::now() + d);
+            f.down_until = Some(now + d);
         }
     }
+    *sim.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(req.method.clone())
+        .or_default() += 1;
     match &outcome {
         Ok(_) => tracing::debug!(method = %req.method, params = %req.params, "factomd-sim call ok"),
         Err(e) => {
@@ -308,7 +370,7 @@ fn to_value<T: serde::Serialize>(v: T) -> Result<Value, RpcError> {
 }
 
 fn dispatch(sim: &Sim, method: &str, p: &Value, faults: &Faults) -> Result<Value, RpcError> {
-    let now = Instant::now();
+    let now = sim.now();
     if let Some(t) = faults
         .lies
         .error_text

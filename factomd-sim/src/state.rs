@@ -250,6 +250,18 @@ impl SimState {
         (h, m)
     }
 
+    /// Node time from `now` until minute `minute` of block `height` starts (zero when it has
+    /// started already). With a manual clock, advancing it by this much puts the node at the
+    /// start of that minute; while stalled the node's time does not move, so no advance reaches it.
+    pub fn time_until(&self, height: u32, minute: u8, now: Instant) -> Duration {
+        let bt = self.block_time().as_nanos();
+        let k = u128::from(height.saturating_sub(self.cfg.start_height));
+        // Rounded up, so that the minute computed back from it (rounded down) is `minute`.
+        let target = bt * k + (bt * u128::from(minute.min(9))).div_ceil(10);
+        let left = target.saturating_sub(self.elapsed(now).as_nanos());
+        Duration::from_nanos(u64::try_from(left).unwrap_or(u64::MAX))
+    }
+
     /// Parses a 64-hex-character hash parameter.
     pub fn parse_hash(s: &str) -> Result<Hash32, RpcError> {
         if s.len() != 64 {

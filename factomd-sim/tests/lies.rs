@@ -8,8 +8,8 @@ use factom::{compose, opr_chain_id, EcSecret, Entry, FactomdClient, FetchError, 
 use factomd_sim::{ErrorText, Lies, SimConfig, SimServer};
 use std::time::{Duration, Instant};
 
-/// A simulator with blocks of 500 ms from height 1000 and a block of `n` entries on the devnet OPR
-/// chain saved: the server, a client and that block's height.
+/// A simulator on a manual clock from height 1000 and a block of `n` entries on the devnet OPR
+/// chain saved (the clock stepped past its end): the server, a client and that block's height.
 async fn block_with_entries(n: usize, faults_route: bool) -> (SimServer, FactomdClient, u32) {
     let key = EcSecret::generate();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -18,7 +18,7 @@ async fn block_with_entries(n: usize, faults_route: bool) -> (SimServer, Factomd
         start_height: 1000,
         funded: vec![(key.public(), 100)],
     };
-    let s = SimServer::serve_with(cfg, listener, faults_route).unwrap();
+    let s = SimServer::serve_manual(cfg, listener, faults_route).unwrap();
     let mut rpc = RpcConfig::new(&s.url());
     rpc.retry_for = Duration::ZERO;
     let c = FactomdClient::new(rpc).unwrap();
@@ -32,11 +32,9 @@ async fn block_with_entries(n: usize, faults_route: bool) -> (SimServer, Factomd
         let composed = compose(&e, &key, 1_700_000_000_000 + k as u64).unwrap();
         c.commit_and_reveal(&composed).await.unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (c.heights().await.unwrap().directoryblockheight as u32) < height {
-        assert!(Instant::now() < deadline, "block {height} never saved");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    s.next_block();
+    let saved = c.heights().await.unwrap().directoryblockheight as u32;
+    assert_eq!(saved, height, "block {height} saved");
     let landed = c.entries_at(&opr_chain_id("devnet"), height).await.unwrap();
     assert_eq!(landed.len(), n, "all in block {height}");
     (s, c, height)

@@ -1,36 +1,17 @@
-//! The client against the simulator over real HTTP on loopback.
+//! The client against the simulator over real HTTP on loopback. The node runs on a manual clock:
+//! a test moves it to the block or minute it needs, so nothing waits for real blocks.
 
+mod common;
+
+use common::{client, manual_sim, START};
 use factom::rpc::{self, RpcError};
 use factom::transport::JsonRpc;
 use factom::{
     compose, opr_chain_id, ClientError, CommitOutcome, EcSecret, Entry, FactomdClient, Monitor,
     MonitorConfig, MonitorEvent, RpcConfig,
 };
-use factomd_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-const START: u32 = 1000;
-
-async fn sim(block_ms: u64, funded: &[(&EcSecret, i64)]) -> SimServer {
-    SimServer::start(
-        SimConfig {
-            block_time: Duration::from_millis(block_ms),
-            start_height: START,
-            funded: funded.iter().map(|(k, n)| (k.public(), *n)).collect(),
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
-}
-
-fn client(url: &str) -> FactomdClient {
-    let mut cfg = RpcConfig::new(url);
-    cfg.timeout = Duration::from_secs(2);
-    cfg.retry_for = Duration::from_millis(300);
-    FactomdClient::new(cfg).unwrap()
-}
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -47,12 +28,13 @@ fn opr_entry(tag: &str) -> Entry {
     }
 }
 
-async fn wait_saved(c: &FactomdClient, height: u32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (c.heights().await.unwrap().directoryblockheight as u32) < height {
-        assert!(Instant::now() < deadline, "block {height} never saved");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Ends the block being built, `height`: the node saves it at once.
+async fn save(s: &factomd_sim::SimServer, c: &FactomdClient, height: u32) {
+    assert_eq!(s.next_block(), height + 1);
+    assert_eq!(
+        c.heights().await.unwrap().directoryblockheight,
+        i64::from(height)
+    );
 }
 
 fn rpc_err(e: ClientError) -> RpcError {
@@ -65,7 +47,7 @@ fn rpc_err(e: ClientError) -> RpcError {
 #[tokio::test]
 async fn commit_reveal_lands_in_the_next_entry_block_and_debits() {
     let key = EcSecret::generate();
-    let s = sim(600, &[(&key, 100)]).await;
+    let s = manual_sim(&[(&key, 100)]).await;
     let c = client(&s.url());
     let entry = opr_entry("a");
     let composed = compose(&entry, &key, now_ms()).unwrap();
@@ -80,7 +62,7 @@ async fn commit_reveal_lands_in_the_next_entry_block_and_debits() {
     let height = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
     assert!(head_before.chaininprocesslist);
 
-    wait_saved(&c, height).await;
+    save(&s, &c, height).await;
     let landed = c.entries_at(&chain, height).await.unwrap();
     assert_eq!(landed.len(), 1);
     assert_eq!(landed[0].0, composed.entry_hash);
@@ -101,7 +83,7 @@ async fn commit_reveal_lands_in_the_next_entry_block_and_debits() {
 #[tokio::test]
 async fn repeated_commit_takes_the_reveal_only_path() {
     let key = EcSecret::generate();
-    let s = sim(60_000, &[(&key, 10)]).await;
+    let s = manual_sim(&[(&key, 10)]).await;
     let c = client(&s.url());
     let entry = opr_entry("b");
     let first = compose(&entry, &key, now_ms()).unwrap();
@@ -137,7 +119,7 @@ async fn repeated_commit_takes_the_reveal_only_path() {
 #[tokio::test]
 async fn invalid_commits_and_entries_get_factomds_error_codes() {
     let key = EcSecret::generate();
-    let s = sim(60_000, &[(&key, 10)]).await;
+    let s = manual_sim(&[(&key, 10)]).await;
     let rpc = JsonRpc::new(RpcConfig::new(&s.url())).unwrap();
     let call = |m: &'static str, p: Value| {
         let rpc = &rpc;
@@ -209,7 +191,7 @@ async fn invalid_commits_and_entries_get_factomds_error_codes() {
 #[tokio::test]
 async fn unfunded_and_unknown_chain_entries_are_held_not_landed() {
     let key = EcSecret::generate();
-    let s = sim(400, &[]).await;
+    let s = manual_sim(&[]).await;
     let c = client(&s.url());
     let unfunded = compose(&opr_entry("poor"), &key, now_ms()).unwrap();
     // factomd accepts an underfunded commit at the API and holds it.
@@ -228,7 +210,7 @@ async fn unfunded_and_unknown_chain_entries_are_held_not_landed() {
     );
 
     let h = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
-    wait_saved(&c, h).await;
+    save(&s, &c, h).await;
     assert!(c
         .entries_at(&opr_chain_id("devnet"), h)
         .await
@@ -240,7 +222,8 @@ async fn unfunded_and_unknown_chain_entries_are_held_not_landed() {
     s.sim().fund(&key.public(), 3);
     assert_eq!(c.ec_balance(&key.public()).await.unwrap(), 2);
     let h2 = c.current_minute().await.unwrap().directoryblockheight as u32 + 1;
-    wait_saved(&c, h2).await;
+    assert_eq!(h2, h + 1);
+    save(&s, &c, h2).await;
     let landed = c.entries_at(&opr_chain_id("devnet"), h2).await.unwrap();
     assert_eq!(landed.len(), 1);
     assert_eq!(landed[0].0, unfunded.entry_hash);
@@ -254,9 +237,19 @@ async fn next(rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>) -> Monito
         .unwrap()
 }
 
+/// The next minute event, skipping none.
+async fn minute(rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>) -> (u32, u8) {
+    match next(rx).await {
+        MonitorEvent::Minute { height, minute } => (height, minute),
+        other => panic!("expected a minute, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn monitor_reports_minutes_node_down_and_recovery() {
-    let s = sim(1000, &[]).await;
+    // 600 s blocks on a manual clock: the monitor's own real-time stall check (1.5 minutes
+    // without a change) never fires while the test holds a minute.
+    let s = manual_sim(&[]).await;
     let c = std::sync::Arc::new(client(&s.url()));
     let monitor = Monitor::spawn(
         c.clone(),
@@ -267,56 +260,47 @@ async fn monitor_reports_minutes_node_down_and_recovery() {
         },
     );
     let mut rx = monitor.subscribe();
-    // Minutes arrive in order, heights are the block being built.
-    let mut seen = Vec::new();
-    while seen.len() < 4 {
-        if let MonitorEvent::Minute { height, minute } = next(&mut rx).await {
-            seen.push((height, minute));
-        }
+    // Every minute arrives, in order, with the height of the block being built (minute 0 of the
+    // next block after minute 9).
+    assert_eq!(minute(&mut rx).await, (START, 0));
+    for (h, m) in [(START, 1), (START, 2), (START, 9), (START + 1, 0)] {
+        s.advance_to(h, m);
+        assert_eq!(minute(&mut rx).await, (h, m));
     }
-    for w in seen.windows(2) {
-        assert!(w[1] > w[0], "{seen:?}");
-    }
-    assert!(seen[0].0 >= START);
 
     s.sim().set_http_500(true);
-    loop {
-        match next(&mut rx).await {
-            MonitorEvent::NodeDown { reason } => {
-                assert!(reason.contains("500"), "{reason}");
-                break;
-            }
-            MonitorEvent::Minute { .. } => continue,
-            other => panic!("unexpected {other:?}"),
-        }
+    match next(&mut rx).await {
+        MonitorEvent::NodeDown { reason } => assert!(reason.contains("500"), "{reason}"),
+        other => panic!("unexpected {other:?}"),
     }
     s.sim().set_http_500(false);
     assert_eq!(next(&mut rx).await, MonitorEvent::NodeUp);
-    assert!(matches!(next(&mut rx).await, MonitorEvent::Minute { .. }));
+    s.advance_to(START + 1, 1);
+    assert_eq!(minute(&mut rx).await, (START + 1, 1));
 
+    // A frozen node reports the stall itself once its minute has not moved for 1.5 minutes.
     s.sim().set_stalled(true);
-    loop {
-        match next(&mut rx).await {
-            MonitorEvent::NodeStalled { .. } => break,
-            MonitorEvent::Minute { .. } => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    s.advance(Duration::from_secs(100));
+    assert!(matches!(
+        next(&mut rx).await,
+        MonitorEvent::NodeStalled { .. }
+    ));
     s.sim().set_stalled(false);
+    s.advance(Duration::from_secs(60));
     assert_eq!(next(&mut rx).await, MonitorEvent::NodeUp);
+    assert_eq!(minute(&mut rx).await, (START + 1, 2));
     drop(monitor);
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn unreachable_node_is_a_transport_error_after_retries() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // Port 1 (tcpmux) is not served on loopback: nothing answers there.
+    let addr = "127.0.0.1:1";
     let c = client(&format!("http://{addr}"));
     let started = Instant::now();
     let e = c.heights().await.unwrap_err();
     assert!(e.is_transport(), "{e}");
     assert!(started.elapsed() >= Duration::from_millis(100), "retried");
-    assert!(e.to_string().contains(&addr.to_string()));
+    assert!(e.to_string().contains(addr));
 }

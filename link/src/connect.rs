@@ -221,18 +221,7 @@ pub async fn connect(
         if let Some(k) = &cfg.key {
             hs = hs.with_key(k.clone());
         }
-        let shake = async {
-            let io = |e: protocol::ws::LinkError| HandshakeError::from_io(e.to_string());
-            let challenge = protocol::ws::recv_text(&mut ws, "coordinator")
-                .await
-                .map_err(io)?;
-            let (pending, auth) = hs.respond(&challenge)?;
-            protocol::ws::send_text(&mut ws, auth).await.map_err(io)?;
-            let welcome = protocol::ws::recv_text(&mut ws, "coordinator")
-                .await
-                .map_err(io)?;
-            pending.accept(&welcome)
-        };
+        let shake = protocol::ws::client_handshake_with(&mut ws, &hs);
         match shake.await {
             Ok((session, coinbase)) => Ok(Opened {
                 ws,

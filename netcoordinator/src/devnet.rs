@@ -46,6 +46,10 @@ pub struct DevnetBlock {
     pub summary: BlockSummary,
     /// Honest records the grader kept.
     pub graded_records: usize,
+    /// Where the dashboard and API are served (the bound address: `--http 127.0.0.1:0` picks a
+    /// free port), if they are; not part of the JSON.
+    #[serde(skip)]
+    pub dashboard: Option<std::net::SocketAddr>,
 }
 
 /// Runs the devnet; calls `on_block` for every finished and graded block.
@@ -100,6 +104,7 @@ pub async fn run(
     let telemetry = telemetry_for(&server, Network::DevNet, &key);
     let store = Store::open(&data.join("coordinator.db"))?;
     let (_http_stop, http_stop_rx) = watch::channel(false);
+    let mut dashboard = None;
     if let Some(addr) = opts.http {
         let h = HttpSettings {
             addr,
@@ -108,6 +113,7 @@ pub async fn run(
         };
         let (a, _task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
         tracing::info!("dashboard on http://{a}/ while the devnet runs");
+        dashboard = Some(a);
     }
     let mut running = spawn(Parts {
         listener: tokio::net::TcpListener::bind("127.0.0.1:0").await?,
@@ -170,7 +176,8 @@ pub async fn run(
             let Some(summary) = running.summaries.recv().await else {
                 break;
             };
-            let graded = grade(&client, &table, &summary, block).await?;
+            let mut graded = grade(&client, &table, &summary, block).await?;
+            graded.dashboard = dashboard;
             on_block(&graded);
             out.push(graded);
         }
@@ -261,6 +268,7 @@ async fn grade(
     Ok(DevnetBlock {
         summary,
         graded_records: graded.graded.len(),
+        dashboard: None,
     })
 }
 

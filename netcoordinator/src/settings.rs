@@ -316,7 +316,14 @@ mod tests {
         }
         // Every key either has a flag or is file-only on purpose (secrets that must never be
         // flags, settings that are tables or rarely changed).
-        let file_only = ["ec_secret", "ec_address", "walletd", "cutoff", "prices"];
+        let file_only = [
+            "ec_secret",
+            "ec_address",
+            "walletd",
+            "cutoff",
+            "prices",
+            "enroll",
+        ];
         let all: BTreeSet<String> = flags(Daemon::command())
             .union(&flags(Relay::command()))
             .cloned()

@@ -16,7 +16,7 @@
 mod common;
 mod farm;
 
-use common::{free_port, scratch};
+use common::scratch;
 use factom::EcSecret;
 use farm::*;
 use serde_json::Value;

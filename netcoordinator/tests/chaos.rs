@@ -14,7 +14,7 @@
 mod common;
 mod farm;
 
-use common::{free_port, scratch};
+use common::scratch;
 use factom::EcSecret;
 use farm::*;
 use rand::{RngExt, SeedableRng};

@@ -2,60 +2,26 @@
 //! connecting over TCP: entries land; the coordinator is killed and restarted on the same data dir
 //! and mining goes on, with every entry paid exactly once (the EC balance matches what landed).
 
+mod common;
+
+use common::{coordinator, spawn_miners, until_some, Process, ANY};
 use factom::{EcSecret, FactomdClient, RpcConfig};
-use factomd_sim::{SimConfig, SimServer};
-use hashcore::{CpuBackend, MiningBackend, Table};
 use pegnet::Network;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
 
-const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+const SECRET: &str = "s3cret-0123456789abcdef";
 
-fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-        .args([
-            "--network",
-            "devnet",
-            "--factomd",
-            sim,
-            "--caddr",
-            &format!("127.0.0.1:{port}"),
-            "--secret",
-            "s3cret-0123456789abcdef",
-        ])
-        .args([
-            "--bits",
-            "12",
-            "--submit-window",
-            "0.15",
-            "--records-per-miner",
-            "3",
-            "--max-entries",
-            "10",
-            "--http",
-            "off",
-        ])
-        .arg("--table-dir")
-        .arg(dir.join("tables"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env("NETMINE_EC_SECRET", key.to_secret_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "coordinator never listened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// The daemon listening for miners on `caddr`, with a window that fits 3 s blocks.
+fn daemon(sim: &str, caddr: &str, key: &EcSecret, dir: &Path) -> Process {
+    Process::start(
+        "netcoordinator",
+        coordinator(sim, dir, caddr, "off")
+            .args(["--secret", SECRET, "--submit-window", "0.15"])
+            .args(["--records-per-miner", "3", "--max-entries", "10"])
+            .env("NETMINE_EC_SECRET", key.to_secret_string()),
+    )
 }
 
 /// Entries on the devnet chain in saved blocks from `from` on, and the highest saved block.
@@ -74,103 +40,50 @@ async fn landed(c: &FactomdClient, from: u32) -> (usize, u32) {
     (n, top)
 }
 
+/// Waits until the saved blocks from `from` on hold at least `n` records.
+async fn records_from(client: &FactomdClient, from: u32, n: usize, what: &str) {
+    until_some(what, Duration::from_secs(40), || async {
+        (landed(client, from).await.0 >= n).then_some(())
+    })
+    .await
+}
+
+/// Real 3 s blocks: the daemon runs as its own process with its own timing (1 s polls, the
+/// submit window), which a stepped clock would not exercise.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_coordinator_process_survives_a_kill() {
-    let dir = std::env::temp_dir().join(format!("daemon-proc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::scratch("daemon-proc", "kill");
     let key = EcSecret::generate();
     let funded = 10_000;
-    let sim = SimServer::start(
-        SimConfig {
-            block_time: Duration::from_secs(3),
-            start_height: 2000,
-            funded: vec![(key.public(), funded)],
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = common::funded_sim(Duration::from_secs(3), 2000, &key, funded).await;
     let client = FactomdClient::new(RpcConfig::new(&sim.url())).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut coord = coordinator(&sim.url(), port, &key, &dir);
-    wait_port(port).await;
-
-    let table = Arc::new(Table::generate(12, &mut |_, _| {}).unwrap());
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let mut miners = Vec::new();
-    for k in 0..2 {
-        let backend: Arc<dyn MiningBackend> =
-            Arc::new(CpuBackend::start(table.clone(), 1, 0).unwrap());
-        let cfg = netminer::client::MinerConfig {
-            link: netmine_link::LinkConfig {
-                coordinators: vec![format!("127.0.0.1:{port}").parse().unwrap()],
-                secret: protocol::Secret::new("s3cret-0123456789abcdef"),
-                identity: format!("proc{k}"),
-                coinbase: FA.into(),
-                failback_every: Duration::from_secs(30),
-                ..Default::default()
-            },
-            top: 3,
-            stats_every: Duration::from_millis(500),
-            ..Default::default()
-        };
-        miners.push(tokio::spawn(netminer::client::run(
-            cfg,
-            backend,
-            rx.clone(),
-        )));
-    }
+    let coord = daemon(&sim.url(), ANY, &key, &dir);
+    let caddr: SocketAddr = coord.miners().await;
+    let miners = spawn_miners(caddr, SECRET, 2, 3);
 
     // Wait for a block with both miners' records.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let (n, _) = landed(&client, 2000).await;
-        if n >= 6 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no entries landed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    records_from(&client, 2000, 6, "both miners' records on chain").await;
 
-    // Kill it, start it again on the same data dir; the miners reconnect by themselves.
-    coord.kill().unwrap();
-    let _ = coord.wait();
+    // Kill it, start it again on the same data dir and address (the miners reconnect by
+    // themselves to the address they know).
+    drop(coord);
     let (before, top) = landed(&client, 2000).await;
-    let mut coord = coordinator(&sim.url(), port, &key, &dir);
-    wait_port(port).await;
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let (n, _) = landed(&client, top + 1).await;
-        if n >= 6 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "mining did not resume after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let _ = stop.send(true);
-    for m in miners {
-        m.await.unwrap().unwrap();
-    }
-    coord.kill().unwrap();
-    let _ = coord.wait();
+    let coord = daemon(&sim.url(), &caddr.to_string(), &key, &dir);
+    assert_eq!(coord.miners().await, caddr);
+    records_from(&client, top + 1, 6, "mining to resume after the restart").await;
+    miners.stop().await;
+    drop(coord);
     // Wait until the block being built at the kill is saved, then: every EC spent is an entry on
     // chain, none paid twice.
     let building = client.current_minute().await.unwrap().directoryblockheight + 1;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while client.heights().await.unwrap().directoryblockheight < building {
-        assert!(
-            Instant::now() < deadline,
-            "block {building} was never saved"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_some(
+        &format!("block {building} to be saved"),
+        Duration::from_secs(15),
+        || async {
+            (client.heights().await.unwrap().directoryblockheight >= building).then_some(())
+        },
+    )
+    .await;
     let (total, _) = landed(&client, 2000).await;
     assert!(total > before);
     let balance = client.ec_balance(&key.public()).await.unwrap();

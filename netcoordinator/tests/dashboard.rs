@@ -59,22 +59,16 @@ fn browse(url: &str, args: &[&str], profile: &std::path::Path) -> String {
 #[ignore = "needs Chromium (installed by .ci/run)"]
 fn the_dashboard_renders_the_miners_the_chart_and_the_blocks_in_chromium() {
     chromium(); // fail at once, before the devnet, when there is no browser
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}/");
     let profile = std::env::temp_dir().join(format!("netmine-chromium-{}", std::process::id()));
     let shot = std::env::var_os("NETMINE_SCREENSHOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| profile.with_extension("png"));
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (tx, rx) = std::sync::mpsc::channel::<std::net::SocketAddr>();
     // The browser runs beside the devnet once two blocks are in.
     let looker = std::thread::spawn({
-        let (url, profile, shot) = (url.clone(), profile.clone(), shot.clone());
+        let (profile, shot) = (profile.clone(), shot.clone());
         move || {
-            rx.recv().unwrap();
+            let url = format!("http://{}/", rx.recv().unwrap());
             let dom = browse(&url, &["--dump-dom"], &profile);
             browse(
                 &url,
@@ -95,13 +89,14 @@ fn the_dashboard_renders_the_miners_the_chart_and_the_blocks_in_chromium() {
             bits: 12,
             table_dir: Some(std::env::temp_dir().join("netmine-dashboard-tables")),
             threads: 1,
-            http: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+            // A port of its choosing: each block says where the dashboard is.
+            http: Some("127.0.0.1:0".parse().unwrap()),
         },
-        |_| {
+        |b| {
             seen += 1;
             if seen == 2 {
                 if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
+                    let _ = tx.send(b.dashboard.expect("the dashboard's address"));
                 }
             }
         },

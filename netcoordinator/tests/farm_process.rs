@@ -4,64 +4,41 @@
 
 mod common;
 
-use common::{free_port, funded_sim, spawn_miners};
+use common::{coordinator, funded_sim, spawn_miners, until_some, Miners, Process, ANY};
 use factom::{EcSecret, FactomdClient, RpcConfig};
 use factomd_sim::{SimConfig, SimServer};
 use pegnet::Network;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+const SECRET: &str = "farmsecret-0123456789";
 
 fn dir(tag: &str) -> PathBuf {
     common::scratch("farm-proc", tag)
 }
 
 /// `netcoordinator` on the devnet with the README's flags (no `--submit-window`) plus `extra`.
-fn coordinator(sim: &str, port: u16, key: &EcSecret, dir: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_netcoordinator"));
-    c.args([
-        "--network",
-        "devnet",
-        "--factomd",
-        sim,
-        "--caddr",
-        &format!("127.0.0.1:{port}"),
-        "--secret",
-        "farmsecret-0123456789",
-        "--bits",
-        "12",
-    ])
-    .args(extra)
-    .args(if extra.contains(&"--http") {
-        &[][..]
-    } else {
-        &["--http", "off"][..]
-    })
-    .arg("--table-dir")
-    .arg(dir.join("tables"))
-    .arg("--data-dir")
-    .arg(dir.join("data"))
-    .env("NETMINE_EC_SECRET", key.to_secret_string())
-    .env("RUST_LOG", "info")
-    .stdout(Stdio::null());
+fn readme_coordinator(sim: &str, key: &EcSecret, dir: &std::path::Path, extra: &[&str]) -> Command {
+    let mut c = coordinator(sim, dir, ANY, "off");
+    c.args(["--secret", SECRET])
+        .args(extra)
+        .env("NETMINE_EC_SECRET", key.to_secret_string());
     c
 }
 
 struct Farm {
-    _sim: SimServer,
     client: FactomdClient,
     key: EcSecret,
-    coord: Child,
-    stop: tokio::sync::watch::Sender<bool>,
-    dir: PathBuf,
     start: u32,
+    _miners: Miners,
+    _coord: Process,
+    _sim: SimServer,
+    dir: PathBuf,
 }
 
 impl Drop for Farm {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        let _ = self.coord.kill();
-        let _ = self.coord.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -71,29 +48,19 @@ async fn farm(tag: &str, block: Duration, start: u32) -> Farm {
     let key = EcSecret::generate();
     let sim = funded_sim(block, start, &key, 10_000).await;
     let client = FactomdClient::new(RpcConfig::new(&sim.url())).unwrap();
-    let port = free_port();
-    let coord = coordinator(&sim.url(), port, &key, &dir, &[])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "coordinator never listened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    spawn_miners(port, "farmsecret-0123456789", 2, 3, &rx);
+    let coord = Process::start(
+        "netcoordinator",
+        &mut readme_coordinator(&sim.url(), &key, &dir, &[]),
+    );
+    let miners = spawn_miners(coord.miners().await, SECRET, 2, 3);
     Farm {
-        _sim: sim,
         client,
         key,
-        coord,
-        stop,
-        dir,
         start,
+        _miners: miners,
+        _coord: coord,
+        _sim: sim,
+        dir,
     }
 }
 
@@ -119,21 +86,19 @@ async fn per_block(f: &Farm) -> Vec<(u32, usize)> {
 /// that has any: the farm pays every block.
 async fn pays_every_block(f: &Farm, blocks: usize, within: Duration) {
     let deadline = Instant::now() + within;
-    loop {
+    until_some("paid blocks", within + Duration::from_secs(1), || async {
         let seen = per_block(f).await;
         let paid: Vec<_> = seen.iter().skip_while(|(_, n)| *n == 0).collect();
         if let Some(unpaid) = paid.iter().find(|(_, n)| *n == 0) {
             panic!("block {} was paid nothing: {seen:?}", unpaid.0);
         }
-        if paid.len() >= blocks {
-            break;
-        }
         assert!(
-            Instant::now() < deadline,
+            paid.len() >= blocks || Instant::now() < deadline,
             "fewer than {blocks} paid blocks: {seen:?}"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        (paid.len() >= blocks).then_some(())
+    })
+    .await;
     let spent = 10_000 - f.client.ec_balance(&f.key.public()).await.unwrap();
     let landed: usize = per_block(f).await.iter().map(|(_, n)| n).sum();
     assert!(
@@ -169,14 +134,13 @@ async fn a_submit_window_that_leaves_no_time_to_pay_is_refused_at_start() {
     )
     .await
     .unwrap();
-    let out = tokio::task::spawn_blocking({
-        let mut c = coordinator(&sim.url(), free_port(), &key, &d, &["--submit-window", "5"]);
-        move || c.stderr(Stdio::piped()).output().unwrap()
-    })
-    .await
-    .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let mut refused = Process::start(
+        "netcoordinator",
+        &mut readme_coordinator(&sim.url(), &key, &d, &["--submit-window", "5"]),
+    );
+    let status = refused.child.exit(common::PATIENCE).await;
+    let err = refused.log();
+    assert!(!status.success(), "{err}");
     assert!(
         err.contains("the largest window that fits is 0.300 s"),
         "{err}"
@@ -191,52 +155,23 @@ async fn an_engine_failure_exits_non_zero_with_the_error() {
     let d = dir("enginefail");
     let key = EcSecret::generate();
     let sim = funded_sim(Duration::from_secs(2), 5000, &key, 1000).await;
-    let mut child = coordinator(&sim.url(), free_port(), &key, &d, &[])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Once the coordinator has planned a block, its store breaks under it.
+    let mut coord = Process::start(
+        "netcoordinator",
+        &mut readme_coordinator(&sim.url(), &key, &d, &[]),
+    );
+    // Once the coordinator has planned a block (its job is logged after the plan is stored),
+    // its store breaks under it.
+    coord
+        .child
+        .line("job sent to", Duration::from_secs(30))
+        .await;
     let db = d.join("data").join("coordinator.db");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let planned = rusqlite::Connection::open(&db)
-            .and_then(|c| c.query_row("SELECT count(*) FROM blocks", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0);
-        if planned > 0 {
-            let c = rusqlite::Connection::open(&db).unwrap();
-            c.execute_batch("DROP TABLE blocks").unwrap();
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the coordinator never planned a block"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                use std::io::Read;
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                return Some((status, err));
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
-    .await
-    .unwrap();
-    let (status, err) = out.expect("the coordinator kept running with a broken store");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE blocks")
+        .unwrap();
+    let status = coord.child.exit(Duration::from_secs(20)).await;
+    let err = coord.log();
     assert!(!status.success(), "{err}");
     assert!(err.contains("the block engine failed"), "{err}");
     assert!(err.contains("coordinator store"), "{err}");

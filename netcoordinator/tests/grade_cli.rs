@@ -66,7 +66,7 @@ fn output_shape_with_a_small_table() {
 #[test]
 fn garbage_is_a_clear_error() {
     for (content, expect) in [
-        ("not json", "is not a block file"),
+        ("not json", "not a block file"),
         (r#"{"Height":-5,"Entries":[]}"#, "not a block height"),
         (
             r#"{"Height":5,"Entries":[{"Hash":"zz","ExtIDs":[],"Content":""}]}"#,

@@ -9,11 +9,11 @@
 
 mod common;
 
-use common::{free_port, Kill, FA};
+use common::{json_until, until_some, Process, Spawned, ANY, FA, PATIENCE};
 use factom::{compose, opr_chain_id, EcSecret, Entry, FactomdClient, RpcConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "farmsecret-0123456789";
@@ -54,29 +54,8 @@ fn sim_and_miner() -> (PathBuf, PathBuf) {
     (path("factomd-sim"), path("netminer"))
 }
 
-fn log_file(dir: &Path, name: &str) -> std::fs::File {
-    std::fs::File::create(dir.join(name)).unwrap()
-}
-
 async fn json_of(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
-}
-
-/// Polls `url` until `ok` holds for its JSON.
-async fn wait_for(url: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if let Ok(v) = r.json::<Value>().await {
-                if ok(&v) {
-                    return v;
-                }
-                assert!(Instant::now() < deadline, "{url} never got there: {v:#}");
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Waits until the node builds `height` at minute 4 to 7 (well clear of minute 1 on either side).
@@ -150,68 +129,46 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
     let d = common::scratch("lying-node", "farm");
     let key = EcSecret::generate();
     let writer = EcSecret::generate();
-    let (sport, caddr, hport) = (free_port(), free_port(), free_port());
-    let sim = format!("http://127.0.0.1:{sport}");
-    let base = format!("http://127.0.0.1:{hport}");
-
-    let _sim = Kill(
+    let sim_proc = Spawned::start(
+        "factomd-sim",
         Command::new(&sim_bin)
-            .args(["--listen", &format!("127.0.0.1:{sport}")])
+            .args(["--listen", ANY])
             .args(["--block-seconds", &BLOCK_SECS.to_string()])
             .args(["--start-height", &START.to_string(), "--faults-route"])
             .args(["--fund-ec", &format!("{}=10000", key.public())])
             .args(["--fund-ec", &format!("{}=10000", writer.public())])
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log_file(&d, "sim.log"))
-            .spawn()
-            .unwrap(),
+            .env("NO_COLOR", "1"),
     );
+    let sim_addr = sim_proc.addr("listening on", "http://", PATIENCE).await;
+    let sim = format!("http://{sim_addr}");
     let mut rpc = RpcConfig::new(&sim);
     rpc.retry_for = Duration::from_secs(10);
     let node = FactomdClient::new(rpc).unwrap();
     node.heights().await.expect("the simulator never answered");
 
-    let _coord = Kill(
-        Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-            .args(["--network", "devnet", "--factomd", &sim, "--secret", SECRET])
-            .args(["--caddr", &format!("127.0.0.1:{caddr}")])
-            .args(["--http", &format!("127.0.0.1:{hport}"), "--bits", "12"])
-            .arg("--table-dir")
-            .arg(d.join("tables"))
-            .arg("--data-dir")
-            .arg(d.join("data"))
-            .env("NETMINE_EC_SECRET", key.to_secret_string())
-            .env_remove("NETMINE_HTTP_TOKEN")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log_file(&d, "coordinator.log"))
-            .spawn()
-            .unwrap(),
+    let coord = Process::start(
+        "netcoordinator",
+        common::coordinator(&sim, &d, ANY, ANY)
+            .args(["--secret", SECRET])
+            .env("NETMINE_EC_SECRET", key.to_secret_string()),
     );
-    wait_for(
-        &format!("{base}/api/status"),
-        Duration::from_secs(30),
-        |_| true,
-    )
-    .await;
+    let caddr = coord.miners().await;
+    let http = coord.http().await;
+    let base = format!("http://{http}");
     let mut miners = Vec::new();
     for k in 0..2 {
-        let child = Command::new(&miner_bin)
-            .args(["--caddr", &format!("127.0.0.1:{caddr}"), "--secret", SECRET])
-            .args(["--identity", &format!("rig{k}"), "--coinbase", FA])
-            .args(["--miners", "1", "--top", "3", "--bits", "12"])
-            .arg("--table-dir")
-            .arg(d.join(format!("miner{k}")))
-            .env_remove("NETMINE_SECRET")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log_file(&d, &format!("miner{k}.log")))
-            .spawn()
-            .unwrap();
-        miners.push(Kill(child));
+        miners.push(Spawned::start(
+            &format!("netminer rig{k}"),
+            Command::new(&miner_bin)
+                .args(["--caddr", &caddr.to_string(), "--secret", SECRET])
+                .args(["--identity", &format!("rig{k}"), "--coinbase", FA])
+                .args(["--miners", "1", "--top", "3", "--bits", "12"])
+                .arg("--table-dir")
+                .arg(d.join(format!("miner{k}")))
+                .env_remove("NETMINE_SECRET")
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1"),
+        ));
     }
 
     // Another writer: two entries on the OPR chain in every block.
@@ -247,7 +204,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
     };
 
     // The farm pays while the node is honest.
-    wait_for(
+    json_until(
         &format!("{base}/api/blocks?limit=10"),
         Duration::from_secs(60),
         |v| {
@@ -257,7 +214,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         },
     )
     .await;
-    let before = wait_for(
+    let before = json_until(
         &format!("{base}/api/miners"),
         Duration::from_secs(20),
         |v| {
@@ -281,7 +238,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
     let honest = h + 5;
 
     // The first block graded from honest data is paid.
-    let blocks = wait_for(
+    let blocks = json_until(
         &format!("{base}/api/blocks?limit=100"),
         Duration::from_secs(BLOCK_SECS * 3),
         |v| {
@@ -294,11 +251,15 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
     .await;
     let _ = stop.send(true);
     let _ = stranger.await;
-    let deadline = Instant::now() + Duration::from_secs(BLOCK_SECS * 2);
-    while node.heights().await.unwrap().directoryblockheight < i64::from(honest) {
-        assert!(Instant::now() < deadline, "block {honest} never saved");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_some(
+        &format!("block {honest} to be saved"),
+        Duration::from_secs(BLOCK_SECS * 2),
+        || async {
+            let saved = node.heights().await.ok()?.directoryblockheight;
+            (saved >= i64::from(honest)).then_some(())
+        },
+    )
+    .await;
 
     for b in [h + 1, h + 2] {
         let why = block(&blocks, b)["skipped"].as_str().unwrap().to_string();
@@ -348,7 +309,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
 
     // Both miners stayed connected throughout.
     let after = json_of(&format!("{base}/api/miners")).await;
-    for k in 0..2 {
+    for (k, miner) in miners.iter().enumerate() {
         let identity = format!("rig{k}");
         let find = |v: &Value| {
             v["miners"]
@@ -365,13 +326,13 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
             was["connected_at"], is["connected_at"],
             "{identity} reconnected"
         );
-        let log = std::fs::read_to_string(d.join(format!("miner{k}.log"))).unwrap();
+        let log = miner.output();
         assert!(log.contains("skips this block"), "{log}");
         assert!(!log.contains("reconnecting"), "{log}");
         assert!(!log.contains('\u{1b}'), "an escape reached the miner's log");
     }
     for m in &mut miners {
-        assert!(m.0.try_wait().unwrap().is_none(), "a netminer exited");
+        assert!(m.running(), "a netminer exited: {}", m.output());
     }
 
     // The faults: counted per kind, logged once per block, shown by `status`.
@@ -385,14 +346,14 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
         metrics.contains("netmine_node_faults_total{kind=\"entry_hash\"} 2"),
         "{metrics}"
     );
-    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    let log = coord.log();
     assert!(
         !log.contains('\u{1b}'),
         "an escape reached the coordinator's log"
     );
     assert_eq!(log.matches("node fault (entry_hash)").count(), 2, "{log}");
     let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-        .args(["status", "--http", &format!("127.0.0.1:{hport}")])
+        .args(["status", "--http", &http.to_string()])
         .env_remove("NETMINE_HTTP_TOKEN")
         .output()
         .unwrap();

@@ -5,15 +5,13 @@
 
 mod common;
 
-use common::Kill;
-
-use common::{free_port, funded_sim, spawn_miners, FA};
+use common::{funded_sim, json_until, spawn_miners, Process, ANY, FA};
 use factom::EcSecret;
 use factomd_sim::{SimConfig, SimServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const SECRET: &str = "farmsecret-0123456789";
 const TOKEN: &str = "operator-token-0123456789";
@@ -22,37 +20,22 @@ fn dir(tag: &str) -> PathBuf {
     common::scratch("operator", tag)
 }
 
-/// The daemon on the devnet, logging to `dir/coordinator.log`.
+/// The daemon on the devnet, miners on `caddr`, its API on `http`, stats every 2 s.
 fn coordinator(
     sim: &str,
-    caddr: u16,
+    caddr: &str,
     http: &str,
     key: &EcSecret,
     dir: &Path,
     extra: &[&str],
-) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("coordinator.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-        .args(["--network", "devnet", "--factomd", sim, "--secret", SECRET])
-        .args(["--caddr", &format!("127.0.0.1:{caddr}"), "--http", http])
-        .args(["--bits", "12", "--stats-interval", "2"])
-        .args(extra)
-        .arg("--table-dir")
-        .arg(dir.join("tables"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env("NETMINE_EC_SECRET", key.to_secret_string())
-        .env_remove("NETMINE_HTTP_TOKEN")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+) -> Process {
+    Process::start(
+        "netcoordinator",
+        common::coordinator(sim, dir, caddr, http)
+            .args(["--secret", SECRET, "--stats-interval", "2"])
+            .args(extra)
+            .env("NETMINE_EC_SECRET", key.to_secret_string()),
+    )
 }
 
 async fn get(url: &str, token: Option<&str>) -> reqwest::Response {
@@ -67,46 +50,20 @@ async fn json(url: &str) -> Value {
     get(url, None).await.json().await.unwrap()
 }
 
-/// Polls `url` until `ok` holds for its JSON, or fails with the last answer.
-async fn wait_for(url: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if let Ok(v) = r.json::<Value>().await {
-                if ok(&v) {
-                    return v;
-                }
-                assert!(Instant::now() < deadline, "{url} never got there: {v:#}");
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_a_restart() {
     let d = dir("farm");
     let key = EcSecret::generate();
     let sim = funded_sim(Duration::from_secs(6), 7000, &key, 10_000).await;
-    let (caddr, hport) = (free_port(), free_port());
-    let http = format!("127.0.0.1:{hport}");
-    let base = format!("http://{http}");
     // Enough records per block (2 miners × 15) for the grader to name its 25 winners.
     let many = ["--max-entries", "30", "--records-per-miner", "15"];
-    let coord = Kill(coordinator(&sim.url(), caddr, &http, &key, &d, &many));
-    wait_for(
-        &format!("{base}/api/status"),
-        Duration::from_secs(30),
-        |_| true,
-    )
-    .await;
-
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    spawn_miners(caddr, SECRET, 2, 15, &rx);
+    let coord = coordinator(&sim.url(), ANY, ANY, &key, &d, &many);
+    let http = coord.http().await.to_string();
+    let base = format!("http://{http}");
+    let rigs = spawn_miners(coord.miners().await, SECRET, 2, 15);
 
     // Two paid blocks in the history.
-    let blocks = wait_for(
+    let blocks = json_until(
         &format!("{base}/api/blocks?limit=5"),
         Duration::from_secs(60),
         |v| {
@@ -137,7 +94,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
         paid["entries_paid"].as_u64().unwrap()
     );
     // The older paid block gets graded at the next block's minute 1.
-    wait_for(
+    json_until(
         &format!("{base}/api/blocks?limit=10"),
         Duration::from_secs(30),
         |v| {
@@ -153,7 +110,7 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     .await;
 
     // Both miners, with their reported and effective rates and what they did.
-    let miners = wait_for(
+    let miners = json_until(
         &format!("{base}/api/miners"),
         Duration::from_secs(30),
         |v| {
@@ -261,9 +218,11 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
     }
 
     // The stats line.
-    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
-    assert!(log.contains("stats for the last"), "{log}");
-    assert!(log.contains("miners=2"), "{log}");
+    let line = coord
+        .child
+        .line("stats for the last", Duration::from_secs(10))
+        .await;
+    assert!(coord.log().contains("miners=2"), "{line}");
 
     // Killed and started again: the history is still there before any new block.
     let before: Vec<u64> = blocks["blocks"]
@@ -272,10 +231,11 @@ async fn an_operator_sees_miners_blocks_health_and_metrics_and_history_survives_
         .iter()
         .map(|b| b["height"].as_u64().unwrap())
         .collect();
-    let _ = stop.send(true);
+    rigs.stop().await;
     drop(coord);
-    let _coord = Kill(coordinator(&sim.url(), caddr, &http, &key, &d, &many));
-    let after = wait_for(
+    let coord = coordinator(&sim.url(), ANY, ANY, &key, &d, &many);
+    let base = format!("http://{}", coord.http().await);
+    let after = json_until(
         &format!("{base}/api/blocks?limit=50"),
         Duration::from_secs(30),
         |_| true,
@@ -304,37 +264,21 @@ async fn beyond_loopback_the_api_needs_its_token() {
     let sim = SimServer::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let hport = free_port();
-    let every = format!("0.0.0.0:{hport}");
+    let every = "0.0.0.0:0";
     // Without a token an every-interface address is refused before anything starts.
-    let mut refused = coordinator(&sim.url(), free_port(), &every, &key, &d, &[]);
-    let status = tokio::task::spawn_blocking(move || refused.wait().unwrap())
-        .await
-        .unwrap();
+    let mut refused = coordinator(&sim.url(), ANY, every, &key, &d, &[]);
+    let status = refused.child.exit(common::PATIENCE).await;
     assert!(!status.success());
-    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    let log = refused.log();
     assert!(
         log.contains("reachable from other machines: set a token (--http-token"),
         "{log}"
     );
 
-    let _c = Kill(coordinator(
-        &sim.url(),
-        free_port(),
-        &every,
-        &key,
-        &d,
-        &["--http-token", TOKEN],
-    ));
+    let c = coordinator(&sim.url(), ANY, every, &key, &d, &["--http-token", TOKEN]);
+    let hport = c.http().await.port();
     let url = format!("http://127.0.0.1:{hport}/api/status");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let r = loop {
-        if let Ok(r) = reqwest::get(&url).await {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "never answered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let r = reqwest::get(&url).await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"]
         .to_str()
@@ -382,7 +326,7 @@ async fn beyond_loopback_the_api_needs_its_token() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("token missing or refused"));
-    let log = std::fs::read_to_string(d.join("coordinator.log")).unwrap();
+    let log = c.log();
     assert!(!log.contains(TOKEN), "the token was logged: {log}");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&d);
@@ -394,16 +338,9 @@ async fn beyond_loopback_the_api_needs_its_token() {
 async fn a_node_down_at_start_shows_on_the_api() {
     let d = dir("nodedown");
     let key = EcSecret::generate();
-    let hport = free_port();
-    let _c = Kill(coordinator(
-        "127.0.0.1:1",
-        free_port(),
-        &format!("127.0.0.1:{hport}"),
-        &key,
-        &d,
-        &[],
-    ));
-    let v = wait_for(
+    let c = coordinator("127.0.0.1:1", ANY, ANY, &key, &d, &[]);
+    let hport = c.http().await.port();
+    let v = json_until(
         &format!("http://127.0.0.1:{hport}/api/status"),
         Duration::from_secs(30),
         |v| v["factomd"]["state"] == "down",
@@ -429,10 +366,9 @@ async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_pai
     let d = dir("thirty");
     let key = EcSecret::generate();
     let sim = funded_sim(Duration::from_secs(10), 9000, &key, 10_000).await;
-    let (caddr, hport) = (free_port(), free_port());
     // The coordinator uses the machine's cached table (~/.lxrhash), as a farm's would.
-    let log = std::fs::File::create(d.join("coordinator.log")).unwrap();
-    let _c = Kill(
+    let c = Process::start(
+        "netcoordinator",
         Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
             .args([
                 "--network",
@@ -442,27 +378,24 @@ async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_pai
                 "--bits",
                 "30",
             ])
-            .args(["--caddr", &format!("127.0.0.1:{caddr}")])
-            .args(["--http", &format!("127.0.0.1:{hport}")])
+            .args(["--caddr", ANY, "--http", ANY])
             .arg("--data-dir")
             .arg(d.join("data"))
             .env("NETMINE_SECRET", SECRET)
             .env("NETMINE_EC_SECRET", key.to_secret_string())
-            .env_remove("LXRBITSIZE")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+            .env("NO_COLOR", "1")
+            .env_remove("LXRBITSIZE"),
     );
-    wait_for(
-        &format!("http://127.0.0.1:{hport}/api/status"),
-        Duration::from_secs(900),
-        |_| true,
-    )
-    .await;
+    // Generating the 30-bit table on first use takes minutes.
+    let hport = c
+        .child
+        .addr("dashboard and API on", "http=", Duration::from_secs(900))
+        .await
+        .port();
+    let caddr = c.miners().await;
     let cfg = netminer::client::MinerConfig {
         link: netmine_link::LinkConfig {
-            coordinators: vec![format!("127.0.0.1:{caddr}").parse().unwrap()],
+            coordinators: vec![caddr.to_string().parse().unwrap()],
             secret: protocol::Secret::new(SECRET),
             identity: "fresh30".into(),
             coinbase: FA.into(),
@@ -488,7 +421,7 @@ async fn a_fresh_box_at_30_bits_copies_the_table_from_its_coordinator_and_is_pai
         std::sync::Arc::new(CpuBackend::start(std::sync::Arc::new(loaded.table), 1, 0).unwrap());
     let (_stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(netminer::client::run(cfg, backend, rx));
-    wait_for(
+    json_until(
         &format!("http://127.0.0.1:{hport}/api/miners"),
         Duration::from_secs(90),
         |v| {

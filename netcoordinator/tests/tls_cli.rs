@@ -2,10 +2,11 @@
 //! fingerprint the daemon logs is the one `tls-fingerprint` prints, and stays the same across
 //! restarts (the certificate is generated once into the data dir).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("nc-tls-{tag}-{}", std::process::id()));
@@ -15,64 +16,38 @@ fn dir(tag: &str) -> PathBuf {
 
 /// Starts the daemon with `--tls` on `data` and returns the fingerprint it logs.
 fn logged_fingerprint(data: &Path, extra: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-        .args([
-            "--network",
-            "devnet",
-            "--factomd",
-            "127.0.0.1:1",
-            "--caddr",
-            "127.0.0.1:0",
-            "--bits",
-            "10",
-            "--http",
-            "off",
-        ])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--table-dir")
-        .arg(data.join("tables"))
-        .env("NETMINE_SECRET", "a-long-enough-farm-secret")
-        .env(
-            "NETMINE_EC_SECRET",
-            factom::EcSecret::generate().to_secret_string(),
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    let fp = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                if let Some(i) = line.find("--tls-fingerprint sha256:") {
-                    let rest = &line[i + "--tls-fingerprint ".len()..];
-                    break rest.split_whitespace().next().unwrap().to_string();
-                }
-                seen.push(line);
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no fingerprint logged:\n{}", seen.join("\n"));
-            }
-        }
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    fp
+    let child = common::Spawned::start(
+        "netcoordinator",
+        Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+            .args([
+                "--network",
+                "devnet",
+                "--factomd",
+                "127.0.0.1:1",
+                "--caddr",
+                common::ANY,
+                "--bits",
+                "10",
+                "--http",
+                "off",
+            ])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--table-dir")
+            .arg(data.join("tables"))
+            .env("NETMINE_SECRET", "a-long-enough-farm-secret")
+            .env(
+                "NETMINE_EC_SECRET",
+                factom::EcSecret::generate().to_secret_string(),
+            )
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1"),
+    );
+    let line = child.line_blocking("--tls-fingerprint sha256:", Duration::from_secs(60));
+    let i = line.find("--tls-fingerprint sha256:").unwrap();
+    let rest = &line[i + "--tls-fingerprint ".len()..];
+    rest.split_whitespace().next().unwrap().to_string()
 }
 
 fn printed(args: &[&str]) -> String {

@@ -1,8 +1,10 @@
 //! The netminer binary, run as a user would.
 
+use netmine_testkit::Spawned;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("netminer-cli-{tag}-{}", std::process::id()));
@@ -410,40 +412,32 @@ fn a_missing_table_is_asked_of_the_coordinator_then_generated_when_none_serves_i
     for (source, asks) in [("coordinator", true), ("generate", false)] {
         let dir = tmpdir(&format!("source-{source}"));
         let _ = std::fs::remove_dir_all(&dir);
-        let log = dir.with_extension("log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netminer"))
-            .args([
-                "--caddr",
-                "127.0.0.1:1",
-                "--identity",
-                "newbox",
-                "--bits",
-                "10",
-            ])
-            .args([
-                "--coinbase",
-                "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
-            ])
-            .args(["--table-source", source, "--miners", "1"])
-            .arg("--table-dir")
-            .arg(&dir)
-            .env("NETMINE_SECRET", "sixteen-chars-ok")
-            .env("NO_COLOR", "1")
-            .env_remove("LXRBITSIZE")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netminer"));
+        cmd.args([
+            "--caddr",
+            "127.0.0.1:1",
+            "--identity",
+            "newbox",
+            "--bits",
+            "10",
+        ])
+        .args([
+            "--coinbase",
+            "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
+        ])
+        .args(["--table-source", source, "--miners", "1"])
+        .arg("--table-dir")
+        .arg(&dir)
+        .env("NETMINE_SECRET", "sixteen-chars-ok")
+        .env("NO_COLOR", "1")
+        .env_remove("LXRBITSIZE");
+        let mut child = Spawned::start("netminer", &mut cmd);
+        // Past the table (copied or generated), the miner tries the coordinator, where nothing
+        // listens: by then it has said everything it does about the table.
+        child.line_blocking("reconnecting in", Duration::from_secs(30));
+        child.kill();
         let table = dir.join("lxrhash-seed-fafaececfafaecec-passes-5-size-10.dat");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while !table.exists() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        // Give the log a moment to say what the miner did next.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = child.kill();
-        let _ = child.wait();
-        let err = std::fs::read_to_string(&log).unwrap();
+        let err = child.output();
         assert!(table.exists(), "{source}: no table was made:\n{err}");
         assert_eq!(
             err.contains("copying it from the coordinator"),
@@ -457,6 +451,5 @@ fn a_missing_table_is_asked_of_the_coordinator_then_generated_when_none_serves_i
         );
         assert!(!err.contains("sixteen-chars-ok"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::remove_file(&log);
     }
 }

@@ -5,7 +5,10 @@
 //! way: the same size limits, binary messages refused, the WebSocket layer's own ping/pong frames
 //! skipped, and a close reported as such.
 
+use crate::auth::{HandshakeError, MinerHandshake};
 use crate::frame::MAX_FRAME;
+use crate::secret::Secret;
+use crate::session::Session;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -74,6 +77,45 @@ where
     }
 }
 
+/// The miner's side of the handshake on an open WebSocket: reads the coordinator's challenge,
+/// answers it as `identity` (paid to `coinbase`) with `secret`, without a box key, in the version
+/// the challenge names, and checks the welcome, which proves the coordinator knows the secret too.
+///
+/// A thin helper over [`MinerHandshake`] for tests and tools, with no timeout of its own (wrap it
+/// in one). The miner's production client (`netmine-link`) adds TLS, timeouts and failover.
+pub async fn client_handshake<S>(
+    ws: &mut WebSocketStream<S>,
+    secret: &Secret,
+    identity: &str,
+    coinbase: &str,
+) -> Result<Session, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let hs = MinerHandshake::new(secret, identity, coinbase);
+    client_handshake_with(ws, &hs)
+        .await
+        .map(|(session, _)| session)
+}
+
+/// [`client_handshake`] for any [`MinerHandshake`] (a box key, a relay's role, the version the
+/// upgrade agreed on): the session, and the coinbase the miner's records must carry (the one it
+/// asked for, unless the coordinator assigned the farm's).
+pub async fn client_handshake_with<S>(
+    ws: &mut WebSocketStream<S>,
+    hs: &MinerHandshake,
+) -> Result<(Session, String), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let io = |e: LinkError| HandshakeError::from_io(e.to_string());
+    let challenge = recv_text(ws, "coordinator").await.map_err(io)?;
+    let (pending, auth) = hs.respond(&challenge)?;
+    send_text(ws, auth).await.map_err(io)?;
+    let welcome = recv_text(ws, "coordinator").await.map_err(io)?;
+    pending.accept(&welcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +130,35 @@ mod tests {
         let client = WebSocketStream::from_raw_socket(a, Role::Client, Some(config()));
         let server = WebSocketStream::from_raw_socket(b, Role::Server, Some(config()));
         tokio::join!(client, server)
+    }
+
+    #[tokio::test]
+    async fn client_handshake_yields_a_session_the_coordinator_shares() {
+        use crate::{CoordinatorHandshake, Message};
+        let secret = Secret::new("farm-secret-0123456789");
+        let (mut client, mut server) = pair().await;
+        let coordinator = async {
+            let (hs, challenge) = CoordinatorHandshake::start(&secret);
+            send_text(&mut server, challenge).await.unwrap();
+            let auth = recv_text(&mut server, "miner").await.unwrap();
+            let (session, hello, welcome) = hs.finish(&auth).unwrap();
+            send_text(&mut server, welcome).await.unwrap();
+            (session, hello)
+        };
+        let (miner, (mut coord, hello)) = tokio::join!(
+            client_handshake(&mut client, &secret, "rig01", "FA-coinbase"),
+            coordinator
+        );
+        let mut miner = miner.unwrap();
+        assert_eq!(hello.identity, "rig01");
+        let frame = miner.seal(&Message::Stop { job_id: 3 }).unwrap();
+        assert_eq!(coord.open(&frame).unwrap(), Message::Stop { job_id: 3 });
+
+        // A closed link is an error, not a hang.
+        let (mut client, server) = pair().await;
+        drop(server);
+        let got = client_handshake(&mut client, &secret, "rig01", "FA-coinbase").await;
+        assert!(matches!(got, Err(HandshakeError::Protocol(_))), "{got:?}");
     }
 
     #[tokio::test]

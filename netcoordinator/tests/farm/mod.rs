@@ -2,7 +2,6 @@
 //! netminers as processes on a simulated factomd, their status, and an audit of what landed.
 #![allow(dead_code)] // each test file uses its own part
 
-use crate::common::Kill;
 use factom::{EcSecret, FactomdClient, RpcConfig};
 use factomd_sim::{SimConfig, SimServer};
 use pegnet::Network;
@@ -13,9 +12,32 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "standby-farm-secret-0123";
-pub const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";
+pub use crate::common::FA;
 pub const TOP: usize = 2;
 pub const CREDITS: i64 = 10_000;
+
+/// A port nothing listens on now. Farm tests restart a coordinator on the address its miners
+/// list (`--caddr`), so it cannot pick a fresh port on every start as the other tests' processes
+/// do ([`crate::common::ANY`]).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves none behind; the
+/// farm tests kill and restart coordinators on purpose, which [`crate::common::Process`] (one
+/// start, output kept in memory) is not made for.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// The `netminer` binary, built with this test's profile into its target directory.
 pub fn netminer_bin() -> PathBuf {

@@ -2,213 +2,60 @@
 //! lists the relayed miners with the relay they came through; the relay gets its table from the
 //! primary and needs no factomd, prices or EC key; nothing is paid twice.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod upstream;
 
-use common::Kill;
-
-use common::{free_port, funded_sim, spawn_named_miners};
+use common::{funded_sim, spawn_named_miners, until, until_some, Process, ANY, PATIENCE};
 use factom::EcSecret;
 use serde_json::Value;
 use std::collections::HashSet;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use upstream::{devnet_job, mining, primary, relay_options, relayed_job};
 
 const SECRET: &str = "primary-secret-0123456789";
 const RELAY_SECRET: &str = "relays-only-secret-0123456789";
 const SITE_SECRET: &str = "site-b-secret-0123456789";
-
-fn log(dir: &Path, name: &str) -> std::fs::File {
-    std::fs::File::create(dir.join(name)).unwrap()
-}
-
-/// An in-process upstream for the relay tests: a hub on a 10-bit table, listening on loopback,
-/// that takes `relays` (with `relay_secret` when given). Stops when `.stop` is dropped or sent.
-struct Primary {
-    hub: std::sync::Arc<coordinator::server::Hub>,
-    addr: std::net::SocketAddr,
-    table: std::sync::Arc<hashcore::Table>,
-    stop: tokio::sync::watch::Sender<bool>,
-}
-
-async fn primary(relays: &[&str], relay_secret: Option<&str>) -> Primary {
-    use coordinator::server::{serve, Hub, ServerConfig};
-    use protocol::Secret;
-    let table = std::sync::Arc::new(hashcore::Table::generate(10, &mut |_, _| {}).unwrap());
-    let hub = Hub::new(
-        ServerConfig {
-            secret: Some(Secret::new(SECRET)),
-            relays: relays.iter().map(|r| r.to_string()).collect(),
-            relay_secret: relay_secret.map(Secret::new),
-            records_per_miner: 5,
-            ..ServerConfig::default()
-        },
-        table.clone(),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve(hub.clone(), l, rx));
-    Primary {
-        hub,
-        addr,
-        table,
-        stop,
-    }
-}
-
-/// A devnet job for block `height`.
-fn devnet_job(job_id: u64, height: u32, records_wanted: u32) -> coordinator::server::CurrentJob {
-    coordinator::server::CurrentJob {
-        job_id,
-        template: pegnet::OprTemplate {
-            network: pegnet::Network::DevNet,
-            height,
-            winners: vec![String::new(); 25],
-            prices: (1..=62).map(|k| k * 1000).collect(),
-        },
-        min_difficulty: 0,
-        records_wanted,
-    }
-}
-
-/// A relay named `name` under `upstream` (with `upstream_secret`), its own miners on `own`,
-/// relaying for `relays`, its tables in `tables`.
-fn relay_options(
-    name: &str,
-    upstream: String,
-    upstream_secret: &str,
-    own: &str,
-    relays: Vec<String>,
-    bits: u32,
-    tables: std::path::PathBuf,
-) -> netcoordinator::relay::RelayOptions {
-    use protocol::Secret;
-    netcoordinator::relay::RelayOptions {
-        upstream: vec![upstream.parse().unwrap()],
-        upstream_secret: Secret::new(upstream_secret),
-        upstream_tls: Default::default(),
-        name: name.into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        server: coordinator::server::ServerConfig {
-            secret: Some(Secret::new(own)),
-            records_per_miner: 100,
-            relays,
-            ..coordinator::server::ServerConfig::default()
-        },
-        bits: Some(bits),
-        data_dir: tables.join(format!("relay-{name}-{}", std::process::id())),
-        table_dir: Some(tables),
-    }
-}
-
-/// A netminer `identity` mining at `addr` (with `secret`) until `stop`; returns once it has
-/// hashed, before `deadline`.
-async fn mining(
-    addr: std::net::SocketAddr,
-    secret: &str,
-    identity: &str,
-    table: std::sync::Arc<hashcore::Table>,
-    stop: tokio::sync::watch::Receiver<bool>,
-    deadline: Instant,
-) {
-    use hashcore::{CpuBackend, MiningBackend};
-    let backend: std::sync::Arc<dyn MiningBackend> =
-        std::sync::Arc::new(CpuBackend::start(table, 1, 0).unwrap());
-    tokio::spawn(netminer::client::run(
-        netminer::client::MinerConfig {
-            link: netmine_link::LinkConfig {
-                coordinators: vec![addr.to_string().parse().unwrap()],
-                secret: protocol::Secret::new(secret),
-                identity: identity.into(),
-                coinbase: common::FA.into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        backend.clone(),
-        stop,
-    ));
-    while backend.hash_counts().iter().sum::<u64>() < 1000 {
-        assert!(Instant::now() < deadline, "{identity} never mined");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until `relay` has job `(height, job_id)`.
-async fn relayed_job(relay: &netcoordinator::relay::Relay, height: u32, job_id: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while relay.hub.current_job() != Some((height, job_id)) {
-        assert!(Instant::now() < deadline, "the relay never got the job");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() {
     let d = common::scratch("relay", "farm");
     let key = EcSecret::generate();
     let sim = funded_sim(Duration::from_secs(6), 8000, &key, 10_000).await;
-    let (primary, http, site) = (free_port(), free_port(), free_port());
-    let _primary = Kill(
-        Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-            .args([
-                "--network",
-                "devnet",
-                "--factomd",
-                &sim.url(),
-                "--bits",
-                "12",
-            ])
-            .args(["--caddr", &format!("127.0.0.1:{primary}")])
-            .args(["--http", &format!("127.0.0.1:{http}")])
-            .args([
-                "--relays",
-                "siteB",
-                "--max-entries",
-                "30",
-                "--records-per-miner",
-                "5",
-            ])
-            .arg("--table-dir")
-            .arg(d.join("primary-tables"))
-            .arg("--data-dir")
-            .arg(d.join("primary-data"))
+    let primary_proc = Process::start(
+        "primary",
+        common::coordinator(&sim.url(), &d.join("primary"), ANY, ANY)
+            .args(["--relays", "siteB", "--max-entries", "30"])
+            .args(["--records-per-miner", "5"])
             .env("NETMINE_SECRET", SECRET)
             .env("NETMINE_RELAY_SECRET", RELAY_SECRET)
-            .env("NETMINE_EC_SECRET", key.to_secret_string())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log(&d, "primary.log"))
-            .spawn()
-            .unwrap(),
+            .env("NETMINE_EC_SECRET", key.to_secret_string()),
     );
+    let (primary, http) = (primary_proc.miners().await, primary_proc.http().await);
     // The relay: no factomd, no EC key; its table comes from the primary.
-    let _relay = Kill(
+    let relay = Process::start(
+        "relay",
         Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-            .args(["relay", "--upstream", &format!("127.0.0.1:{primary}")])
-            .args(["--name", "siteB", "--caddr", &format!("127.0.0.1:{site}")])
-            .args(["--bits", "12"])
+            .args(["relay", "--upstream", &primary.to_string()])
+            .args(["--name", "siteB", "--caddr", ANY, "--bits", "12"])
             .arg("--table-dir")
             .arg(d.join("relay-tables"))
             .env("NETMINE_UPSTREAM_SECRET", RELAY_SECRET)
             .env("NETMINE_SECRET", SITE_SECRET)
             .env_remove("NETMINE_EC_SECRET")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log(&d, "relay.log"))
-            .spawn()
-            .unwrap(),
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1"),
     );
-    let (stop, rx) = tokio::sync::watch::channel(false);
+    let site = relay.relay_miners().await;
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    spawn_named_miners(site, SITE_SECRET, &names(&["siteB1", "siteB2"]), 5, &rx);
-    spawn_named_miners(primary, SECRET, &names(&["home1"]), 5, &rx);
+    let behind = spawn_named_miners(site, SITE_SECRET, &names(&["siteB1", "siteB2"]), 5);
+    let home = spawn_named_miners(primary, SECRET, &names(&["home1"]), 5);
 
     // Every miner paid, by the primary; the relayed ones listed with their relay.
-    let url = format!("http://127.0.0.1:{http}/api/miners");
+    let url = format!("http://{http}/api/miners");
     let deadline = Instant::now() + Duration::from_secs(90);
-    let miners = loop {
+    let miners = until_some("every miner paid", Duration::from_secs(91), || async {
         let v: Option<Value> = match reqwest::get(&url).await {
             Ok(r) => r.json().await.ok(),
             Err(_) => None,
@@ -221,19 +68,18 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         };
         if let Some(v) = v {
             if ["siteB1", "siteB2", "home1"].iter().all(|id| paid(&v, id)) {
-                break v;
+                return Some(v);
             }
         }
-        if Instant::now() > deadline {
-            let logs = ["primary.log", "relay.log"]
-                .map(|f| std::fs::read_to_string(d.join(f)).unwrap_or_default());
-            panic!(
-                "not every miner was paid in time:\nprimary:\n{}\nrelay:\n{}",
-                logs[0], logs[1]
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+        assert!(
+            Instant::now() < deadline,
+            "not every miner was paid in time:\nprimary:\n{}\nrelay:\n{}",
+            primary_proc.log(),
+            relay.log()
+        );
+        None
+    })
+    .await;
     for m in miners["miners"].as_array().unwrap() {
         let via = if m["identity"].as_str().unwrap().starts_with("siteB") {
             Value::from("siteB")
@@ -245,25 +91,25 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         }
     }
     // The relay forwards its miners' rates every 10 s.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
-        let relayed_rates = v["miners"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["via"] == "siteB")
-            .filter(|m| m["rate_10s"].as_f64() > Some(0.0) && m["backend"] == "cpu")
-            .count();
-        if relayed_rates == 2 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no relayed rates: {v:#}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    until_some(
+        "the relayed miners' rates",
+        Duration::from_secs(30),
+        || async {
+            let v: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+            let relayed_rates = v["miners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["via"] == "siteB")
+                .filter(|m| m["rate_10s"].as_f64() > Some(0.0) && m["backend"] == "cpu")
+                .count();
+            (relayed_rates == 2).then_some(())
+        },
+    )
+    .await;
     // Nothing paid twice: every entry hash once across the history, and the chain holds exactly
     // what the primary says it paid.
-    let blocks: Value = reqwest::get(format!("http://127.0.0.1:{http}/api/blocks?limit=100"))
+    let blocks: Value = reqwest::get(format!("http://{http}/api/blocks?limit=100"))
         .await
         .unwrap()
         .json()
@@ -278,14 +124,14 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             );
         }
     }
-    let relay_log = std::fs::read_to_string(d.join("relay.log")).unwrap();
+    let relay_log = relay.log();
     assert!(
         relay_log.contains("table copied") || relay_log.contains("linked to the upstream"),
         "{relay_log}"
     );
     assert!(!relay_log.contains(SECRET) && !relay_log.contains(SITE_SECRET));
     assert!(!relay_log.contains(RELAY_SECRET));
-    let _ = stop.send(true);
+    drop((behind, home));
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -328,34 +174,35 @@ async fn records_handed_in_while_the_link_is_down_reach_the_primary_when_it_is_b
     )
     .await;
 
-    // The primary goes away; the relay's miner is told to submit meanwhile.
+    // The primary goes away (its side of the relay's link closes with it); the relay's miner
+    // is told to submit meanwhile.
     let _ = cut.send(true);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until("the primary to let go of the relay", PATIENCE, || {
+        !hub.is_connected("siteB")
+    })
+    .await;
     relay.hub.broadcast(Message::Stop { job_id: 41 });
-    while relay.hub.miners_with_work() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the relay never took the records"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until("the relay to take the records", PATIENCE, || {
+        relay.hub.miners_with_work() > 0
+    })
+    .await;
     assert_eq!(
         hub.miners_with_work(),
         0,
         "nothing can have reached the primary yet"
     );
-    // Back on the same address: the waiting records arrive, verified again by the primary.
-    let l = tokio::net::TcpListener::bind(primary).await.unwrap();
+    // Back on the same address (once the old listener let it go): the waiting records arrive,
+    // verified again by the primary.
+    let l = until_some("the primary's address to be free", PATIENCE, || async {
+        tokio::net::TcpListener::bind(primary).await.ok()
+    })
+    .await;
     let (_back, rx) = watch::channel(false);
     tokio::spawn(serve(hub.clone(), l, rx));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while hub.footprint().accepted < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the waiting records never reached the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until("the waiting records to reach the primary", PATIENCE, || {
+        hub.footprint().accepted >= 3
+    })
+    .await;
     let (work, counts) = hub.take_work(41);
     assert_eq!(work.len(), 1);
     assert_eq!(work[0].record.identity, "siteB1");
@@ -474,22 +321,13 @@ async fn a_relay_behind_a_relay_reaches_the_primary() {
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     mining(c.addr, c_secret, "far1", p.table.clone(), stop_rx, deadline).await;
     hub.broadcast(Message::Stop { job_id: 7 });
-    while hub.miners_with_work() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the far miner's records never reached the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     // The records are verified again at each hop: wait for both to be accepted at the primary.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hub.footprint().accepted < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the far miner's records were not accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(
+        "the far miner's records accepted at the primary",
+        PATIENCE,
+        || hub.footprint().accepted >= 2,
+    )
+    .await;
     let (work, counts) = hub.take_work(7);
     assert_eq!(work[0].record.identity, "far1");
     assert_eq!(work[0].accepted.len(), 2, "{counts:?}");
@@ -554,6 +392,16 @@ async fn a_submission_the_upstream_never_answered_is_sent_again() {
             ws.send_text(session.seal(&job).unwrap()).await;
             while let Some(Ok(Ws::Text(t))) = ws.next().await {
                 let m = session.open(t.as_str()).unwrap();
+                if let Message::TableRequest { .. } = m {
+                    // The relay's table check at start: this upstream mines with 10 bits and
+                    // serves no table (an unanswered question would hold the relay's start).
+                    let no = Message::TableUnavailable {
+                        reason: "no table served here".into(),
+                        retry_after_secs: None,
+                        bits: Some(10),
+                    };
+                    ws.send_text(session.seal(&no).unwrap()).await;
+                }
                 if matches!(m, Message::RelaySubmission { .. }) {
                     let _ = seen_tx.send(m);
                     break; // the link dies with the submission unanswered
