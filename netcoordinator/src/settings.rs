@@ -323,6 +323,7 @@ mod tests {
             "cutoff",
             "prices",
             "enroll",
+            "relay_identities",
         ];
         let all: BTreeSet<String> = flags(Daemon::command())
             .union(&flags(Relay::command()))

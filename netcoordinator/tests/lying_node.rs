@@ -21,37 +21,12 @@ const SECRET: &str = "farmsecret-0123456789";
 const BLOCK_SECS: u64 = 6;
 const START: u32 = 8000;
 
-/// The `factomd-sim` and `netminer` binaries, built with the profile of this test into its target
-/// directory (the sibling binaries of `netcoordinator` are only built when their own packages are
-/// tested), in one cargo call.
+/// The `factomd-sim` and `netminer` binaries, built with the profile of this test.
 fn sim_and_miner() -> (PathBuf, PathBuf) {
-    let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
-    let profile_dir = me.parent().unwrap();
-    let target = profile_dir.parent().unwrap();
-    let profile = if cfg!(debug_assertions) {
-        "test"
-    } else {
-        "release"
-    };
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--profile", profile])
-        .args(["-p", "factomd-sim", "--bin", "factomd-sim"])
-        .args(["-p", "netminer", "--bin", "netminer"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("CARGO_TARGET_DIR", target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building factomd-sim and netminer: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = |name: &str| {
-        let p = profile_dir.join(name);
-        assert!(p.exists(), "{} was not built", p.display());
-        p
-    };
-    (path("factomd-sim"), path("netminer"))
+    let mut bins =
+        common::sibling_bins(&[("factomd-sim", "factomd-sim"), ("netminer", "netminer")]);
+    let miner = bins.pop().unwrap();
+    (bins.pop().unwrap(), miner)
 }
 
 async fn json_of(url: &str) -> Value {

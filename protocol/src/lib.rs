@@ -23,6 +23,7 @@ pub mod error;
 pub mod frame;
 mod mac;
 pub mod message;
+pub mod refusal;
 pub mod secret;
 pub mod session;
 pub mod text;

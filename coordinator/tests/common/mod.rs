@@ -309,6 +309,7 @@ impl FarmBuilder {
                 submit_window: Duration::from_secs(1),
                 previous_winners: None,
                 history_days: 0,
+                standby: None,
             },
             poll: Duration::from_millis(20),
             table: table(10),

@@ -115,6 +115,41 @@ pub fn spawn_named_miners(addr: SocketAddr, secret: &str, names: &[String], top:
     }
 }
 
+/// Sibling binaries of `netcoordinator`, as `(package, binary)`, built with this test's profile
+/// into its target directory in one cargo call (cargo builds them only when their own packages
+/// are tested), and their paths in the same order.
+pub fn sibling_bins(bins: &[(&str, &str)]) -> Vec<PathBuf> {
+    let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
+    let profile_dir = me.parent().unwrap();
+    let profile = if cfg!(debug_assertions) {
+        "test"
+    } else {
+        "release"
+    };
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "--profile", profile]);
+    for (package, bin) in bins {
+        cmd.args(["-p", package, "--bin", bin]);
+    }
+    let out = cmd
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building {bins:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bins.iter()
+        .map(|(_, bin)| {
+            let p = profile_dir.join(bin);
+            assert!(p.exists(), "{} was not built", p.display());
+            p
+        })
+        .collect()
+}
+
 /// Any free port on loopback: the process says which it bound.
 pub const ANY: &str = "127.0.0.1:0";
 

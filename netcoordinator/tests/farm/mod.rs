@@ -41,26 +41,7 @@ impl Drop for Kill {
 
 /// The `netminer` binary, built with this test's profile into its target directory.
 pub fn netminer_bin() -> PathBuf {
-    let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
-    let profile_dir = me.parent().unwrap();
-    let profile = if cfg!(debug_assertions) {
-        "test"
-    } else {
-        "release"
-    };
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--profile", profile])
-        .args(["-p", "netminer", "--bin", "netminer"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building netminer: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    profile_dir.join("netminer")
+    crate::common::sibling_bins(&[("netminer", "netminer")]).remove(0)
 }
 
 pub fn log(dir: &Path, name: &str) -> std::fs::File {
