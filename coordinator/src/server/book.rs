@@ -93,8 +93,12 @@ pub struct JobCounts {
 }
 
 impl JobCounts {
+    /// Counts `n` records refused with `code` (none: nothing is recorded, so a block's summary
+    /// lists only the refusals that happened).
     fn refuse(&mut self, code: RefusalCode, n: usize) {
-        *self.rejected.entry(code.name().into()).or_default() += n;
+        if n > 0 {
+            *self.rejected.entry(code.name().into()).or_default() += n;
+        }
     }
 }
 
@@ -316,5 +320,20 @@ impl JobBook {
     #[cfg(test)]
     pub(super) fn submitted(&self, identity: &str) -> usize {
         self.work.get(identity).map_or(0, |w| w.submitted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_refusals_that_happened_are_counted() {
+        let mut c = JobCounts::default();
+        c.refuse(RefusalCode::Duplicate, 0);
+        assert!(c.rejected.is_empty(), "a block without refusals lists none");
+        c.refuse(RefusalCode::Duplicate, 2);
+        c.refuse(RefusalCode::Duplicate, 1);
+        assert_eq!(c.rejected["duplicate"], 3);
     }
 }
