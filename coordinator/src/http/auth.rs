@@ -47,26 +47,16 @@ impl Token {
     /// Whether the request's headers carry the token as a Bearer header (what a change needs:
     /// a browser sends a remembered Basic password with any page's request by itself).
     pub fn allows_bearer(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
-            return false;
-        };
-        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
-        scheme.eq_ignore_ascii_case("bearer") && self.matches(rest.trim().as_bytes())
+        authorization(headers).is_some_and(|(scheme, rest)| {
+            scheme.eq_ignore_ascii_case("bearer") && self.matches(rest.as_bytes())
+        })
     }
 
     /// Whether the request's headers carry the token (Bearer or Basic password).
     pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some((scheme, rest)) = authorization(headers) else {
             return false;
         };
-        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
-        let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
             return self.matches(rest.as_bytes());
         }
@@ -82,6 +72,14 @@ impl Token {
         }
         false
     }
+}
+
+/// The `Authorization` header split into its scheme and its credentials, both trimmed (`None`
+/// without a readable header).
+fn authorization(headers: &HeaderMap) -> Option<(&str, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+    Some((scheme, rest.trim()))
 }
 
 /// Whether the request's `Host` names this machine's loopback (any port).

@@ -81,6 +81,29 @@ fn row(r: &Row<'_>) -> rusqlite::Result<RosterEntry> {
 
 const COLUMNS: &str = "identity, public_key, relay, coinbases, origin, added_by, added_at, revoked";
 
+/// Writes `e` as one row with `verb` (`INSERT OR REPLACE` or `INSERT OR IGNORE`, which decides
+/// what an existing entry of the identity does) and `revoked`; the rows written (0 or 1).
+fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    verb: &str,
+    e: &RosterEntry,
+    revoked: bool,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        &format!("{verb} INTO roster ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            e.identity,
+            e.key.map(|k| k.0.to_vec()),
+            e.relay,
+            serde_json::to_string(&e.coinbases).unwrap_or_else(|_| "[]".into()),
+            e.origin.as_str(),
+            e.added_by,
+            e.added_at as i64,
+            revoked as i64,
+        ],
+    )
+}
+
 impl Store {
     /// Every roster entry, by identity.
     pub fn roster(&self) -> Result<Vec<RosterEntry>, StoreError> {
@@ -124,21 +147,7 @@ impl Store {
     pub fn roster_put(&self, e: &RosterEntry) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            &format!(
-                "INSERT OR REPLACE INTO roster ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
-            params![
-                e.identity,
-                e.key.map(|k| k.0.to_vec()),
-                e.relay,
-                serde_json::to_string(&e.coinbases).unwrap_or_else(|_| "[]".into()),
-                e.origin.as_str(),
-                e.added_by,
-                e.added_at as i64,
-                e.revoked as i64,
-            ],
-        )?;
+        insert(&tx, "INSERT OR REPLACE", e, e.revoked)?;
         Store::bump(&tx)?;
         tx.commit()?;
         Ok(())
@@ -149,20 +158,7 @@ impl Store {
     pub fn roster_pin(&self, e: &RosterEntry) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let n = tx.execute(
-            &format!(
-                "INSERT OR IGNORE INTO roster ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"
-            ),
-            params![
-                e.identity,
-                e.key.map(|k| k.0.to_vec()),
-                e.relay,
-                serde_json::to_string(&e.coinbases).unwrap_or_else(|_| "[]".into()),
-                e.origin.as_str(),
-                e.added_by,
-                e.added_at as i64,
-            ],
-        )?;
+        let n = insert(&tx, "INSERT OR IGNORE", e, false)?;
         if n == 1 {
             Store::bump(&tx)?;
         }
