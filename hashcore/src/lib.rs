@@ -6,7 +6,8 @@
 //!   `~/.lxrhash` file as the Go tools ([`cache`]), verified by SHA-256 before use, held once per
 //!   process on transparent huge pages ([`memory`]);
 //! * LXRHash itself, one input at a time ([`Table::hash`], the reference) and interleaved over many
-//!   nonces ([`BatchHasher`], the fast path);
+//!   nonces ([`BatchHasher`], the fast path), and over many unrelated records ([`RecordHasher`],
+//!   the coordinator's verification);
 //! * mining arithmetic: [`difficulty()`](difficulty::difficulty), PegNet's nonce layout
 //!   ([`Nonce`]), the top-N ranking ([`TopN`]) and the minimum-difficulty estimate;
 //! * mining backends behind one trait ([`MiningBackend`]): the CPU backend ([`CpuBackend`]) and the
@@ -30,6 +31,7 @@ pub mod nonce;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 pub mod params;
+pub mod records;
 pub mod table;
 pub mod topn;
 mod workers;
@@ -43,5 +45,6 @@ pub use error::{Error, Result};
 pub use job::{Job, LatestJob};
 pub use nonce::Nonce;
 pub use params::HASH_SIZE;
+pub use records::RecordHasher;
 pub use table::Table;
 pub use topn::{Found, TopN};

@@ -41,4 +41,4 @@ pub use message::{
     RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
 pub use secret::{Secret, WeakSecret, MIN_SECRET_CHARS};
-pub use session::{Role, Session};
+pub use session::{EncodedMessage, Role, Session};

@@ -54,6 +54,8 @@ pub struct Hub {
     cfg: ServerConfig,
     table: Arc<Table>,
     events: broadcast::Sender<Message>,
+    /// The same broadcasts, encoded once for the sessions (see `outgoing.rs`).
+    frames: broadcast::Sender<Arc<super::outgoing::Outgoing>>,
     next_conn: AtomicU64,
     /// Where submissions are hashed: a bounded pool behind a priority queue, within the block's
     /// verification budget (see `verifier.rs` and `budget.rs`).
@@ -121,6 +123,7 @@ impl Hub {
             tracing::warn!("miner authentication is OFF: anyone who can reach this port can mine and submit records");
         }
         let (events, _) = broadcast::channel(64);
+        let (frames, _) = broadcast::channel(64);
         let verifier = super::verifier::Verifier::new(cfg.verify_threads, table.clone());
         Arc::new(Hub {
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
@@ -132,6 +135,7 @@ impl Hub {
             cfg,
             table,
             events,
+            frames,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(State::default()),
         })
@@ -205,8 +209,18 @@ impl Hub {
         self.events.subscribe()
     }
 
-    /// Sends a message to every authenticated miner.
+    /// The broadcasts as the sessions send them: each encoded once, for every connection.
+    pub(super) fn subscribe_frames(&self) -> broadcast::Receiver<Arc<super::outgoing::Outgoing>> {
+        self.frames.subscribe()
+    }
+
+    /// Sends a message to every authenticated miner (its body encoded once, sealed per session).
     pub fn broadcast(&self, msg: Message) {
+        if self.frames.receiver_count() > 0 {
+            let _ = self
+                .frames
+                .send(super::outgoing::Outgoing::new(msg.clone()));
+        }
         let _ = self.events.send(msg);
     }
 

@@ -6,7 +6,8 @@
 //!   are banned for failing too often;
 //! * `connection`: one socket's life, start to end: `handshake` (the WebSocket upgrade, the
 //!   refusals, the mutual authentication) then `session` (relaying broadcasts to the miner and
-//!   answering its messages), ending with a typed reason;
+//!   answering its messages), ending with a typed reason; `outgoing`: a broadcast encoded once
+//!   for every session (each seals it with its own MAC);
 //! * [`Hub`]: the owner of the server's state (who is connected, and the `book` of the current
 //!   job and each miner's verified work for it), shared by the connections and the block engine;
 //!   the other files call its methods and never take its lock;
@@ -27,6 +28,7 @@ mod connection;
 mod handshake;
 mod hub;
 mod listener;
+mod outgoing;
 mod relayed;
 mod session;
 mod submission;

@@ -156,6 +156,16 @@ impl Outbox<'_> {
         Ok(())
     }
 
+    /// Sends a broadcast: its body was encoded once for every session; only the MAC is this
+    /// session's.
+    async fn send_shared(&mut self, out: &super::outgoing::Outgoing) -> Result<(), ConnectionEnd> {
+        let frame = out.seal(self.session, self.version)?;
+        tokio::time::timeout(self.timeout, protocol::ws::send_text(self.ws, frame))
+            .await
+            .map_err(|_| ConnectionEnd::SendTimeout(self.timeout))??;
+        Ok(())
+    }
+
     /// Tells the miner why it is being dropped (best effort, within [`REFUSAL_GRACE`]).
     async fn goodbye(&mut self, message: String) {
         let _ = tokio::time::timeout(REFUSAL_GRACE, async {
@@ -182,7 +192,7 @@ pub(super) async fn run(
         ..
     } = peer;
     let mut replaced = registration.replaced;
-    let mut events = hub.subscribe();
+    let mut events = hub.subscribe_frames();
     let cfg = hub.cfg();
     let (ping_every, idle) = (cfg.ping_every, cfg.idle_timeout);
     let mut relayed = super::relayed::Relayed::default();
@@ -223,7 +233,7 @@ pub(super) async fn run(
                     out.send(&Message::Ping { nonce: pings }).await?;
                 }
                 ev = events.recv() => match ev {
-                    Ok(msg) => out.send(&msg).await?,
+                    Ok(msg) => out.send_shared(&msg).await?,
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %hello.identity, "slow miner missed {n} events"),
                     Err(broadcast::error::RecvError::Closed) => return Err(ConnectionEnd::Stopped),
                 },
