@@ -75,10 +75,11 @@ pub fn records(table: &Table, clients: usize, records: usize) -> Result<Vec<Vec<
         .collect()
 }
 
-/// Starts `submissions.len()` clients against `addr`, at most `concurrency` handshaking at once;
-/// each reports to `events` until its link ends.
+/// Starts `submissions.len()` clients, client k against `addrs[k % addrs.len()]` (the
+/// coordinator, or the relays), at most `concurrency` handshaking at once; each reports to
+/// `events` until its link ends.
 pub fn start(
-    addr: &str,
+    addrs: &[String],
     submissions: Vec<Vec<SubmittedRecord>>,
     concurrency: usize,
     events: mpsc::UnboundedSender<Event>,
@@ -88,7 +89,8 @@ pub fn start(
         .into_iter()
         .enumerate()
         .map(|(k, records)| {
-            let (addr, gate, events) = (addr.to_string(), gate.clone(), events.clone());
+            let addr = addrs[k % addrs.len().max(1)].clone();
+            let (gate, events) = (gate.clone(), events.clone());
             tokio::spawn(async move {
                 if let Err(e) = client(k, &addr, records, &gate, &events).await {
                     eprintln!("client {k}: {e:#}");

@@ -3,7 +3,8 @@
 //! `/proc`.
 
 use crate::clients::{self, Event, Seen};
-use crate::report::{percentiles, Figures, Round};
+use crate::relays::Relays;
+use crate::report::{percentiles, Figures, RelayFigures, Round};
 use crate::LoadArgs;
 use anyhow::{bail, Context, Result};
 use std::process::Stdio;
@@ -28,6 +29,7 @@ impl Coordinator {
         let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
         cmd.args(["serve", "--bits", &a.bits.to_string()])
             .args(["--records", &a.records.to_string()])
+            .args(["--relays", &a.relays.to_string()])
             .args(["--miners", &miners.to_string()])
             .args(["--verify-threads", &a.verify_threads.to_string()]);
         if let Some(dir) = &a.table_dir {
@@ -98,7 +100,8 @@ pub struct Usage {
     pub cpu_secs: f64,
 }
 
-fn usage(pid: u32) -> Result<Usage> {
+/// The memory and CPU time of process `pid` now, from `/proc`.
+pub fn usage(pid: u32) -> Result<Usage> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kib = |key: &str| {
         status
@@ -162,12 +165,23 @@ pub async fn run(a: &LoadArgs, miners: usize, table: &hashcore::Table) -> Result
     let submissions = clients::records(table, miners, a.records)?;
     let (mut coord, addr, table_bytes) = Coordinator::start(a, miners).await?;
     let idle = usage(coord.pid)?;
+    let relays = match a.relays {
+        0 => None,
+        _ => Some(start_relays(a, &mut coord, &addr, miners).await?),
+    };
+    let addrs = relays
+        .as_ref()
+        .map_or_else(|| vec![addr.clone()], Relays::addrs);
+    let relay_usage = |r: &Option<Relays>| r.as_ref().map_or(Ok(Vec::new()), Relays::usage);
+    let relays_idle = relay_usage(&relays)?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
-    let tasks = clients::start(&addr, submissions, a.connect_concurrency, tx);
+    let tasks = clients::start(&addrs, submissions, a.connect_concurrency, tx);
     let (connected, mut failed) = gather(&mut rx, miners, 1, |s| s == Seen::Connected).await;
     let connect_secs = started.elapsed().as_secs_f64();
     let after_connect = usage(coord.pid)?;
+    let relays_connected = relay_usage(&relays)?;
+    let mut relays_cpu = vec![0.0; a.relays];
     let registered: usize = coord
         .ask("miners")
         .await?
@@ -183,6 +197,7 @@ pub async fn run(a: &LoadArgs, miners: usize, table: &hashcore::Table) -> Result
     for job in 1..=a.rounds as u64 {
         let alive0 = alive;
         let before = usage(coord.pid)?;
+        let relays_before = relay_usage(&relays)?;
         let sent = coord.time(&format!("job {job}")).await?.context("job")?;
         let (jobs, f1) = gather(&mut rx, alive, 1, |s| s == Seen::Job).await;
         let minute_sent = coord.time("minute 5").await?.context("minute")?;
@@ -201,6 +216,9 @@ pub async fn run(a: &LoadArgs, miners: usize, table: &hashcore::Table) -> Result
             .filter_map(|x| x.parse().ok())
             .collect();
         let now = usage(coord.pid)?;
+        for (k, (b, n)) in relays_before.iter().zip(relay_usage(&relays)?).enumerate() {
+            relays_cpu[k] += n.cpu_secs - b.cpu_secs;
+        }
         let stops: Vec<Event> = after_stop
             .iter()
             .filter(|e| e.seen == Seen::Stop)
@@ -222,18 +240,41 @@ pub async fn run(a: &LoadArgs, miners: usize, table: &hashcore::Table) -> Result
             // Each client should have seen the job, the minute and the stop, and had an answer.
             missing: (alive0 * 4).saturating_sub(jobs.len() + minutes.len() + after_stop.len()),
             records_verified: counts.get(2).copied().unwrap_or(0),
+            answered: results.len(),
+            accepted_at_miners: results
+                .iter()
+                .map(|e| match e.seen {
+                    Seen::Result(n) => n as usize,
+                    _ => 0,
+                })
+                .sum(),
             records_expected: expected,
             cpu_secs: now.cpu_secs - before.cpu_secs,
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let end = usage(coord.pid)?;
+    let relays_end = relay_usage(&relays)?;
+    let per_relay = |k: usize| miners / a.relays.max(1) + usize::from(k < miners % a.relays.max(1));
+    let relay_figures = (0..a.relays)
+        .map(|k| RelayFigures {
+            miners: per_relay(k),
+            idle: relays_idle[k],
+            connected: relays_connected[k],
+            end: relays_end[k],
+            cpu_rounds_secs: relays_cpu[k],
+        })
+        .collect();
     // The clients go first, so that the coordinator's exit is not reported as their failure.
     for t in tasks {
         t.abort();
     }
+    if let Some(r) = relays {
+        r.stop().await;
+    }
     coord.quit().await?;
     Ok(Figures {
+        relays: relay_figures,
         miners,
         connected: connected.len(),
         failed,
@@ -245,4 +286,29 @@ pub async fn run(a: &LoadArgs, miners: usize, table: &hashcore::Table) -> Result
         end,
         rounds,
     })
+}
+
+/// Starts the relays and waits until every one is linked to the primary.
+async fn start_relays(
+    a: &LoadArgs,
+    coord: &mut Coordinator,
+    primary: &str,
+    miners: usize,
+) -> Result<Relays> {
+    let relays = Relays::start(a, primary, miners).await?;
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    loop {
+        let linked: usize = coord
+            .ask("miners")
+            .await?
+            .trim_start_matches("miners ")
+            .parse()?;
+        if linked >= a.relays {
+            return Ok(relays);
+        }
+        if Instant::now() > deadline {
+            bail!("{linked} of {} relays linked to the primary", a.relays);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

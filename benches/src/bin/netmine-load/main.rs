@@ -12,21 +12,30 @@
 //! cargo run --release -p netmine-benches --bin netmine-load -- --miners 100,1000,5000 --rounds 5
 //! ```
 //!
+//! With `--relays R` the clients are spread over R `netcoordinator relay` processes linked to
+//! the coordinator (see `relays.rs`): the figures are end to end, and each relay's memory and CPU
+//! are reported beside the coordinator's. `netmine-load verify` times minute 9's verification
+//! alone (see `verify.rs`).
+//!
 //! Clients and coordinator share the machine: on a small box the clients' own work (reading and
 //! checking N frames per broadcast) is part of the latency measured.
 
 mod clients;
 mod drive;
+mod relays;
 mod report;
 mod serve;
+mod verify;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use pegnet::{Network, OprTemplate};
 use std::path::PathBuf;
 
-/// The farm secret of the benchmark (both processes).
+/// The farm secret of the benchmark (every process).
 pub(crate) const SECRET: &str = "netmine-load-benchmark-secret";
+/// The secret the relays link to the primary with (`--relays`).
+pub(crate) const RELAY_SECRET: &str = "netmine-load-benchmark-relay-secret";
 /// Valid coinbases the clients alternate between.
 pub(crate) const COINBASES: [&str; 2] = [
     "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q",
@@ -68,6 +77,8 @@ enum Command {
     /// The coordinator child (started by netmine-load itself).
     #[command(hide = true)]
     Serve(serve::ServeArgs),
+    /// Minute 9's verification alone: records hashed one at a time and batched, side by side.
+    Verify(verify::VerifyArgs),
 }
 
 /// What to measure.
@@ -94,12 +105,21 @@ pub(crate) struct LoadArgs {
     /// Clients handshaking at once while connecting.
     #[arg(long, default_value_t = 128)]
     connect_concurrency: usize,
+    /// Relays (`netcoordinator relay` processes) between the coordinator and the clients, which
+    /// are spread over them (0: the clients connect to the coordinator directly).
+    #[arg(long, default_value_t = 0)]
+    relays: usize,
+    /// The `netcoordinator` binary the relays run (default: the one beside netmine-load).
+    #[arg(long, value_name = "FILE")]
+    relay_bin: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Serve(a)) = cli.command {
-        return serve::run(a);
+    match cli.command {
+        Some(Command::Serve(a)) => return serve::run(a),
+        Some(Command::Verify(a)) => return verify::run(a),
+        None => {}
     }
     let a = cli.load;
     let _ = netmine_cli::raise_fd_limit();
@@ -110,8 +130,12 @@ fn main() -> Result<()> {
         all.push(rt.block_on(drive::run(&a, n, &table))?);
     }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let via = match a.relays {
+        0 => String::new(),
+        r => format!(", through {r} relays"),
+    };
     println!(
-        "netmine-load: {}-bit table, {} records per miner, {} rounds (medians over the rounds), {cores} CPUs",
+        "netmine-load: {}-bit table, {} records per miner, {} rounds (medians over the rounds), {cores} CPUs{via}",
         a.bits, a.records, a.rounds
     );
     println!(
@@ -126,6 +150,13 @@ fn main() -> Result<()> {
     println!();
     for f in &all {
         print!("{}", f.detail());
+    }
+    for f in &all {
+        let t = f.relay_table();
+        if !t.is_empty() {
+            println!();
+            print!("{t}");
+        }
     }
     Ok(())
 }

@@ -62,6 +62,10 @@ pub struct Round {
     pub records_verified: usize,
     /// Records submitted.
     pub records_expected: usize,
+    /// Submissions answered (a `submission_result` at a client).
+    pub answered: usize,
+    /// Records accepted, by those answers.
+    pub accepted_at_miners: usize,
     /// The coordinator's CPU time during the round (s).
     pub cpu_secs: f64,
 }
@@ -89,6 +93,23 @@ pub struct Figures {
     pub end: Usage,
     /// Each round.
     pub rounds: Vec<Round>,
+    /// Each relay (none: the clients connected directly).
+    pub relays: Vec<RelayFigures>,
+}
+
+/// One relay's figures at one miner count.
+#[derive(Debug, Clone)]
+pub struct RelayFigures {
+    /// Clients it served.
+    pub miners: usize,
+    /// Linked, with its table, before any client.
+    pub idle: Usage,
+    /// Right after every client connected.
+    pub connected: Usage,
+    /// After the last round.
+    pub end: Usage,
+    /// Its CPU time over all the rounds (s).
+    pub cpu_rounds_secs: f64,
 }
 
 fn mib(kib: u64) -> f64 {
@@ -154,7 +175,8 @@ impl Figures {
             let _ = writeln!(
                 s,
                 "  round {}: job {} minute {} stop {} ms (p50/p99/max); verified {}/{} records {} ms \
-                 after stop, answers at the miners {} ms; {} events missing; CPU {:.2} s",
+                 after stop, answers at the miners {} ms ({} answers, {} records accepted); {} events \
+                 missing; CPU {:.2} s",
                 k + 1,
                 t(r.job),
                 t(r.minute),
@@ -163,8 +185,40 @@ impl Figures {
                 r.records_expected,
                 ms(r.verified_ms),
                 ms(r.results_ms),
+                r.answered,
+                r.accepted_at_miners,
                 r.missing,
                 r.cpu_secs
+            );
+        }
+        s
+    }
+
+    /// The relays' table (empty without relays): per relay, its memory (its table included) and
+    /// CPU time.
+    pub fn relay_table(&self) -> String {
+        if self.relays.is_empty() {
+            return String::new();
+        }
+        let mut s = format!(
+            "{} miners through {} relays (each relay's RSS includes its own {:.0} MiB table):\n\n\
+             | relay | miners | RSS linked / with its miners / end (MiB) | peak RSS (MiB) \
+             | CPU to connect its miners (s) | CPU per round (s) |\n|---|---|---|---|---|---|\n",
+            self.miners,
+            self.relays.len(),
+            self.table_bytes as f64 / (1 << 20) as f64,
+        );
+        for (k, r) in self.relays.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "| relay{k} | {} | {:.1} / {:.1} / {:.1} | {:.1} | {:.2} | {:.2} |",
+                r.miners,
+                mib(r.idle.rss_kib),
+                mib(r.connected.rss_kib),
+                mib(r.end.rss_kib),
+                mib(r.end.hwm_kib),
+                r.connected.cpu_secs - r.idle.cpu_secs,
+                r.cpu_rounds_secs / self.rounds.len().max(1) as f64,
             );
         }
         s

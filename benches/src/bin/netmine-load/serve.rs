@@ -14,7 +14,7 @@
 //! | `collect ID`      | `collected MINERS RECEIVED VERIFIED REJECTED`: minute 9's take         |
 //! | `quit`            | (exits)                                                                |
 
-use crate::{now_ns, template, HEIGHT, SECRET};
+use crate::{now_ns, template, HEIGHT, RELAY_SECRET, SECRET};
 use anyhow::{bail, Context, Result};
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
 use protocol::{Message, Secret};
@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Threads verifying submissions (0: one per CPU, the coordinator's default).
     #[arg(long, default_value_t = 0)]
     pub verify_threads: usize,
+    /// Relays allowed to link (named `relay0`, `relay1`, …; they authenticate with the relay
+    /// secret).
+    #[arg(long, default_value_t = 0)]
+    pub relays: usize,
 }
 
 /// The child's whole life: load, serve, obey stdin until `quit` or its end.
@@ -52,7 +56,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
     rt.block_on(async move {
         // The farm's limits raised to fit the benchmark: every client connects from 127.0.0.1,
         // and thousands of handshakes in flight on two cores can take more than 5 s.
-        let room = a.miners + 64;
+        let room = a.miners + a.relays + 64;
         let hub = Hub::new(
             ServerConfig {
                 secret: Some(Secret::new(SECRET)),
@@ -63,6 +67,8 @@ pub fn run(a: ServeArgs) -> Result<()> {
                 ban_after: u32::MAX,
                 records_per_miner: a.records,
                 verify_threads: a.verify_threads,
+                relays: (0..a.relays).map(crate::relays::name).collect(),
+                relay_secret: Some(Secret::new(RELAY_SECRET)),
                 ..ServerConfig::default()
             },
             table,
