@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod control;
 pub mod downgrade;
 pub mod error;
 pub mod frame;
@@ -37,7 +38,7 @@ pub use auth::{
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
-    format_rate, ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, PeerRole,
+    format_rate, ConnectionRefusal, ControlAction, Difficulty, HexBytes, Message, OprFields, PeerRole,
     RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
 pub use secret::{Secret, WeakSecret, MIN_SECRET_CHARS};
