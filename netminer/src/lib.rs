@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod config;
+pub mod control;
 mod rates;
 mod session;
 pub mod stats_line;

@@ -21,6 +21,10 @@ struct Holder {
     conn: u64,
     key: Option<protocol::PublicKey>,
     replaced: oneshot::Sender<String>,
+    /// The protocol version the connection speaks.
+    version: u32,
+    /// Remote-control requests for the connection to send (see `control.rs`).
+    control: tokio::sync::mpsc::Sender<Message>,
 }
 
 /// Why [`Hub::register`] gave no registration.
@@ -39,6 +43,8 @@ pub(super) struct Registration {
     pub(super) conn: u64,
     /// Fires (with why) when a newer connection of the same identity replaced this one.
     pub(super) replaced: oneshot::Receiver<String>,
+    /// Remote-control requests to send to the peer (see `control.rs`).
+    pub(super) control: tokio::sync::mpsc::Receiver<Message>,
 }
 
 /// The hub's state, behind one lock that only the hub's own methods take.
@@ -68,6 +74,8 @@ pub struct Hub {
     payout: std::sync::RwLock<Option<String>>,
     /// Relay mode: where accepted records go up (see `relayed.rs`).
     pub(super) upstream: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::RelayedSubmission>>,
+    /// Remote-control requests waiting for their answers (see `control.rs`).
+    pub(super) controls: super::control::Controls,
 }
 
 /// The sizes of the hub's state (to check it stays bounded).
@@ -122,7 +130,8 @@ impl Hub {
         }
         let (events, _) = broadcast::channel(64);
         let verifier = super::verifier::Verifier::new(cfg.verify_threads, table.clone());
-        Arc::new(Hub {
+        let hub = Arc::new(Hub {
+            controls: Default::default(),
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             upstream: std::sync::OnceLock::new(),
             payout: std::sync::RwLock::new(cfg.payout.clone()),
@@ -134,7 +143,9 @@ impl Hub {
             events,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(State::default()),
-        })
+        });
+        hub.telemetry.control_desk().attach(&hub);
+        hub
     }
 
     /// The farm's live picture (miners, rates, health, metrics), for the HTTP API and the logs.
@@ -319,9 +330,11 @@ impl Hub {
         identity: &str,
         addr: SocketAddr,
         key: Option<protocol::PublicKey>,
+        version: u32,
     ) -> Result<Registration, RegisterError> {
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let (control_tx, control) = tokio::sync::mpsc::channel(super::control::QUEUE);
         let mut st = self.lock();
         match st.connected.get(identity) {
             // Only a box that proves the same key takes over a session (the roster already
@@ -337,6 +350,8 @@ impl Hub {
             conn,
             key,
             replaced: tx,
+            version,
+            control: control_tx,
         };
         if let Some(old) = st.connected.insert(identity.to_string(), holder) {
             tracing::warn!(identity, %addr, "identity connected again: the older connection is replaced");
@@ -344,7 +359,23 @@ impl Hub {
                 "replaced by a newer connection with identity {identity:?} from {addr}"
             ));
         }
-        Ok(Registration { conn, replaced: rx })
+        Ok(Registration {
+            conn,
+            replaced: rx,
+            control,
+        })
+    }
+
+    /// The protocol version of the connection holding `identity`, and where its control requests
+    /// go (`None`: not connected directly).
+    pub(super) fn control_route(
+        &self,
+        identity: &str,
+    ) -> Option<(u32, tokio::sync::mpsc::Sender<Message>)> {
+        self.lock()
+            .connected
+            .get(identity)
+            .map(|h| (h.version, h.control.clone()))
     }
 
     /// Gives `identity` back, if connection `conn` still holds it (a newer connection may);

@@ -187,6 +187,7 @@ pub(super) async fn handle(
         Message::RelaySubmission { .. }
             | Message::RelayStats { .. }
             | Message::RelayMinerGone { .. }
+            | Message::RelayControlResult { .. }
     );
     if !relaying {
         return None;
@@ -250,6 +251,15 @@ pub(super) async fn handle(
             }
             None
         }
+        Message::RelayControlResult {
+            identity,
+            id,
+            ok,
+            detail,
+        } => {
+            hub.control_answered(&identity, Some(&relay.identity), id, ok, &detail);
+            None
+        }
         Message::RelayMinerGone { identity } => {
             // (An empty identity is the relay's hello at link start: nothing to do.)
             if relayed.miners.remove(&identity) {
@@ -271,6 +281,7 @@ pub fn stats_of(m: &crate::telemetry::views::MinerView) -> Stats {
         total_hashes: 0,
         backend: m.backend.clone(),
         devices: m.devices.clone(),
+        paused: Some(m.paused),
     }
 }
 

@@ -32,6 +32,8 @@ pub(super) struct Metrics {
     pub(super) price_source_up: Family<Labels, Gauge>,
     pub(super) auth_failures: Counter,
     pub(super) height: Gauge,
+    pub(super) miner_paused: Family<Labels, Gauge>,
+    pub(super) miners_paused: Gauge,
 }
 
 /// The names and help texts, in the order `/metrics` lists them (docs/http-api.md lists the same).
@@ -85,6 +87,14 @@ pub const METRICS: &[(&str, &str)] = &[
         "Failed miner handshakes (wrong secret, malformed, timed out)",
     ),
     ("netmine_height", "Height of the block being built"),
+    (
+        "netmine_miner_paused",
+        "1 while a connected miner is paused by the operator (remote control), else 0, by identity",
+    ),
+    (
+        "netmine_miners_paused",
+        "Connected miners paused by the operator (remote control)",
+    ),
 ];
 
 impl Metrics {
@@ -106,6 +116,8 @@ impl Metrics {
             price_source_up: Family::default(),
             auth_failures: Counter::default(),
             height: Gauge::default(),
+            miner_paused: Family::default(),
+            miners_paused: Gauge::default(),
             registry: Registry::default(),
         };
         let help = |name: &str| {
@@ -134,6 +146,8 @@ impl Metrics {
         reg!("netmine_price_source_up", m.price_source_up);
         reg!("netmine_auth_failures", m.auth_failures);
         reg!("netmine_height", m.height);
+        reg!("netmine_miner_paused", m.miner_paused);
+        reg!("netmine_miners_paused", m.miners_paused);
         // Series that exist from the start (at 0), so a rate() over them works from the first
         // scrape; per-miner and per-source series appear with their miner or source.
         for outcome in ["paid", "nothing_paid", "skipped"] {

@@ -72,6 +72,7 @@ impl MinerBook {
                     via: None,
                     trust: None,
                     protocol: None,
+                    paused: false,
                 },
                 effective: VecDeque::new(),
             });
@@ -107,6 +108,7 @@ impl MinerBook {
             // `last_seen` stays when it was last heard from (a silent miner is dropped later).
             let _ = now;
             v.connected = false;
+            v.paused = false;
             v.rate_10s = 0.0;
             v.rate_60s = 0.0;
             v.rate_15m = 0.0;
@@ -132,7 +134,36 @@ impl MinerBook {
             v.per_worker.clone_from(&s.per_worker);
             v.backend.clone_from(&s.backend);
             v.devices.clone_from(&s.devices);
+            if let Some(p) = s.paused {
+                v.paused = p;
+            }
         }
+    }
+
+    /// The operator paused (or resumed) a miner and it said it did: listed so before its next
+    /// report. A pause also zeroes its current rates (it hashes nothing now).
+    pub(super) fn paused(&mut self, identity: &str, paused: bool) -> bool {
+        let Some(e) = self.miners.get_mut(identity) else {
+            return false;
+        };
+        let v = &mut e.view;
+        if !v.connected {
+            return false;
+        }
+        v.paused = paused;
+        if paused {
+            v.rate_10s = 0.0;
+            v.per_worker.iter_mut().for_each(|r| *r = 0.0);
+        }
+        true
+    }
+
+    /// The connected miners that are paused now.
+    pub(super) fn paused_now(&self) -> impl Iterator<Item = &str> {
+        self.miners
+            .iter()
+            .filter(|(_, e)| e.view.connected && e.view.paused)
+            .map(|(k, _)| k.as_str())
     }
 
     /// A submission's outcome.
@@ -180,6 +211,11 @@ impl MinerBook {
                 .fold((0.0, 0.0), |(h, s), (dh, ds)| (h + dh, s + ds));
             e.view.effective_rate = Some(h / s);
         }
+    }
+
+    /// `identity`'s entry, if listed.
+    pub(super) fn view(&self, identity: &str) -> Option<MinerView> {
+        self.miners.get(identity).map(|e| e.view.clone())
     }
 
     /// Whether `identity` is listed as connected.

@@ -9,6 +9,7 @@
 
 mod metrics;
 mod miners;
+mod paused;
 pub mod views;
 
 pub use metrics::METRICS;
@@ -89,6 +90,8 @@ struct Inner {
     standby: bool,
     active_since: Option<u64>,
     fence: Option<FenceView>,
+    /// Miners paused at some time during the current block (for its record; see `paused.rs`).
+    paused_in_block: std::collections::BTreeSet<String>,
 }
 
 /// The coordinator's live picture of its farm. One per coordinator, shared through the hub
@@ -97,6 +100,8 @@ pub struct Telemetry {
     started: Instant,
     inner: Mutex<Inner>,
     metrics: Metrics,
+    /// Where the HTTP API finds the hub to send remote-control requests (the API starts first).
+    control: crate::server::ControlDesk,
 }
 
 impl Telemetry {
@@ -121,8 +126,10 @@ impl Telemetry {
                 standby: false,
                 active_since: None,
                 fence: None,
+                paused_in_block: Default::default(),
             }),
             metrics: Metrics::new(),
+            control: Default::default(),
         }
     }
 
@@ -291,6 +298,7 @@ impl Telemetry {
         let mut st = self.lock();
         st.miners.disconnected(identity, unix_now());
         self.metrics.hashrate.remove(&label("identity", identity));
+        self.paused_changed(&mut st, identity);
         let connected = st.miners.connected_rates().count();
         if connected == 0 {
             st.active_since = None;
@@ -305,7 +313,12 @@ impl Telemetry {
 
     /// A miner's hash-rate report (cleaned and bounded by the hub).
     pub fn miner_stats(&self, identity: &str, s: &Stats) {
-        self.lock().miners.stats(identity, s, unix_now());
+        let mut st = self.lock();
+        st.miners.stats(identity, s, unix_now());
+        if s.paused.is_some() {
+            self.paused_changed(&mut st, identity);
+        }
+        drop(st);
         self.metrics
             .hashrate
             .get_or_create(&label("identity", identity))
@@ -460,6 +473,7 @@ impl Telemetry {
             factomd: st.node.clone(),
             prices: st.prices.clone(),
             miners_connected: st.miners.connected_rates().count(),
+            miners_paused: st.miners.paused_now().count(),
             hash_rate,
             role: if st.standby { "standby" } else { "primary" }.to_string(),
             active_since: st.active_since,
