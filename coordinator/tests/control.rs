@@ -298,3 +298,148 @@ fn base64_of(s: &str) -> String {
     }
     out
 }
+
+/// A fake coordinator's side of one miner's link: accepted, version 3 agreed, authenticated.
+async fn accept_miner(
+    l: &tokio::net::TcpListener,
+    secret: &protocol::Secret,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    protocol::Session,
+) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let (tcp, _) = tokio::time::timeout(PATIENCE, l.accept())
+        .await
+        .expect("the miner (re)connects")
+        .unwrap();
+    let agree = |_: &Request, mut resp: Response| {
+        resp.headers_mut()
+            .insert("Netmine-Protocol", "3".parse().unwrap());
+        Ok(resp)
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(tcp, agree).await.unwrap();
+    let (hs, challenge) = protocol::CoordinatorHandshake::start_version(secret, 3);
+    protocol::ws::send_text(&mut ws, challenge).await.unwrap();
+    let auth = protocol::ws::recv_text(&mut ws, "miner").await.unwrap();
+    let v = hs.verify(&auth, |_, _| vec![secret.clone()]).unwrap();
+    let (session, welcome) = v.welcome(FA);
+    protocol::ws::send_text(&mut ws, welcome).await.unwrap();
+    (ws, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miner_refuses_hostile_control_requests_and_never_panics() {
+    use protocol::{ControlAction, Message};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let secret = protocol::Secret::new(common::SECRET);
+    let table = common::table(10);
+    let rig = miner(&table, miner_cfg(&[&addr], "rig1", FA));
+    let (mut ws, mut s) = accept_miner(&l, &secret).await;
+    // The answer to request `id` (stats, pongs and the like skipped).
+    async fn answer(
+        ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        s: &mut protocol::Session,
+        id: u64,
+    ) -> (bool, String) {
+        loop {
+            let text = tokio::time::timeout(PATIENCE, protocol::ws::recv_text(ws, "miner"))
+                .await
+                .expect("an answer")
+                .unwrap();
+            if let Message::ControlResult { id: i, ok, detail } = s.open(&text).unwrap() {
+                if i == id {
+                    return (ok, detail);
+                }
+            }
+        }
+    }
+    let send = |s: &mut protocol::Session, m: &Message| s.seal(m).unwrap();
+    // Out of range, unprintable, impossible without a way to rebuild: refused, saying why.
+    let hostile = [
+        (ControlAction::SetThreads { threads: 0 }, "threads"),
+        (ControlAction::SetThreads { threads: u32::MAX }, "threads"),
+        (
+            ControlAction::SetDevices {
+                devices: "\u{1b}[31m0".into(),
+            },
+            "devices",
+        ),
+        (
+            ControlAction::SetDevices {
+                devices: "9".repeat(300),
+            },
+            "devices",
+        ),
+        (ControlAction::Restart, "cannot rebuild"),
+    ];
+    for (id, (action, why)) in (1u64..).zip(hostile) {
+        let f = send(&mut s, &Message::Control { id, action });
+        protocol::ws::send_text(&mut ws, f).await.unwrap();
+        let (ok, detail) = answer(&mut ws, &mut s, id).await;
+        assert!(!ok && detail.contains(why), "{id}: {detail}");
+    }
+    // Repeated and idempotent requests are fine; ids the miner never saw are just echoed.
+    for (id, action, want) in [
+        (u64::MAX, ControlAction::Resume, "was not paused"),
+        (0, ControlAction::Pause, "paused"),
+        (7, ControlAction::Pause, "already paused"),
+        (8, ControlAction::Resume, "resumed"),
+    ] {
+        let f = send(&mut s, &Message::Control { id, action });
+        protocol::ws::send_text(&mut ws, f).await.unwrap();
+        assert_eq!(answer(&mut ws, &mut s, id).await, (true, want.to_string()));
+    }
+    // Messages only a miner or a relay sends, coming from the coordinator: an error, no more.
+    for m in [
+        Message::ControlResult {
+            id: 1,
+            ok: true,
+            detail: "x".into(),
+        },
+        Message::RelayControl {
+            identity: "rig1".into(),
+            id: 2,
+            action: ControlAction::Pause,
+        },
+    ] {
+        let f = send(&mut s, &m);
+        protocol::ws::send_text(&mut ws, f).await.unwrap();
+    }
+    let f = send(
+        &mut s,
+        &Message::Control {
+            id: 9,
+            action: ControlAction::Pause,
+        },
+    );
+    protocol::ws::send_text(&mut ws, f).await.unwrap();
+    assert_eq!(answer(&mut ws, &mut s, 9).await, (true, "paused".into()));
+    // Frames that are not the session's (garbage, a control without a MAC, an unknown action):
+    // the miner ends the link as a protocol violation and dials again, still paused.
+    for garbage in [
+        "{".to_string(),
+        r#"{"msg":{"type":"control","id":1,"action":{"kind":"restart"}}}"#.to_string(),
+        r#"{"seq":99,"mac":"00","msg":{"type":"control","id":1,"action":{"kind":"explode"}}}"#
+            .to_string(),
+        "x".repeat(70 * 1024),
+    ] {
+        protocol::ws::send_text(&mut ws, garbage).await.ok();
+        let (w, ss) = accept_miner(&l, &secret).await;
+        (ws, s) = (w, ss);
+    }
+    assert!(!rig.task.is_finished(), "the miner is still running");
+    let f = send(
+        &mut s,
+        &Message::Control {
+            id: 10,
+            action: ControlAction::Resume,
+        },
+    );
+    protocol::ws::send_text(&mut ws, f).await.unwrap();
+    assert_eq!(
+        answer(&mut ws, &mut s, 10).await,
+        (true, "resumed".into()),
+        "the pause outlived the reconnects"
+    );
+}

@@ -143,7 +143,7 @@ fn stats_report(stats: &mut RateTracker, ctl: &Controlled, version: u32) -> Mess
     let running = ctl.current();
     s.backend = Some(running.name().to_string());
     s.devices = running.worker_labels();
-    s.per_worker.resize(s.devices.len().max(1), 0.0);
+    s.per_worker.resize(s.devices.len(), 0.0);
     let paused = ctl.is_paused();
     if paused {
         s.rate_10s = 0.0;

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::ControlAction;
 use serde::{Deserialize, Serialize};
 
-/// Most miners one bulk request names.
+/// Most miners one bulk request names (`all` is bounded by the connections the hub takes).
 pub const MAX_BULK: usize = 1000;
 
 /// Largest body accepted, in bytes.
@@ -96,8 +96,8 @@ fn json_body<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) ->
 /// The action named `name`, with its value from the body.
 fn action(name: &str, threads: Option<u32>, devices: Option<String>) -> Result<ControlAction, Response> {
     let missing = |what: &str| refuse(StatusCode::BAD_REQUEST, format!("{name} needs {what}"));
-    let unused = threads.is_some() && name != "threads" && name != "set_threads"
-        || devices.is_some() && name != "devices" && name != "set_devices";
+    let unused = (threads.is_some() && name != "threads" && name != "set_threads")
+        || (devices.is_some() && name != "devices" && name != "set_devices");
     if unused {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -189,7 +189,7 @@ pub(super) async fn bulk(State(s): State<AppState>, headers: HeaderMap, body: By
             )
         }
     };
-    if miners.len() > MAX_BULK {
+    if !b.all && miners.len() > MAX_BULK {
         return refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("at most {MAX_BULK} miners per request"),

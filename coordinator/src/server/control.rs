@@ -105,11 +105,6 @@ impl Controls {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiting>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Requests waiting now (for tests of the bound).
-    pub(super) fn waiting(&self) -> usize {
-        self.lock().len()
-    }
 }
 
 /// Where a request goes.

@@ -282,6 +282,7 @@ impl Telemetry {
         st.miners
             .connected(identity, coinbase, addr, via, unix_now());
         st.active_since.get_or_insert_with(unix_now);
+        self.paused_changed(&mut st, identity);
         self.metrics
             .miners_connected
             .set(st.miners.connected_rates().count() as i64);

@@ -28,11 +28,12 @@ impl Telemetry {
     pub(super) fn paused_changed(&self, st: &mut Inner, identity: &str) {
         let now: Vec<String> = st.miners.paused_now().map(str::to_string).collect();
         let paused = now.iter().any(|p| p == identity);
-        if paused {
+        // A series per connected miner (0 or 1), gone with the miner.
+        if st.miners.is_connected(identity) {
             self.metrics
                 .miner_paused
                 .get_or_create(&label("identity", identity))
-                .set(1);
+                .set(i64::from(paused));
         } else {
             self.metrics.miner_paused.remove(&label("identity", identity));
         }
@@ -104,7 +105,9 @@ mod tests {
             },
         );
         assert!(!t.is_paused("a"));
-        assert!(t.metrics_text().contains("netmine_miners_paused 0"));
+        let text = t.metrics_text();
+        assert!(text.contains("netmine_miners_paused 0"), "{text}");
+        assert!(text.contains("netmine_miner_paused{identity=\"a\"} 0"), "{text}");
         // The block remembers it was paused; the next block starts with nobody paused.
         assert_eq!(t.take_paused_in_block(), vec!["a".to_string()]);
         assert!(t.take_paused_in_block().is_empty());
