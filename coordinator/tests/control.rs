@@ -46,7 +46,10 @@ async fn http(
     let status: u16 = text[9..12].parse().unwrap();
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     // Chunked bodies: keep what lies between the size lines (the JSON has no bare CRLFs).
-    let body = if text.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body.split("\r\n")
             .enumerate()
             .filter(|(k, _)| k % 2 == 1)
@@ -69,7 +72,10 @@ async fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Val
         addr,
         "POST",
         path,
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         body,
     )
     .await;
@@ -142,7 +148,10 @@ async fn pausing_through_the_api_takes_the_rate_to_zero_and_the_block_records_it
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(zero, "rig1's reported rate is not 0 within 10 s of the pause");
+    assert!(
+        zero,
+        "rig1's reported rate is not 0 within 10 s of the pause"
+    );
     // Its own reports keep saying so (not only the coordinator's note of the answer): two more.
     let t = farm.hub().telemetry().clone();
     until("rig1's reports to say it is paused", PATIENCE, || {
@@ -155,10 +164,17 @@ async fn pausing_through_the_api_takes_the_rate_to_zero_and_the_block_records_it
         metrics.contains("netmine_miner_paused{identity=\"rig1\"} 1"),
         "{metrics}"
     );
-    assert!(farm.hub().is_connected("rig1"), "a paused miner stays connected");
+    assert!(
+        farm.hub().is_connected("rig1"),
+        "a paused miner stays connected"
+    );
 
     let (code, answer) = post(api, "/api/miners/rig1/resume", "").await;
-    assert_eq!((code, answer["outcome"].as_str()), (200, Some("done")), "{answer}");
+    assert_eq!(
+        (code, answer["outcome"].as_str()),
+        (200, Some("done")),
+        "{answer}"
+    );
     let mut back = false;
     for _ in 0..200 {
         if rate_of(&miners(api).await, "rig1").is_some_and(|(r, p)| r > 0.0 && !p) {
@@ -173,7 +189,11 @@ async fn pausing_through_the_api_takes_the_rate_to_zero_and_the_block_records_it
     let (code, text) = http(api, "GET", "/api/blocks", &[("Authorization", &auth)], "").await;
     assert_eq!(code, 200);
     let blocks: BlocksView = serde_json::from_str(&text).unwrap();
-    let b = blocks.blocks.iter().find(|b| b.height == 300).expect("block 300");
+    let b = blocks
+        .blocks
+        .iter()
+        .find(|b| b.height == 300)
+        .expect("block 300");
     assert_eq!(b.paused, vec!["rig1".to_string()], "{text}");
 }
 
@@ -195,11 +215,12 @@ async fn control_needs_the_token_json_a_known_miner_and_protocol_3() {
 
     // No token, a Basic login, a wrong token: refused, also on loopback.
     let json = ("Content-Type", "application/json");
-    let basic = format!(
-        "Basic {}",
-        base64_of(&format!("admin:{TOKEN}"))
-    );
-    for auth in [None, Some(basic.as_str()), Some("Bearer not-the-token-at-all")] {
+    let basic = format!("Basic {}", base64_of(&format!("admin:{TOKEN}")));
+    for auth in [
+        None,
+        Some(basic.as_str()),
+        Some("Bearer not-the-token-at-all"),
+    ] {
         let mut h = vec![json];
         if let Some(a) = auth {
             h.push(("Authorization", a));
@@ -233,41 +254,64 @@ async fn control_needs_the_token_json_a_known_miner_and_protocol_3() {
         ("/api/miners/rig1/threads", r#"{"threads":-3}"#, 400),
         ("/api/miners/rig1/explode", "{}", 404),
         ("/api/miners/control", r#"{"action":"pause"}"#, 400),
-        ("/api/miners/control", r#"{"action":"pause","all":true,"miners":["a"]}"#, 400),
+        (
+            "/api/miners/control",
+            r#"{"action":"pause","all":true,"miners":["a"]}"#,
+            400,
+        ),
     ] {
         let (code, answer) = post(api, path, body).await;
         assert_eq!(code, want, "{path} {body}: {answer}");
     }
     // An unknown miner.
     let (code, answer) = post(api, "/api/miners/nobody/pause", "{}").await;
-    assert_eq!((code, answer["outcome"].as_str()), (404, Some("unknown")), "{answer}");
+    assert_eq!(
+        (code, answer["outcome"].as_str()),
+        (404, Some("unknown")),
+        "{answer}"
+    );
     // A miner of protocol 2 is never sent a control message: the answer says why.
     let (code, answer) = post(api, "/api/miners/old2/pause", "{}").await;
     assert_eq!(code, 409, "{answer}");
     assert_eq!(answer["outcome"], "needs_protocol3");
     assert!(
-        answer["detail"].as_str().unwrap().contains("needs protocol 3"),
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs protocol 3"),
         "{answer}"
     );
-    assert!(hub.is_connected("old2"), "the old miner's link is untouched");
+    assert!(
+        hub.is_connected("old2"),
+        "the old miner's link is untouched"
+    );
     // The miner started without a way to rebuild its backend says so.
     let (code, answer) = post(api, "/api/miners/rig1/threads", r#"{"threads":2}"#).await;
-    assert_eq!((code, answer["outcome"].as_str()), (422, Some("refused")), "{answer}");
+    assert_eq!(
+        (code, answer["outcome"].as_str()),
+        (422, Some("refused")),
+        "{answer}"
+    );
     // The bulk form: every connected miner, each with its own answer.
-    let (code, answer) = post(api, "/api/miners/control", r#"{"action":"pause","all":true}"#).await;
+    let (code, answer) = post(
+        api,
+        "/api/miners/control",
+        r#"{"action":"pause","all":true}"#,
+    )
+    .await;
     assert_eq!(code, 200, "{answer}");
     let results = answer["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "{answer}");
     let of = |id: &str| {
-        results
-            .iter()
-            .find(|r| r["identity"] == id)
-            .unwrap()["outcome"]
+        results.iter().find(|r| r["identity"] == id).unwrap()["outcome"]
             .as_str()
             .unwrap()
             .to_string()
     };
-    assert_eq!((of("rig1").as_str(), of("old2").as_str()), ("done", "needs_protocol3"));
+    assert_eq!(
+        (of("rig1").as_str(), of("old2").as_str()),
+        ("done", "needs_protocol3")
+    );
     assert!(hub.telemetry().is_paused("rig1"));
     let (code, answer) = post(
         api,
@@ -317,7 +361,9 @@ async fn accept_miner(
             .insert("Netmine-Protocol", "3".parse().unwrap());
         Ok(resp)
     };
-    let mut ws = tokio_tungstenite::accept_hdr_async(tcp, agree).await.unwrap();
+    let mut ws = tokio_tungstenite::accept_hdr_async(tcp, agree)
+        .await
+        .unwrap();
     let (hs, challenge) = protocol::CoordinatorHandshake::start_version(secret, 3);
     protocol::ws::send_text(&mut ws, challenge).await.unwrap();
     let auth = protocol::ws::recv_text(&mut ws, "miner").await.unwrap();

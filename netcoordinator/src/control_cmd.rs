@@ -41,13 +41,15 @@ pub struct ControlArgs {
 pub fn run(config: Option<&Path>, action: &str, a: ControlArgs) -> Result<()> {
     let mut cfg = coordinator::config::CoordinatorConfig::load_or_default(config)?;
     cfg.apply_env(&coordinator::config::Environment::from_process())?;
-    let given = a
-        .api
-        .http
-        .as_deref()
-        .unwrap_or(if config.is_some() { cfg.http.as_str() } else { coordinator::http::DEFAULT_ADDR });
+    let given = a.api.http.as_deref().unwrap_or(if config.is_some() {
+        cfg.http.as_str()
+    } else {
+        coordinator::http::DEFAULT_ADDR
+    });
     let Some(mut addr) = coordinator::http::parse_addr(given)? else {
-        bail!("the coordinator's HTTP API is off (http = \"{given}\"): turn it on to control miners");
+        bail!(
+            "the coordinator's HTTP API is off (http = \"{given}\"): turn it on to control miners"
+        );
     };
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -100,7 +102,10 @@ pub fn run(config: Option<&Path>, action: &str, a: ControlArgs) -> Result<()> {
         );
     }
     if failed > 0 {
-        bail!("{failed} of {} miners did not {action}", report.results.len());
+        bail!(
+            "{failed} of {} miners did not {action}",
+            report.results.len()
+        );
     }
     Ok(())
 }

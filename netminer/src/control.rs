@@ -121,10 +121,7 @@ impl Controlled {
 
     /// The backend mining now.
     pub fn current(&self) -> Arc<dyn MiningBackend> {
-        self.inner
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Whether the coordinator paused this miner.
@@ -155,7 +152,9 @@ impl Controlled {
                 running.set_job(None);
                 // A resumed worker starts the job afresh: keep what it found so far.
                 self.carry(&*running);
-                tracing::warn!("paused by the coordinator: hashing stops until it resumes this box");
+                tracing::warn!(
+                    "paused by the coordinator: hashing stops until it resumes this box"
+                );
                 Ok("paused".into())
             }
             ControlAction::Resume => {
@@ -192,7 +191,9 @@ impl Controlled {
         change: impl FnOnce(&mut BackendSettings) -> Result<(), String>,
     ) -> Result<String, String> {
         let Some((rebuild, settings)) = &self.rebuild else {
-            return Err("this miner cannot rebuild its backends (started without the settings to)".into());
+            return Err(
+                "this miner cannot rebuild its backends (started without the settings to)".into(),
+            );
         };
         let _one = lock(&self.rebuilding);
         let old = lock(settings).clone();
@@ -410,9 +411,7 @@ mod tests {
         let before = c.best(5);
         let hashed: u64 = c.hash_counts().iter().sum();
         assert_eq!(c.worker_labels().len(), 1);
-        let what = c
-            .apply(&ControlAction::SetThreads { threads: 3 })
-            .unwrap();
+        let what = c.apply(&ControlAction::SetThreads { threads: 3 }).unwrap();
         assert!(what.contains("3 CPU threads"), "{what}");
         assert_eq!(c.worker_labels().len(), 3);
         assert_eq!(c.hash_counts().len(), 3);
@@ -421,7 +420,10 @@ mod tests {
         until("all three threads to hash", || {
             c.current().hash_counts().iter().all(|&n| n > 0)
         });
-        assert!(c.hash_counts().iter().sum::<u64>() >= hashed, "totals never go back");
+        assert!(
+            c.hash_counts().iter().sum::<u64>() >= hashed,
+            "totals never go back"
+        );
         // The records found before the rebuild are still there (or better ones).
         let after = c.best(5);
         assert_eq!(after.len(), 3);
@@ -432,7 +434,10 @@ mod tests {
                 devices: "9".into(),
             })
             .unwrap_err();
-        assert!(err.contains("no OpenCL device 9") && err.contains("previous"), "{err}");
+        assert!(
+            err.contains("no OpenCL device 9") && err.contains("previous"),
+            "{err}"
+        );
         assert_eq!(c.worker_labels().len(), 3);
         // Garbage is refused before anything stops.
         for bad in ["", "x", "0,,1", "-1"] {
@@ -444,7 +449,9 @@ mod tests {
             assert!(e.contains("devices"), "{bad:?}: {e}");
         }
         assert!(c.apply(&ControlAction::SetThreads { threads: 0 }).is_err());
-        assert!(c.apply(&ControlAction::SetThreads { threads: 9999 }).is_err());
+        assert!(c
+            .apply(&ControlAction::SetThreads { threads: 9999 })
+            .is_err());
         assert_eq!(c.worker_labels().len(), 3);
     }
 
@@ -466,7 +473,9 @@ mod tests {
         assert_eq!(c.apply(&ControlAction::Pause).unwrap(), "already paused");
         assert_eq!(c.apply(&ControlAction::Resume).unwrap(), "resumed");
         until("hashing again", || c.hash_counts()[0] > parked);
-        until("records of the job given while paused", || !c.best(2).is_empty());
+        until("records of the job given while paused", || {
+            !c.best(2).is_empty()
+        });
         // Without a way to rebuild, the rebuilding actions are refused.
         let e = c.apply(&ControlAction::Restart).unwrap_err();
         assert!(e.contains("cannot rebuild"), "{e}");

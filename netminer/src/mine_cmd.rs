@@ -4,8 +4,8 @@ use crate::cli::{BackendFlags, MineArgs, TableFlags};
 use crate::{backends, settings, table_setup};
 use anyhow::{Context, Result};
 use netminer::client::run_controlled;
-use netminer::control::{BackendSettings, Controlled};
 use netminer::config::{Environment, TableSource};
+use netminer::control::{BackendSettings, Controlled};
 use std::sync::Arc;
 
 /// Mines until Ctrl-C or SIGTERM (or, with `--check-config`, only checks the settings).
@@ -41,7 +41,9 @@ pub fn mine(args: MineArgs) -> Result<()> {
     let settings = BackendSettings {
         threads: f.threads_or_default(),
         opencl_devices: backend.opencl_devices.clone(),
-        uses_opencl: backend.backend.is_some_and(|k| k != crate::cli::BackendKind::Cpu),
+        uses_opencl: backend
+            .backend
+            .is_some_and(|k| k != crate::cli::BackendKind::Cpu),
     };
     let first: Arc<dyn hashcore::MiningBackend> =
         Arc::from(backends::start(&table, &backend, settings.threads)?);

@@ -61,7 +61,9 @@ pub enum BadControl {
     #[error("threads must be 1 to {MAX_THREADS}, not {0}")]
     Threads(u32),
     /// `set_devices` with an empty, overlong or unprintable list.
-    #[error("devices must be a list such as 0,1 or 0:1 (at most {MAX_DEVICES_SPEC} printable bytes)")]
+    #[error(
+        "devices must be a list such as 0,1 or 0:1 (at most {MAX_DEVICES_SPEC} printable bytes)"
+    )]
     Devices,
 }
 

@@ -38,8 +38,8 @@ pub use auth::{
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
-    format_rate, ConnectionRefusal, ControlAction, Difficulty, HexBytes, Message, OprFields, PeerRole,
-    RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
+    format_rate, ConnectionRefusal, ControlAction, Difficulty, HexBytes, Message, OprFields,
+    PeerRole, RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
 pub use secret::{Secret, WeakSecret, MIN_SECRET_CHARS};
 pub use session::{Role, Session};

@@ -70,7 +70,10 @@ fn refuse(code: StatusCode, why: impl Into<String>) -> Response {
 }
 
 /// The body as JSON, if it is declared so (`415` otherwise); an empty body reads as `{}`.
-fn json_body<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, Response> {
+fn json_body<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Response> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -83,18 +86,26 @@ fn json_body<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) ->
         ));
     }
     if body.len() > MAX_BODY {
-        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"));
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is too large",
+        ));
     }
     let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(text).map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body: {e}")))
+    serde_json::from_slice(text)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body: {e}")))
 }
 
 /// The action named `name`, with its value from the body.
-fn action(name: &str, threads: Option<u32>, devices: Option<String>) -> Result<ControlAction, Response> {
+fn action(
+    name: &str,
+    threads: Option<u32>,
+    devices: Option<String>,
+) -> Result<ControlAction, Response> {
     let missing = |what: &str| refuse(StatusCode::BAD_REQUEST, format!("{name} needs {what}"));
     let unused = (threads.is_some() && name != "threads" && name != "set_threads")
         || (devices.is_some() && name != "devices" && name != "set_devices");

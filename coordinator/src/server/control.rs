@@ -191,7 +191,11 @@ impl Hub {
                 report(ControlOutcome::Done, detail)
             }
             Ok(Ok((false, detail))) => {
-                tracing::warn!(identity, action = action.name(), "remote control refused: {detail}");
+                tracing::warn!(
+                    identity,
+                    action = action.name(),
+                    "remote control refused: {detail}"
+                );
                 report(ControlOutcome::Refused, detail)
             }
             // The connection ended (its session is gone with the request).
@@ -265,7 +269,11 @@ impl Hub {
             return;
         };
         if waiting.identity != identity || waiting.via.as_deref() != via {
-            tracing::debug!(identity, id, "an answer to a request not sent to it: ignored");
+            tracing::debug!(
+                identity,
+                id,
+                "an answer to a request not sent to it: ignored"
+            );
             return;
         }
         if let Some(waiting) = w.remove(&id) {

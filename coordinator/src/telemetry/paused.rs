@@ -35,7 +35,9 @@ impl Telemetry {
                 .get_or_create(&label("identity", identity))
                 .set(i64::from(paused));
         } else {
-            self.metrics.miner_paused.remove(&label("identity", identity));
+            self.metrics
+                .miner_paused
+                .remove(&label("identity", identity));
         }
         self.metrics.miners_paused.set(now.len() as i64);
         // Bounded: only listed, connected miners are added, and the list starts over each block.
@@ -93,7 +95,10 @@ mod tests {
         assert_eq!((a.rate_10s, a.per_worker.clone()), (0.0, vec![0.0]));
         assert_eq!(t.status().miners_paused, 1);
         let text = t.metrics_text();
-        assert!(text.contains("netmine_miner_paused{identity=\"a\"} 1"), "{text}");
+        assert!(
+            text.contains("netmine_miner_paused{identity=\"a\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("netmine_miners_paused 1"), "{text}");
         // Its own report says it is still paused; then that it resumed.
         t.miner_stats(
@@ -107,7 +112,10 @@ mod tests {
         assert!(!t.is_paused("a"));
         let text = t.metrics_text();
         assert!(text.contains("netmine_miners_paused 0"), "{text}");
-        assert!(text.contains("netmine_miner_paused{identity=\"a\"} 0"), "{text}");
+        assert!(
+            text.contains("netmine_miner_paused{identity=\"a\"} 0"),
+            "{text}"
+        );
         // The block remembers it was paused; the next block starts with nobody paused.
         assert_eq!(t.take_paused_in_block(), vec!["a".to_string()]);
         assert!(t.take_paused_in_block().is_empty());
