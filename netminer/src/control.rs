@@ -227,10 +227,14 @@ impl Controlled {
             }
         };
         let built: Arc<dyn MiningBackend> = Arc::from(built);
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = built.clone();
+        // Under the job's lock: a job given meanwhile (it went to the idle stand-in) is the one
+        // handed over now.
+        let job = lock(&self.job);
         if !self.is_paused() {
-            built.set_job(lock(&self.job).clone());
+            built.set_job(job.clone());
         }
-        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = built;
+        drop(job);
         if let Ok(what) = &outcome {
             tracing::info!("remote control: {what}");
         }
