@@ -344,6 +344,8 @@ fn base64_of(s: &str) -> String {
 }
 
 /// A fake coordinator's side of one miner's link: accepted, version 3 agreed, authenticated.
+// The upgrade callback's error type is tungstenite's (an HTTP response), not ours to shrink.
+#[allow(clippy::result_large_err)]
 async fn accept_miner(
     l: &tokio::net::TcpListener,
     secret: &protocol::Secret,

@@ -73,23 +73,23 @@ fn refuse(code: StatusCode, why: impl Into<String>) -> Response {
 fn json_body<T: for<'de> Deserialize<'de>>(
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<T, Response> {
+) -> Result<T, Box<Response>> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
     if !declared {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as Content-Type: application/json (an HTML form cannot)",
-        ));
+        )));
     }
     if body.len() > MAX_BODY {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             "the body is too large",
-        ));
+        )));
     }
     let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -97,7 +97,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(
         body
     };
     serde_json::from_slice(text)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("the body: {e}")))
+        .map_err(|e| Box::new(refuse(StatusCode::BAD_REQUEST, format!("the body: {e}"))))
 }
 
 /// The action named `name`, with its value from the body.
@@ -105,15 +105,20 @@ fn action(
     name: &str,
     threads: Option<u32>,
     devices: Option<String>,
-) -> Result<ControlAction, Response> {
-    let missing = |what: &str| refuse(StatusCode::BAD_REQUEST, format!("{name} needs {what}"));
+) -> Result<ControlAction, Box<Response>> {
+    let missing = |what: &str| {
+        Box::new(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("{name} needs {what}"),
+        ))
+    };
     let unused = (threads.is_some() && name != "threads" && name != "set_threads")
         || (devices.is_some() && name != "devices" && name != "set_devices");
     if unused {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::BAD_REQUEST,
             format!("{name} takes no threads or devices"),
-        ));
+        )));
     }
     Ok(match name {
         "pause" => ControlAction::Pause,
@@ -126,10 +131,10 @@ fn action(
             devices: devices.ok_or_else(|| missing(r#"{"devices": "0,1"}"#))?,
         },
         _ => {
-            return Err(refuse(
+            return Err(Box::new(refuse(
                 StatusCode::NOT_FOUND,
                 "actions: pause, resume, restart, threads, devices",
-            ))
+            )))
         }
     })
 }
@@ -162,11 +167,11 @@ pub(super) async fn one(
 ) -> Response {
     let b: One = match json_body(&headers, &body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let action = match action(&name, b.threads, b.devices) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(hub) = s.telemetry.control_desk().hub() else {
         return starting();
@@ -178,11 +183,11 @@ pub(super) async fn one(
 pub(super) async fn bulk(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let b: Bulk = match json_body(&headers, &body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let action = match action(&b.action, b.threads, b.devices) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let miners = match (b.all, b.miners.is_empty()) {
         (true, true) => s
