@@ -60,7 +60,9 @@ expect "$coord" \
   "-rwxr-xr-x 0/0 /usr/bin/netcoordinator" \
   "-rw-r--r-- 0/0 /lib/systemd/system/netcoordinator.service" \
   "-rw-r--r-- 0/0 /etc/netmine/netcoordinator.toml" \
-  "-rw------- 0/0 /etc/netmine/netcoordinator.env"
+  "-rw------- 0/0 /etc/netmine/netcoordinator.env" \
+  "-rw-r--r-- 0/0 /usr/share/doc/netcoordinator/prometheus/netmine-rules.yml" \
+  "-rw-r--r-- 0/0 /usr/share/doc/netcoordinator/grafana/netmine-farm.json"
 expect "$miner" \
   "-rwxr-xr-x 0/0 /usr/bin/netminer" \
   "-rw-r--r-- 0/0 /lib/systemd/system/netminer.service" \

@@ -7,10 +7,12 @@
 //! of the current stats period, and the Prometheus metrics. Every method takes one short lock and
 //! never waits for I/O, so the async threads may call it.
 
+mod facts;
 mod metrics;
 mod miners;
 pub mod views;
 
+pub use facts::{Facts, MinerFact};
 pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
@@ -89,6 +91,8 @@ struct Inner {
     standby: bool,
     active_since: Option<u64>,
     fence: Option<FenceView>,
+    /// The last block that paid nothing while miners were connected, until a block pays.
+    unpaid_with_miners: Option<u32>,
 }
 
 /// The coordinator's live picture of its farm. One per coordinator, shared through the hub
@@ -121,6 +125,7 @@ impl Telemetry {
                 standby: false,
                 active_since: None,
                 fence: None,
+                unpaid_with_miners: None,
             }),
             metrics: Metrics::new(),
         }
@@ -231,11 +236,18 @@ impl Telemetry {
                     O::BreakerOpen { .. } => ("breaker_open", None),
                     O::Unused => ("unused", None),
                 };
-                let up = matches!(s.outcome, O::Fetched | O::Cached { .. });
-                self.metrics
-                    .price_source_up
-                    .get_or_create(&label("source", &s.name))
-                    .set(i64::from(up));
+                // A source no asset needed is neither up nor down: no series (so the price
+                // alert watches only the sources in use).
+                let series = label("source", &s.name);
+                if matches!(s.outcome, O::Unused) {
+                    self.metrics.price_source_up.remove(&series);
+                } else {
+                    let up = matches!(s.outcome, O::Fetched | O::Cached { .. });
+                    self.metrics
+                        .price_source_up
+                        .get_or_create(&series)
+                        .set(i64::from(up));
+                }
                 PriceSourceView {
                     name: s.name.clone(),
                     state: state.into(),
@@ -372,6 +384,18 @@ impl Telemetry {
         } else {
             "nothing_paid"
         };
+        // Nothing paid while miners mined: an alert (unless another coordinator of the farm paid
+        // this block: the fence saw its spend).
+        let paid_elsewhere = st
+            .fence
+            .as_ref()
+            .is_some_and(|f| f.height == b.height && f.outcome == "paid_elsewhere");
+        if b.entries_paid == 0 && b.miners > 0 && b.job_id.is_some() && !paid_elsewhere {
+            self.metrics.blocks_unpaid_with_miners.inc();
+            st.unpaid_with_miners = Some(b.height);
+        } else if b.entries_paid > 0 {
+            st.unpaid_with_miners = None;
+        }
         self.metrics
             .blocks
             .get_or_create(&label("outcome", outcome))
@@ -476,6 +500,21 @@ impl Telemetry {
     pub fn metrics_text(&self) -> String {
         // The farm's rate as of this scrape, the same 10 s rates as the per-miner series.
         self.metrics.farm_hashrate.set(self.farm_rate().rate_10s);
+        // The per-miner series follow the book (connected, or seen in the last hour; bounded by
+        // its cap): rebuilt from it at each scrape, so a forgotten miner's series go too.
+        let miners = self.miners();
+        self.metrics.miner_last_seen.clear();
+        self.metrics.miner_effective.clear();
+        for m in &miners {
+            let id = label("identity", &m.identity);
+            self.metrics
+                .miner_last_seen
+                .get_or_create(&id)
+                .set(i64::try_from(m.last_seen).unwrap_or(i64::MAX));
+            if let Some(rate) = m.effective_rate {
+                self.metrics.miner_effective.get_or_create(&id).set(rate);
+            }
+        }
         self.metrics.encode()
     }
 

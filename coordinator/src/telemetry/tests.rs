@@ -26,6 +26,7 @@ fn every_metric_the_issue_names_is_exported() {
         },
     );
     t.miner_submission("box1", 3, 2, &[]);
+    t.miner_effective("box1", 1.0e6, 10.0);
     t.node(NodeState::Up, None);
     t.auth_failure();
     let text = t.metrics_text();
@@ -58,7 +59,11 @@ fn every_metric_the_issue_names_is_exported() {
     // A miner that leaves takes its rate series with it.
     t.miner_disconnected("box1");
     let text = t.metrics_text();
-    assert!(!text.contains("identity=\"box1\""), "{text}");
+    // (Its last-seen time stays while it is listed: the silence alert reads it.)
+    assert!(
+        !text.contains("netmine_hashrate_hashes_per_second{identity=\"box1\"}"),
+        "{text}"
+    );
     assert!(text.contains("netmine_miners_connected 0"), "{text}");
 }
 
@@ -117,4 +122,70 @@ fn node_faults_are_counted_per_kind_and_shown_with_the_node() {
         last.starts_with("block 42, entry_hash: entry 0101"),
         "{last}"
     );
+}
+
+#[test]
+fn per_miner_series_follow_the_book_with_last_seen_and_effective_rate() {
+    let t = Telemetry::new(16);
+    t.miner_connected("rig01", "FA1", "127.0.0.1:1".parse().unwrap());
+    t.miner_connected("rig02", "FA1", "127.0.0.1:2".parse().unwrap());
+    t.miner_effective("rig01", 2.0e6, 10.0);
+    let now = unix_now() as i64;
+    let text = t.metrics_text();
+    let seen = |id: &str| -> i64 {
+        let key = format!("netmine_miner_last_seen_timestamp_seconds{{identity=\"{id}\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&key)).expect(&key);
+        line[key.len()..].parse().unwrap()
+    };
+    assert!((seen("rig01") - now).abs() <= 2, "{text}");
+    assert!(
+        text.contains(
+            "netmine_miner_effective_hashrate_hashes_per_second{identity=\"rig01\"} 200000.0"
+        ),
+        "{text}"
+    );
+    // No effective rate before a block of its records: no series, not a 0.
+    assert!(
+        !text.contains("netmine_miner_effective_hashrate_hashes_per_second{identity=\"rig02\"}"),
+        "{text}"
+    );
+    // A disconnected miner keeps its last-seen time (what the silence alert reads) while the
+    // book lists it.
+    t.miner_disconnected("rig02");
+    let text = t.metrics_text();
+    assert!(
+        text.contains("netmine_miner_last_seen_timestamp_seconds{identity=\"rig02\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_block_that_paid_nothing_with_miners_connected_is_counted_unless_paid_elsewhere() {
+    let t = Telemetry::new(16);
+    let unpaid = |t: &Telemetry| {
+        let text = t.metrics_text();
+        text.lines()
+            .find_map(|l| l.strip_prefix("netmine_blocks_unpaid_with_miners_total "))
+            .expect("series")
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(unpaid(&t), 0);
+    let mut b = BlockRecord::new(10);
+    b.job_id = Some(1);
+    b.miners = 2;
+    t.block_finished(&b, &[]);
+    assert_eq!(unpaid(&t), 1);
+    // No miners: nothing to alert on.
+    let mut b = BlockRecord::new(11);
+    b.job_id = Some(2);
+    t.block_finished(&b, &[]);
+    assert_eq!(unpaid(&t), 1);
+    // The standby's block that the primary paid (the fence saw it) is no fault either.
+    t.fence(12, crate::engine::Fence::PaidElsewhere { ec: 3 });
+    let mut b = BlockRecord::new(12);
+    b.job_id = Some(3);
+    b.miners = 2;
+    t.block_finished(&b, &[]);
+    assert_eq!(unpaid(&t), 1);
 }
