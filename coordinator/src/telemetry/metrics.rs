@@ -32,6 +32,7 @@ pub(super) struct Metrics {
     pub(super) price_source_up: Family<Labels, Gauge>,
     pub(super) auth_failures: Counter,
     pub(super) height: Gauge,
+    pub(super) devices: super::device_metrics::DeviceMetrics,
 }
 
 /// The names and help texts, in the order `/metrics` lists them (docs/http-api.md lists the same).
@@ -106,6 +107,7 @@ impl Metrics {
             price_source_up: Family::default(),
             auth_failures: Counter::default(),
             height: Gauge::default(),
+            devices: Default::default(),
             registry: Registry::default(),
         };
         let help = |name: &str| {
@@ -134,6 +136,7 @@ impl Metrics {
         reg!("netmine_price_source_up", m.price_source_up);
         reg!("netmine_auth_failures", m.auth_failures);
         reg!("netmine_height", m.height);
+        m.devices.register(&mut registry);
         // Series that exist from the start (at 0), so a rate() over them works from the first
         // scrape; per-miner and per-source series appear with their miner or source.
         for outcome in ["paid", "nothing_paid", "skipped"] {
