@@ -8,7 +8,7 @@ mod backend;
 mod device;
 mod kernel_cache;
 
-pub use backend::{OpenClBackend, OpenClOptions};
+pub use backend::{OpenClBackend, OpenClOptions, SensorSource};
 pub use device::check_capacity;
 
 use crate::error::{Error, Result};
