@@ -9,6 +9,8 @@
 
 pub mod client;
 pub mod config;
+mod health;
 mod rates;
+pub mod sensors;
 mod session;
 pub mod stats_line;

@@ -37,8 +37,16 @@ pub fn mine(args: MineArgs) -> Result<()> {
         rt.block_on(table_setup::copy_from_coordinator(&cfg.link, &table))?;
     }
     let (table, _) = table_setup::load(&table)?;
-    let backend: Arc<dyn hashcore::MiningBackend> =
-        Arc::from(backends::start(&table, &backend, f.threads_or_default())?);
+    let health = backends::GpuHealth {
+        watchdog: f.watchdog(),
+        sensors: Some(Arc::new(netminer::sensors::Sensors::system())),
+    };
+    let backend: Arc<dyn hashcore::MiningBackend> = Arc::from(backends::start(
+        &table,
+        &backend,
+        &health,
+        f.threads_or_default(),
+    )?);
     rt.block_on(async {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

@@ -74,6 +74,8 @@ pub(crate) async fn run(
                 let mut s = stats.sample(&backend.hash_counts());
                 s.backend = Some(backend.name().to_string());
                 s.devices = backend.worker_labels();
+                s.device_health =
+                    crate::health::report(&backend.device_health(), &s.devices, &s.per_worker);
                 if let Err(e) = send(&mut ws, &mut session, &Message::Stats(s)).await {
                     return Some(Ended::Lost(e.to_string()));
                 }

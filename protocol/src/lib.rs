@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod device_health;
 pub mod downgrade;
 pub mod error;
 pub mod frame;
@@ -34,6 +35,7 @@ pub use auth::{
     BoxKey, CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner,
     PublicKey, Verified,
 };
+pub use device_health::{DeviceHealth, DeviceState};
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{

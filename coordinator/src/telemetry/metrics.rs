@@ -35,6 +35,7 @@ pub(super) struct Metrics {
     pub(super) miner_last_seen: Family<Labels, Gauge>,
     pub(super) miner_effective: Family<Labels, FloatGauge>,
     pub(super) blocks_unpaid_with_miners: Counter,
+    pub(super) devices: super::device_metrics::DeviceMetrics,
 }
 
 /// The names and help texts, in the order `/metrics` lists them (docs/http-api.md lists the same).
@@ -126,6 +127,7 @@ impl Metrics {
             miner_last_seen: Family::default(),
             miner_effective: Family::default(),
             blocks_unpaid_with_miners: Counter::default(),
+            devices: Default::default(),
             registry: Registry::default(),
         };
         let help = |name: &str| {
@@ -166,6 +168,7 @@ impl Metrics {
             "netmine_blocks_unpaid_with_miners",
             m.blocks_unpaid_with_miners
         );
+        m.devices.register(&mut registry);
         // Series that exist from the start (at 0), so a rate() over them works from the first
         // scrape; per-miner and per-source series appear with their miner or source.
         for outcome in ["paid", "nothing_paid", "skipped"] {

@@ -64,6 +64,7 @@ impl MinerBook {
                     per_worker: Vec::new(),
                     backend: None,
                     devices: Vec::new(),
+                    device_health: Vec::new(),
                     records_submitted: 0,
                     records_accepted: 0,
                     records_rejected: BTreeMap::new(),
@@ -111,6 +112,7 @@ impl MinerBook {
             v.rate_60s = 0.0;
             v.rate_15m = 0.0;
             v.per_worker.clear();
+            v.device_health.clear();
         }
     }
 
@@ -132,7 +134,15 @@ impl MinerBook {
             v.per_worker.clone_from(&s.per_worker);
             v.backend.clone_from(&s.backend);
             v.devices.clone_from(&s.devices);
+            v.device_health.clone_from(&s.device_health);
         }
+    }
+
+    /// How many devices' health the miner reported last (0 for an unknown miner).
+    pub(super) fn device_count(&self, identity: &str) -> usize {
+        self.miners
+            .get(identity)
+            .map_or(0, |e| e.view.device_health.len())
     }
 
     /// A submission's outcome.

@@ -8,11 +8,13 @@
 //! never waits for I/O, so the async threads may call it.
 
 mod facts;
+mod device_metrics;
 mod metrics;
 mod miners;
 pub mod views;
 
 pub use facts::{Facts, MinerFact};
+pub use device_metrics::DEVICE_METRICS;
 pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
@@ -301,8 +303,10 @@ impl Telemetry {
     /// A miner's connection ended.
     pub fn miner_disconnected(&self, identity: &str) {
         let mut st = self.lock();
+        let devices = st.miners.device_count(identity);
         st.miners.disconnected(identity, unix_now());
         self.metrics.hashrate.remove(&label("identity", identity));
+        self.metrics.devices.remove(identity, 0, devices);
         let connected = st.miners.connected_rates().count();
         if connected == 0 {
             st.active_since = None;
@@ -317,7 +321,14 @@ impl Telemetry {
 
     /// A miner's hash-rate report (cleaned and bounded by the hub).
     pub fn miner_stats(&self, identity: &str, s: &Stats) {
-        self.lock().miners.stats(identity, s, unix_now());
+        let mut st = self.lock();
+        let before = st.miners.device_count(identity);
+        st.miners.stats(identity, s, unix_now());
+        // Under the lock, so two reports of one miner cannot interleave their series.
+        self.metrics
+            .devices
+            .report(identity, before, &s.device_health);
+        drop(st);
         self.metrics
             .hashrate
             .get_or_create(&label("identity", identity))

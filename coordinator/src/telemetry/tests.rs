@@ -68,6 +68,63 @@ fn every_metric_the_issue_names_is_exported() {
 }
 
 #[test]
+fn device_series_follow_the_reports_with_bounded_labels() {
+    use protocol::{DeviceHealth, DeviceState};
+    let t = Telemetry::new(16);
+    t.miner_connected("box1", "FA1", "127.0.0.1:1".parse().unwrap());
+    let gpu = |name: &str, state, temp| DeviceHealth {
+        name: name.into(),
+        rate_10s: 500.0,
+        state,
+        restarts: 2,
+        temp_c: temp,
+        fan_percent: Some(40.0),
+    };
+    let report = |health: Vec<DeviceHealth>| {
+        t.miner_stats(
+            "box1",
+            &Stats {
+                device_health: health,
+                ..Stats::default()
+            },
+        )
+    };
+    report(vec![
+        gpu("opencl0:0 A", DeviceState::Ok, Some(70.0)),
+        gpu("opencl0:1 B", DeviceState::Reinitializing, None),
+    ]);
+    let text = t.metrics_text();
+    for (name, _) in DEVICE_METRICS {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing:\n{text}"
+        );
+    }
+    for line in [
+        "netmine_device_hashrate_hashes_per_second{identity=\"box1\",device=\"0\"} 500.0",
+        "netmine_device_state{identity=\"box1\",device=\"1\",state=\"reinitializing\"} 1",
+        "netmine_device_restarts{identity=\"box1\",device=\"0\"} 2",
+        "netmine_device_temperature_celsius{identity=\"box1\",device=\"0\"} 70.0",
+        "netmine_device_fan_percent{identity=\"box1\",device=\"1\"} 40.0",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    assert!(!text.contains("netmine_device_temperature_celsius{identity=\"box1\",device=\"1\"}"));
+    assert_eq!(t.miners()[0].device_health[1].name, "opencl0:1 B");
+    // Device 1 recovers and device 0 leaves the report under a new name: one state series per
+    // device, no series for a device no longer reported, and names never become labels.
+    report(vec![gpu("renamed", DeviceState::Ok, Some(71.0))]);
+    let text = t.metrics_text();
+    assert!(!text.contains("device=\"1\""), "{text}");
+    assert!(!text.contains("renamed"), "{text}");
+    assert_eq!(text.matches("netmine_device_state{").count(), 1, "{text}");
+    t.miner_disconnected("box1");
+    let text = t.metrics_text();
+    assert!(!text.contains("netmine_device_state{"), "{text}");
+    assert!(t.miners()[0].device_health.is_empty());
+}
+
+#[test]
 fn blocks_left_follow_the_spend_and_the_period_resets() {
     let t = Telemetry::new(16);
     let mut b = BlockRecord::new(10);
