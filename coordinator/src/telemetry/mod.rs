@@ -7,14 +7,14 @@
 //! of the current stats period, and the Prometheus metrics. Every method takes one short lock and
 //! never waits for I/O, so the async threads may call it.
 
-mod facts;
 mod device_metrics;
+mod facts;
 mod metrics;
 mod miners;
 pub mod views;
 
-pub use facts::{Facts, MinerFact};
 pub use device_metrics::DEVICE_METRICS;
+pub use facts::{Facts, MinerFact};
 pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
