@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the systemd units with `systemd-analyze verify` (CI runs it when systemd-analyze exists).
-# The units name /usr/local/bin/…; here they point at the binaries cargo built, so the check also
+# The units name /usr/bin/…; here they point at the binaries cargo built, so the check also
 # covers the ExecStart lines. Any complaint about a unit fails the check.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for u in config/systemd/*.service; do
-  sed "s|/usr/local/bin/|$bin/|g" "$u" > "$tmp/$(basename "$u")"
+  sed "s|/usr/bin/|$bin/|g" "$u" > "$tmp/$(basename "$u")"
 done
 # A template is verified through an instance of it.
 cp "$tmp/netminer@.service" "$tmp/netminer@gpu0.service"

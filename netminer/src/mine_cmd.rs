@@ -38,6 +38,10 @@ pub fn mine(args: MineArgs) -> Result<()> {
         rt.block_on(table_setup::copy_from_coordinator(&cfg.link, &table))?;
     }
     let (table, _) = table_setup::load(&table)?;
+    let health = backends::GpuHealth {
+        watchdog: f.watchdog(),
+        sensors: Some(Arc::new(netminer::sensors::Sensors::system())),
+    };
     let settings = BackendSettings {
         threads: f.threads_or_default(),
         opencl_devices: backend.opencl_devices.clone(),
@@ -45,16 +49,20 @@ pub fn mine(args: MineArgs) -> Result<()> {
             .backend
             .is_some_and(|k| k != crate::cli::BackendKind::Cpu),
     };
-    let first: Arc<dyn hashcore::MiningBackend> =
-        Arc::from(backends::start(&table, &backend, settings.threads)?);
-    // The coordinator may rebuild the backends (remote control): the same flags, with its
-    // thread count and device list.
+    let first: Arc<dyn hashcore::MiningBackend> = Arc::from(backends::start(
+        &table,
+        &backend,
+        &health,
+        settings.threads,
+    )?);
+    // The coordinator may rebuild the backends (remote control): the same flags and GPU health
+    // settings, with its thread count and device list.
     let rebuild: netminer::control::Rebuild = Box::new(move |s: &BackendSettings| {
         let flags = BackendFlags {
             opencl_devices: s.opencl_devices.clone(),
             ..backend.clone()
         };
-        backends::start(&table, &flags, s.threads)
+        backends::start(&table, &flags, &health, s.threads)
     });
     let ctl = Arc::new(Controlled::rebuildable(first, settings, rebuild));
     rt.block_on(async {

@@ -144,6 +144,7 @@ fn stats_report(stats: &mut RateTracker, ctl: &Controlled, version: u32) -> Mess
     s.backend = Some(running.name().to_string());
     s.devices = running.worker_labels();
     s.per_worker.resize(s.devices.len(), 0.0);
+    s.device_health = crate::health::report(&running.device_health(), &s.devices, &s.per_worker);
     let paused = ctl.is_paused();
     if paused {
         s.rate_10s = 0.0;

@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod device_health;
 pub mod downgrade;
 pub mod error;
 pub mod frame;
@@ -35,6 +36,7 @@ pub use auth::{
     BoxKey, CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner,
     PublicKey, Verified,
 };
+pub use device_health::{DeviceHealth, DeviceState};
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{

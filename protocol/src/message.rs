@@ -114,6 +114,11 @@ pub struct Stats {
     /// miners and never sent to an older peer. A paused miner reports zero current rates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
+    /// The health of the supervised devices (GPUs): rate, watchdog state, temperature, fan.
+    /// Absent from older miners and from CPU-only ones; the coordinator keeps at most
+    /// [`Stats::MAX_DEVICES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_health: Vec<crate::device_health::DeviceHealth>,
 }
 
 /// A hash rate for people: `950 H/s`, `12.3 kH/s`, `4.56 MH/s`, `1.20 GH/s` (logs, `status`).

@@ -491,6 +491,18 @@ pub(super) fn clean_stats(mut s: Stats) -> Stats {
     for d in s.devices.iter_mut() {
         *d = printable(d);
     }
+    s.device_health.truncate(Stats::MAX_DEVICES);
+    s.device_health.shrink_to_fit();
+    for h in s.device_health.iter_mut() {
+        h.name = printable(&h.name);
+        h.rate_10s = clean(h.rate_10s);
+        h.temp_c = h
+            .temp_c
+            .filter(|t| t.is_finite() && (-60.0..=200.0).contains(t));
+        h.fan_percent = h
+            .fan_percent
+            .filter(|p| p.is_finite() && (0.0..=100.0).contains(p));
+    }
     s
 }
 

@@ -64,6 +64,7 @@ impl MinerBook {
                     per_worker: Vec::new(),
                     backend: None,
                     devices: Vec::new(),
+                    device_health: Vec::new(),
                     records_submitted: 0,
                     records_accepted: 0,
                     records_rejected: BTreeMap::new(),
@@ -113,6 +114,7 @@ impl MinerBook {
             v.rate_60s = 0.0;
             v.rate_15m = 0.0;
             v.per_worker.clear();
+            v.device_health.clear();
         }
     }
 
@@ -134,6 +136,7 @@ impl MinerBook {
             v.per_worker.clone_from(&s.per_worker);
             v.backend.clone_from(&s.backend);
             v.devices.clone_from(&s.devices);
+            v.device_health.clone_from(&s.device_health);
             if let Some(p) = s.paused {
                 v.paused = p;
             }
@@ -164,6 +167,13 @@ impl MinerBook {
             .iter()
             .filter(|(_, e)| e.view.connected && e.view.paused)
             .map(|(k, _)| k.as_str())
+    }
+
+    /// How many devices' health the miner reported last (0 for an unknown miner).
+    pub(super) fn device_count(&self, identity: &str) -> usize {
+        self.miners
+            .get(identity)
+            .map_or(0, |e| e.view.device_health.len())
     }
 
     /// A submission's outcome.

@@ -168,6 +168,11 @@ pub struct MinerView {
     pub backend: Option<String>,
     /// Its workers' descriptions, if it reports them.
     pub devices: Vec<String>,
+    /// Its GPUs' health, if it reports it: per device the 10 s rate, the watchdog's state
+    /// (`ok`, `reinitializing`, `hot`, `disabled`), restarts, temperature and fan (bounded and
+    /// cleaned like the rest of its stats).
+    #[serde(default)]
+    pub device_health: Vec<protocol::DeviceHealth>,
     /// Records it submitted since the coordinator started.
     pub records_submitted: u64,
     /// Of those, records that verified.
