@@ -86,24 +86,8 @@ for pair in "$coord:netcoordinator" "$miner:netminer"; do
 done
 echo "deb contents: ok ($(basename "$coord"), $(basename "$miner"): files, modes, conffiles, scripts)"
 
-# 2. The units as packaged.
-if command -v systemd-analyze >/dev/null 2>&1; then
-  mkdir -p "$tmp/units"
-  for u in "$tmp"/x/lib/systemd/system/*.service; do
-    sed "s|/usr/bin/|$tmp/x/usr/bin/|g" "$u" >"$tmp/units/$(basename "$u")"
-  done
-  cp "$tmp/units/netminer@.service" "$tmp/units/netminer@gpu0.service"
-  out=$(cd "$tmp/units" && systemd-analyze verify ./netcoordinator.service ./netminer.service \
-    ./netminer@gpu0.service 2>&1 || true)
-  bad=$(printf '%s\n' "$out" | grep -E "(^|/)(netcoordinator|netminer)" || true)
-  [ -z "$bad" ] || {
-    printf '%s\n' "$bad"
-    fail "systemd-analyze verify"
-  }
-  echo "deb units: ok (systemd-analyze verify)"
-else
-  echo "deb units: skipped (no systemd-analyze)"
-fi
+# 2. The units as packaged, against the packaged binaries (the same check as the source units').
+bash config/systemd/verify.sh "$tmp/x/lib/systemd/system" "$tmp/x/usr/bin" || fail "systemd-analyze verify"
 
 # 3. Install, reinstall and purge in a scratch root: root only (dpkg and the scripts set owners).
 if [ "$(id -u)" -eq 0 ]; then

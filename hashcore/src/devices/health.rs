@@ -16,18 +16,6 @@ pub enum DeviceState {
     Disabled,
 }
 
-impl DeviceState {
-    /// The state's name in stats, the API and metrics (`ok`, `reinitializing`, `hot`, `disabled`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceState::Ok => "ok",
-            DeviceState::Reinitializing => "reinitializing",
-            DeviceState::Hot => "hot",
-            DeviceState::Disabled => "disabled",
-        }
-    }
-}
-
 /// One reading of a device's sensors; `None` where the driver exposes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Reading {
