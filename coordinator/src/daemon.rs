@@ -401,6 +401,8 @@ pub async fn run(
     let client = Arc::new(FactomdClient::new(RpcConfig::new(&cfg.factomd))?);
     // The HTTP API is up before factomd is asked: an operator sees a node that is down at start.
     let telemetry = telemetry_for(&server, network, &key);
+    // The [[alerts]] webhooks watch the telemetry on their own tasks (stopped with the daemon).
+    let _alerts = crate::alerts::spawn(&cfg.alerts, telemetry.clone());
     let (_http_stop, http_stop_rx) = watch::channel(false);
     let mut http = match http_settings(&cfg)? {
         Some(h) => {

@@ -24,9 +24,12 @@
 //! * [`telemetry`] is the live picture of the farm (miners, rates, node and price health, the
 //!   Prometheus metrics) that [`http`] serves to operators: the JSON API, `/metrics` and the
 //!   dashboard. The store keeps the per-block history behind `GET /api/blocks`.
+//! * [`alerts`] sends the `[[alerts]]` webhooks: the same conditions as the Prometheus rules in
+//!   `config/prometheus/`, judged on the telemetry, once per incident and when it clears.
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod block;
 pub mod config;
 pub mod daemon;

@@ -35,6 +35,12 @@ pub trait MiningBackend: Send + Sync {
     /// hash-rate ceiling is this divided by the reads per hash), measured for about `secs`.
     /// Call it while the backend is paused.
     fn random_read_ceiling(&self, secs: f64) -> Option<f64>;
+
+    /// The health of the workers that are supervised devices (GPUs): state, restarts, sensors.
+    /// `worker` indexes [`MiningBackend::worker_labels`]. CPU threads are not listed.
+    fn device_health(&self) -> Vec<crate::devices::DeviceHealth> {
+        Vec::new()
+    }
 }
 
 /// Several backends mining the same job together (`--backend all`): their nonce spaces must not
@@ -99,6 +105,19 @@ impl MiningBackend for CombinedBackend {
     fn random_read_ceiling(&self, secs: f64) -> Option<f64> {
         let each = secs / self.parts.len().max(1) as f64;
         self.parts.iter().map(|p| p.random_read_ceiling(each)).sum()
+    }
+
+    fn device_health(&self) -> Vec<crate::devices::DeviceHealth> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for p in &self.parts {
+            out.extend(p.device_health().into_iter().map(|mut h| {
+                h.worker += offset;
+                h
+            }));
+            offset += p.worker_labels().len();
+        }
+        out
     }
 }
 

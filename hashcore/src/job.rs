@@ -111,6 +111,12 @@ impl LatestJob {
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
+
+    /// True while there is a job to work on (not paused, not closed).
+    pub fn has_job(&self) -> bool {
+        let slot = self.lock();
+        !slot.closed && slot.job.is_some()
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod batch;
 pub mod bench;
 pub mod cache;
 pub mod cpu;
+pub mod devices;
 pub mod difficulty;
 pub mod error;
 mod hash;

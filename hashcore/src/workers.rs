@@ -20,7 +20,7 @@ struct Published {
 pub(crate) struct ResultSlot(Arc<Mutex<Published>>);
 
 impl ResultSlot {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ResultSlot(Arc::new(Mutex::new(Published {
             job_id: None,
             best: TopN::new(0),
@@ -42,6 +42,16 @@ impl ResultSlot {
     /// The worker's top-N improved.
     pub(crate) fn improve(&self, best: &TopN) {
         self.lock().best.clone_from(best);
+    }
+
+    /// Adds the results for `job_id`, if that is the job the worker is on, to `all`, and raises
+    /// `keep` to the job's.
+    pub(crate) fn collect(&self, job_id: u64, keep: &mut usize, all: &mut Vec<Found>) {
+        let p = self.lock();
+        if p.job_id == Some(job_id) {
+            *keep = (*keep).max(p.best.keep());
+            all.extend_from_slice(p.best.as_slice());
+        }
     }
 }
 
@@ -116,11 +126,7 @@ impl WorkerSet {
         let mut keep = 0;
         let mut all = Vec::new();
         for w in &self.workers {
-            let p = w.published.lock();
-            if p.job_id == Some(job_id) {
-                keep = keep.max(p.best.keep());
-                all.extend_from_slice(p.best.as_slice());
-            }
+            w.published.collect(job_id, &mut keep, &mut all);
         }
         TopN::merge(keep, [all.as_slice()]).sorted()
     }

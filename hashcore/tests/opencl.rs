@@ -66,6 +66,7 @@ fn top_n_equals_the_cpus_over_the_same_range() {
         7,
         OpenClOptions {
             workload: Some(4096),
+            ..OpenClOptions::default()
         },
     )
     .unwrap();
@@ -108,6 +109,7 @@ fn a_device_too_small_for_the_table_is_refused_clearly() {
         max_alloc: 512 << 20,
         compute_units: 1,
         id: 0,
+        pci_bus_id: None,
     };
     let e = check_capacity(&d, 1 << 30).unwrap_err().to_string();
     assert!(
@@ -147,6 +149,7 @@ fn device_selection() {
         max_alloc: 0,
         compute_units: 1,
         id: 0,
+        pci_bus_id: None,
     };
     let all = vec![
         d(0, "Portable Computing Language", 0),

@@ -4,6 +4,7 @@
 //! `check-config`, `gen-secret` and `tls-fingerprint`.
 
 mod check_config_cmd;
+mod control_cmd;
 mod grade_cmd;
 mod miners_cmd;
 mod prices_cmd;

@@ -1,5 +1,6 @@
 //! `netcoordinator miners list|add|remove`: the farm's roster (which box key is which identity),
-//! kept in the coordinator's store. It works on the data dir directly; a running coordinator
+//! kept in the coordinator's store; and `miners pause|resume|restart`, remote control of running
+//! miners through the HTTP API (`control_cmd.rs`). It works on the data dir directly; a running coordinator
 //! (or relay) on that data dir notices the change within seconds, and a revoked identity's session
 //! ends at once while every other box keeps mining. The same operations are in the HTTP API
 //! (`/api/roster`), for a coordinator on another box.
@@ -60,6 +61,13 @@ enum MinersCommand {
         #[arg(required = true)]
         identities: Vec<String>,
     },
+    /// Pause running miners (remote control through the coordinator's HTTP API, with its token;
+    /// the miners need protocol 3): they stay connected and hash nothing until resumed.
+    Pause(crate::control_cmd::ControlArgs),
+    /// Resume paused miners.
+    Resume(crate::control_cmd::ControlArgs),
+    /// Restart running miners' hashing backends (a hung GPU).
+    Restart(crate::control_cmd::ControlArgs),
 }
 
 fn who(by: Option<String>) -> String {
@@ -71,12 +79,29 @@ fn who(by: Option<String>) -> String {
 
 /// Runs `netcoordinator miners …`.
 pub fn run(a: MinersArgs) -> Result<()> {
-    let cfg = CoordinatorConfig::load_or_default(a.config.as_deref())?;
-    let dir = match &a.data_dir {
-        Some(d) => d.clone(),
+    let config = a.config.as_deref();
+    let (action, c) = match a.command {
+        MinersCommand::Pause(c) => ("pause", c),
+        MinersCommand::Resume(c) => ("resume", c),
+        MinersCommand::Restart(c) => ("restart", c),
+        command => return roster(a.config.as_deref(), a.data_dir, a.relay_store, command),
+    };
+    crate::control_cmd::run(config, action, c)
+}
+
+/// The roster's commands, on the store in the data dir.
+fn roster(
+    config: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+    relay_store: bool,
+    command: MinersCommand,
+) -> Result<()> {
+    let cfg = CoordinatorConfig::load_or_default(config)?;
+    let dir = match data_dir {
+        Some(d) => d,
         None => cfg.data_dir()?,
     };
-    let file = dir.join(if a.relay_store {
+    let file = dir.join(if relay_store {
         "relay.db"
     } else {
         "coordinator.db"
@@ -88,7 +113,7 @@ pub fn run(a: MinersArgs) -> Result<()> {
         );
     }
     let store = Store::open(&file)?;
-    match a.command {
+    match command {
         MinersCommand::List { json } => list(&store, json),
         MinersCommand::Add {
             identity,
@@ -127,6 +152,9 @@ pub fn run(a: MinersArgs) -> Result<()> {
             }
             Ok(())
         }
+        MinersCommand::Pause(c) => crate::control_cmd::run(config, "pause", c),
+        MinersCommand::Resume(c) => crate::control_cmd::run(config, "resume", c),
+        MinersCommand::Restart(c) => crate::control_cmd::run(config, "restart", c),
     }
 }
 

@@ -7,6 +7,10 @@
 //! the relay passes on to its miners unchanged (job ids included); up go its miners' records,
 //! verified here first and forwarded as soon as they are accepted (`relay_submission`, each with
 //! its miner's identity and coinbase), and every 10 s its miners' hash rates (`relay_stats`).
+//! Remote control (protocol 3) comes down as `relay_control`, naming one of the relay's miners:
+//! the relay's own hub sends it to that miner and the miner's answer goes up as
+//! `relay_control_result` (a miner of protocol 1 or 2 behind the relay gets nothing; the answer
+//! says it needs protocol 3).
 //!
 //! The link is a netminer's link (`netmine-link`'s dialer): the upstreams preferred first,
 //! backoff with jitter, failback to the preferred upstream, and a refusal only the operator can
@@ -33,6 +37,10 @@ use tokio::sync::{mpsc, watch};
 
 /// Accepted records waiting for the link, at most.
 const QUEUE: usize = 4096;
+
+/// Remote-control requests from the upstream being passed on to this relay's miners at once, at
+/// most (more are answered busy).
+const CONTROLS: usize = 256;
 
 /// How often the miners' rates go up.
 const STATS_EVERY: Duration = Duration::from_secs(10);
@@ -276,8 +284,15 @@ async fn run_link(
         ws,
         session,
         failback,
+        version,
         ..
     } = linked;
+    let version = *version;
+    // Remote control from the upstream (protocol 3) for this relay's miners: each request is
+    // passed on by this relay's hub (which waits for the miner's answer) in a task of its own,
+    // at most CONTROLS at once; the answers come back here to go up.
+    let (answers, mut answered) = mpsc::channel::<Message>(CONTROLS);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(CONTROLS));
     // What waited while the link was down goes first (the upstream refuses what is too late).
     // Each submission sent is kept until its result comes back: the upstream answers a link's
     // messages in order, so results pop them in order.
@@ -302,6 +317,11 @@ async fn run_link(
         tokio::select! {
             _ = stop.changed() => return Ended::Lost("stopping".into()),
             _ = failback.preferred_back() => return Ended::Failback,
+            Some(answer) = answered.recv() => {
+                if let Err(e) = send_up(ws, session, &answer).await {
+                    return Ended::Lost(e);
+                }
+            }
             Some(s) = up.recv() => {
                 if let Err(e) = send_up(ws, session, &submission(s.clone())).await {
                     queue(pending, s);
@@ -323,7 +343,8 @@ async fn run_link(
                         coinbase: m.coinbase.clone(),
                         address: m.address.clone(),
                         stats: stats_of(m),
-                    };
+                    }
+                    .for_version(version);
                     if let Err(e) = send_up(ws, session, &msg).await {
                         return Ended::Lost(e);
                     }
@@ -342,6 +363,30 @@ async fn run_link(
                 };
                 if matches!(msg, Message::RelaySubmissionResult { .. }) {
                     unacked.pop_front();
+                }
+                if let Message::RelayControl { identity, id, action } = msg {
+                    let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                        let busy = Message::RelayControlResult {
+                            identity,
+                            id,
+                            ok: false,
+                            detail: "the relay is busy with other requests".into(),
+                        };
+                        if let Err(e) = send_up(ws, session, &busy).await {
+                            return Ended::Lost(e);
+                        }
+                        continue;
+                    };
+                    let (hub, answers) = (hub.clone(), answers.clone());
+                    tokio::spawn(async move {
+                        let r = hub.control(&identity, action).await;
+                        let ok = r.outcome == coordinator::server::ControlOutcome::Done;
+                        let _ = answers
+                            .send(Message::RelayControlResult { identity, id, ok, detail: r.detail })
+                            .await;
+                        drop(permit);
+                    });
+                    continue;
                 }
                 if let Message::Error { message } = &msg {
                     if message.contains("is not a relay") {

@@ -148,7 +148,13 @@ pub fn status_table(s: &StatusView) -> String {
             },
         ),
         ("role", role_line(s, coordinator::telemetry::unix_now())),
-        ("miners", s.miners_connected.to_string()),
+        (
+            "miners",
+            match s.miners_paused {
+                0 => s.miners_connected.to_string(),
+                p => format!("{} ({p} paused)", s.miners_connected),
+            },
+        ),
         (
             "hash rate",
             format!(
@@ -218,10 +224,10 @@ pub fn miners_table(miners: &[MinerView]) -> String {
         .map(|m| {
             let cells = [
                 m.identity.clone(),
-                if m.connected {
-                    "connected"
-                } else {
-                    "disconnected"
+                match (m.connected, m.paused) {
+                    (true, true) => "paused",
+                    (true, false) => "connected",
+                    (false, _) => "disconnected",
                 }
                 .into(),
                 match &m.via {

@@ -2,7 +2,8 @@
 
 use crate::cli::{BackendFlags, BackendKind};
 use anyhow::{bail, Result};
-use hashcore::opencl::{self, OpenClBackend, OpenClOptions};
+use hashcore::devices::WatchdogOptions;
+use hashcore::opencl::{self, OpenClBackend, OpenClOptions, SensorSource};
 use hashcore::{CombinedBackend, CpuBackend, MiningBackend, Table};
 use std::sync::Arc;
 
@@ -29,7 +30,21 @@ pub fn list_devices() -> Result<()> {
     Ok(())
 }
 
-fn start_opencl(table: &Arc<Table>, flags: &BackendFlags, first_id: u8) -> Result<OpenClBackend> {
+/// How the OpenCL devices are watched: the watchdog's settings and where their sensors are.
+#[derive(Clone, Default)]
+pub struct GpuHealth {
+    /// When a device is reinitialized, disabled or paused for heat.
+    pub watchdog: WatchdogOptions,
+    /// The devices' temperature and fan sensors (`None`: none read).
+    pub sensors: Option<Arc<dyn SensorSource>>,
+}
+
+fn start_opencl(
+    table: &Arc<Table>,
+    flags: &BackendFlags,
+    health: &GpuHealth,
+    first_id: u8,
+) -> Result<OpenClBackend> {
     let all = opencl::list_devices()?;
     let chosen = opencl::select_devices(
         &all,
@@ -42,6 +57,8 @@ fn start_opencl(table: &Arc<Table>, flags: &BackendFlags, first_id: u8) -> Resul
         first_id,
         OpenClOptions {
             workload: flags.opencl_workload,
+            watchdog: health.watchdog.clone(),
+            sensors: health.sensors.clone(),
         },
     )?)
 }
@@ -52,6 +69,7 @@ fn start_opencl(table: &Arc<Table>, flags: &BackendFlags, first_id: u8) -> Resul
 pub fn start(
     table: &Arc<Table>,
     flags: &BackendFlags,
+    health: &GpuHealth,
     threads: usize,
 ) -> Result<Box<dyn MiningBackend>> {
     if threads == 0 {
@@ -62,7 +80,7 @@ pub fn start(
     };
     match flags.backend.unwrap_or(BackendKind::Cpu) {
         BackendKind::Cpu => cpu(),
-        BackendKind::Opencl => match start_opencl(table, flags, 0) {
+        BackendKind::Opencl => match start_opencl(table, flags, health, 0) {
             Ok(b) => Ok(Box::new(b)),
             Err(e) => {
                 tracing::warn!("{e:#}; falling back to the CPU backend");
@@ -72,7 +90,7 @@ pub fn start(
         BackendKind::All => {
             let first =
                 u8::try_from(threads).map_err(|_| anyhow::anyhow!("at most 255 CPU threads"))?;
-            match start_opencl(table, flags, first) {
+            match start_opencl(table, flags, health, first) {
                 Ok(gpu) => Ok(Box::new(CombinedBackend::new(vec![cpu()?, Box::new(gpu)]))),
                 Err(e) => {
                     tracing::warn!("{e:#}; mining on the CPU only");

@@ -50,7 +50,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let (table, _) = table_setup::load(&args.table)?;
-    let backend = crate::backends::start(&table, &args.backend, threads)?;
+    let backend = crate::backends::start(&table, &args.backend, &Default::default(), threads)?;
 
     let prefix = bench_prefix();
     let sum = checksum(&backend.hash_nonces(&prefix, &checksum_nonces()));

@@ -105,6 +105,28 @@ pub struct MineArgs {
 
     #[command(flatten)]
     pub backend: BackendFlags,
+
+    #[command(flatten)]
+    pub gpu: GpuHealthFlags,
+}
+
+/// The GPU watchdog and temperature limit (OpenCL devices; see docs/mining.md, GPU health).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GpuHealthFlags {
+    /// Seconds an OpenCL device may return no results while a job runs before it is
+    /// reinitialized. Default: 30.
+    #[arg(long, value_name = "SECS")]
+    pub gpu_stall_secs: Option<f64>,
+
+    /// Restarts of one device within an hour after which it is taken out of the rotation
+    /// (0: at its first stall). Default: 3.
+    #[arg(long, value_name = "N")]
+    pub gpu_max_restarts: Option<u32>,
+
+    /// Pause an OpenCL device at this temperature (°C) until it is 10 °C cooler. Default: no
+    /// limit.
+    #[arg(long, value_name = "CELSIUS")]
+    pub gpu_temp_limit: Option<f64>,
 }
 
 /// Backend selection, shared by every command that hashes.

@@ -14,6 +14,7 @@
 //! Between sessions the backend is paused: a miner without a coordinator has no block to mine
 //! for.
 
+use crate::control::Controlled;
 use crate::stats_line::Activity;
 use hashcore::MiningBackend;
 use netmine_link::{AllRefused, Dialer, DialerError, LinkConfig};
@@ -65,6 +66,17 @@ pub async fn run(
     backend: Arc<dyn MiningBackend>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), MinerError> {
+    run_controlled(cfg, Arc::new(Controlled::fixed(backend)), shutdown).await
+}
+
+/// [`run`] with a backend the coordinator may rebuild (remote control: threads, devices,
+/// restart; see [`crate::control`]).
+pub async fn run_controlled(
+    cfg: MinerConfig,
+    ctl: Arc<Controlled>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), MinerError> {
+    let backend: Arc<dyn MiningBackend> = ctl.clone();
     let activity = Arc::new(Activity::default());
     let (last, last_rx) = tokio::sync::oneshot::channel();
     let line = tokio::spawn(crate::stats_line::run(
@@ -73,7 +85,7 @@ pub async fn run(
         activity.clone(),
         last_rx,
     ));
-    let r = mine(&cfg, &backend, shutdown, &activity).await;
+    let r = mine(&cfg, &ctl, shutdown, &activity).await;
     let _ = last.send(());
     let _ = line.await;
     r
@@ -81,7 +93,7 @@ pub async fn run(
 
 async fn mine(
     cfg: &MinerConfig,
-    backend: &Arc<dyn MiningBackend>,
+    ctl: &Arc<Controlled>,
     mut shutdown: watch::Receiver<bool>,
     activity: &Activity,
 ) -> Result<(), MinerError> {
@@ -98,7 +110,7 @@ async fn mine(
                 r = &mut next => r?,
                 () = tokio::time::sleep(KEEP_WORK_FOR), if current.is_some() => {
                     tracing::info!("no coordinator for {} s: pausing the current job", KEEP_WORK_FOR.as_secs());
-                    backend.set_job(None);
+                    ctl.set_job(None);
                     current = None;
                     next.await?
                 }
@@ -107,14 +119,14 @@ async fn mine(
         let Some(linked) = linked else { break };
         activity.connected(true);
         let end =
-            crate::session::run(cfg, linked, backend, &mut current, &mut shutdown, activity).await;
+            crate::session::run(cfg, linked, ctl, &mut current, &mut shutdown, activity).await;
         activity.connected(false);
         match end {
             Some(how) => dialer.ended(how),
             None => break,
         }
     }
-    backend.set_job(None);
+    ctl.set_job(None);
     Ok(())
 }
 

@@ -52,6 +52,13 @@ pub struct MinerFile {
     pub opencl_devices: Option<Vec<usize>>,
     /// Work items per OpenCL launch (default: autotuned to ~200 ms per launch).
     pub opencl_workload: Option<usize>,
+    /// Seconds an OpenCL device may return no results while a job runs before the watchdog
+    /// reinitializes it (default 30).
+    pub gpu_stall_secs: Option<f64>,
+    /// Restarts of one device within an hour after which it is disabled (default 3).
+    pub gpu_max_restarts: Option<u32>,
+    /// Pause a device at this temperature in °C until it is 10 °C cooler (default: no limit).
+    pub gpu_temp_limit: Option<f64>,
     /// Where the box keeps its signing key, `box.key` (default `~/.netmine`; made on first
     /// start, mode 0600; `netminer key` prints its public half).
     pub data_dir: Option<PathBuf>,
@@ -59,6 +66,19 @@ pub struct MinerFile {
     /// connect exactly as a version-1 build does: for rehearsing a farm's upgrade.
     pub protocol_version: Option<u32>,
 }
+
+/// The shortest stall timeout (`gpu_stall_secs`): a launch takes about 200 ms, a job switch
+/// and a reinitialization's table upload seconds.
+const MIN_STALL_SECS: f64 = 5.0;
+/// The longest stall timeout: a device silent for an hour is not coming back by itself.
+const MAX_STALL_SECS: f64 = 3600.0;
+/// The most restarts within an hour (`gpu_max_restarts`): each one may leave a hung thread
+/// and its device memory behind.
+const MAX_RESTARTS: u32 = 100;
+/// The lowest temperature limit (`gpu_temp_limit`, °C): below it a card would never hash.
+const MIN_TEMP_LIMIT: f64 = 40.0;
+/// The highest temperature limit (°C): above it the card's own protection acts first.
+const MAX_TEMP_LIMIT: f64 = 110.0;
 
 /// Where the miner gets an LXRHash table its cache does not hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
@@ -177,6 +197,20 @@ impl MinerFile {
         Ok(())
     }
 
+    /// The GPU watchdog's settings.
+    pub fn watchdog(&self) -> hashcore::devices::WatchdogOptions {
+        let d = hashcore::devices::WatchdogOptions::default();
+        hashcore::devices::WatchdogOptions {
+            stall_after: self
+                .gpu_stall_secs
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map_or(d.stall_after, Duration::from_secs_f64),
+            max_restarts: self.gpu_max_restarts.unwrap_or(d.max_restarts),
+            temp_limit: self.gpu_temp_limit.map(|t| t as f32),
+            ..d
+        }
+    }
+
     /// Every problem of these settings (empty when the miner can start), each naming its key.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -249,6 +283,25 @@ impl MinerFile {
         }
         if self.opencl_workload == Some(0) {
             out.push("opencl_workload: must be at least 1".into());
+        }
+        if let Some(s) = self
+            .gpu_stall_secs
+            .filter(|s| !(s.is_finite() && (MIN_STALL_SECS..=MAX_STALL_SECS).contains(s)))
+        {
+            out.push(format!(
+                "gpu_stall_secs: {s} is not a number of seconds from {MIN_STALL_SECS} to {MAX_STALL_SECS}"
+            ));
+        }
+        if let Some(n) = self.gpu_max_restarts.filter(|n| *n > MAX_RESTARTS) {
+            out.push(format!("gpu_max_restarts: {n} is more than {MAX_RESTARTS}"));
+        }
+        if let Some(t) = self
+            .gpu_temp_limit
+            .filter(|t| !(t.is_finite() && (MIN_TEMP_LIMIT..=MAX_TEMP_LIMIT).contains(t)))
+        {
+            out.push(format!(
+                "gpu_temp_limit: {t} is not a temperature from {MIN_TEMP_LIMIT} to {MAX_TEMP_LIMIT} °C"
+            ));
         }
         if let Err(e) = self.tls_trust() {
             out.push(e);
@@ -395,5 +448,36 @@ mod tests {
         }
         .to_toml();
         assert!(shown.contains("secret = \"***\""), "{shown}");
+    }
+
+    #[test]
+    fn the_gpu_watchdog_keys_are_checked_and_give_the_watchdog_its_settings() {
+        let d = hashcore::devices::WatchdogOptions::default();
+        assert_eq!(MinerFile::default().watchdog(), d);
+        let f =
+            MinerFile::parse("gpu_stall_secs = 12.5\ngpu_max_restarts = 0\ngpu_temp_limit = 83")
+                .unwrap();
+        assert!(
+            !f.problems().iter().any(|p| p.starts_with("gpu_")),
+            "{:?}",
+            f.problems()
+        );
+        let w = f.watchdog();
+        assert_eq!(
+            (w.stall_after, w.max_restarts, w.temp_limit),
+            (Duration::from_millis(12_500), 0, Some(83.0))
+        );
+        for (text, key) in [
+            ("gpu_stall_secs = 0.5", "gpu_stall_secs:"),
+            ("gpu_stall_secs = nan", "gpu_stall_secs:"),
+            ("gpu_stall_secs = 1e9", "gpu_stall_secs:"),
+            ("gpu_max_restarts = 1000", "gpu_max_restarts:"),
+            ("gpu_temp_limit = 500", "gpu_temp_limit:"),
+            ("gpu_temp_limit = -inf", "gpu_temp_limit:"),
+        ] {
+            let p = MinerFile::parse(text).unwrap().problems().join("\n");
+            assert!(p.contains(key), "{text}: {p}");
+        }
+        assert!(MinerFile::parse("gpu_max_restarts = -1").is_err());
     }
 }

@@ -9,6 +9,9 @@
 
 pub mod client;
 pub mod config;
+pub mod control;
+mod health;
 mod rates;
+pub mod sensors;
 mod session;
 pub mod stats_line;

@@ -3,8 +3,9 @@
 use crate::cli::{BackendFlags, MineArgs, TableFlags};
 use crate::{backends, settings, table_setup};
 use anyhow::{Context, Result};
-use netminer::client::run;
+use netminer::client::run_controlled;
 use netminer::config::{Environment, TableSource};
+use netminer::control::{BackendSettings, Controlled};
 use std::sync::Arc;
 
 /// Mines until Ctrl-C or SIGTERM (or, with `--check-config`, only checks the settings).
@@ -37,8 +38,33 @@ pub fn mine(args: MineArgs) -> Result<()> {
         rt.block_on(table_setup::copy_from_coordinator(&cfg.link, &table))?;
     }
     let (table, _) = table_setup::load(&table)?;
-    let backend: Arc<dyn hashcore::MiningBackend> =
-        Arc::from(backends::start(&table, &backend, f.threads_or_default())?);
+    let health = backends::GpuHealth {
+        watchdog: f.watchdog(),
+        sensors: Some(Arc::new(netminer::sensors::Sensors::system())),
+    };
+    let settings = BackendSettings {
+        threads: f.threads_or_default(),
+        opencl_devices: backend.opencl_devices.clone(),
+        uses_opencl: backend
+            .backend
+            .is_some_and(|k| k != crate::cli::BackendKind::Cpu),
+    };
+    let first: Arc<dyn hashcore::MiningBackend> = Arc::from(backends::start(
+        &table,
+        &backend,
+        &health,
+        settings.threads,
+    )?);
+    // The coordinator may rebuild the backends (remote control): the same flags and GPU health
+    // settings, with its thread count and device list.
+    let rebuild: netminer::control::Rebuild = Box::new(move |s: &BackendSettings| {
+        let flags = BackendFlags {
+            opencl_devices: s.opencl_devices.clone(),
+            ..backend.clone()
+        };
+        backends::start(&table, &flags, &health, s.threads)
+    });
+    let ctl = Arc::new(Controlled::rebuildable(first, settings, rebuild));
     rt.block_on(async {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -46,7 +72,9 @@ pub fn mine(args: MineArgs) -> Result<()> {
             tracing::info!("stopping");
             let _ = tx.send(true);
         });
-        run(cfg, backend, rx).await.map_err(anyhow::Error::from)
+        run_controlled(cfg, ctl, rx)
+            .await
+            .map_err(anyhow::Error::from)
     })
 }
 

@@ -9,6 +9,10 @@
 //! * `skip`: the coordinator will not submit this block (no prices, say): pause.
 //! * `submission_result`: log what was accepted and what was refused, and why.
 //! * `ping`: answer `pong`. `minute`, `error`: log.
+//! * `control` (protocol 3): pause, resume, set threads or devices, restart the backends (see
+//!   `control.rs`); answered with `control_result`, followed at once by a `stats` report so the
+//!   coordinator sees the change without waiting for the next one. A rebuild runs on the blocking
+//!   pool while the session goes on; a second request meanwhile is refused as busy.
 //!
 //! Every `stats_every` the session reports the backend's hash rates (`stats`). It ends when the
 //! link fails, when the preferred coordinator is back (failback, from `netmine_link`'s dialer),
@@ -18,6 +22,7 @@
 //! block's work; between blocks it costs nothing.
 
 use crate::client::MinerConfig;
+use crate::control::Controlled;
 use crate::rates::RateTracker;
 use crate::stats_line::Activity;
 use hashcore::{Job, MiningBackend};
@@ -43,7 +48,7 @@ pub(crate) struct JobKey {
 pub(crate) async fn run(
     cfg: &MinerConfig,
     linked: Linked,
-    backend: &Arc<dyn MiningBackend>,
+    ctl: &Arc<Controlled>,
     current: &mut Option<JobKey>,
     shutdown: &mut watch::Receiver<bool>,
     activity: &Activity,
@@ -53,8 +58,13 @@ pub(crate) async fn run(
         mut session,
         mut failback,
         coinbase,
+        version,
         ..
     } = linked;
+    let backend: Arc<dyn MiningBackend> = ctl.clone();
+    let backend = &backend;
+    // A rebuild asked by the coordinator, running on the blocking pool: its request id.
+    let mut working: Option<(u64, tokio::task::JoinHandle<Result<String, String>>)> = None;
     if coinbase != cfg.link.coinbase {
         tracing::info!(%coinbase, "the coordinator pays this box's records to the farm's coinbase");
     }
@@ -71,11 +81,18 @@ pub(crate) async fn run(
                 return Some(Ended::Failback);
             }
             _ = tick.tick() => {
-                let mut s = stats.sample(&backend.hash_counts());
-                s.backend = Some(backend.name().to_string());
-                s.devices = backend.worker_labels();
-                if let Err(e) = send(&mut ws, &mut session, &Message::Stats(s)).await {
+                let s = stats_report(&mut stats, ctl, version);
+                if let Err(e) = send(&mut ws, &mut session, &s).await {
                     return Some(Ended::Lost(e.to_string()));
+                }
+            }
+            done = async { (&mut working.as_mut().expect("guarded").1).await }, if working.is_some() => {
+                let (id, _) = working.take().expect("guarded");
+                let outcome = done.unwrap_or_else(|e| Err(format!("the request failed: {e}")));
+                for m in [answer(id, outcome), stats_report(&mut stats, ctl, version)] {
+                    if let Err(e) = send(&mut ws, &mut session, &m).await {
+                        return Some(Ended::Lost(e.to_string()));
+                    }
                 }
             }
             msg = recv(&mut ws, &mut session) => {
@@ -83,6 +100,23 @@ pub(crate) async fn run(
                     Ok(m) => m,
                     Err(e) => return Some(Ended::Lost(e.to_string())),
                 };
+                if let Message::Control { id, action } = msg {
+                    let replies = if working.is_some() {
+                        vec![answer(id, Err("busy: the previous request is still being carried out".into()))]
+                    } else if Controlled::blocks(&action) {
+                        let c = ctl.clone();
+                        working = Some((id, tokio::task::spawn_blocking(move || c.apply(&action))));
+                        Vec::new()
+                    } else {
+                        vec![answer(id, ctl.apply(&action)), stats_report(&mut stats, ctl, version)]
+                    };
+                    for m in replies {
+                        if let Err(e) = send(&mut ws, &mut session, &m).await {
+                            return Some(Ended::Lost(e.to_string()));
+                        }
+                    }
+                    continue;
+                }
                 if let Some(reply) = on_message(cfg, &coinbase, backend, current, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return Some(Ended::Lost(e.to_string()));
@@ -91,6 +125,35 @@ pub(crate) async fn run(
             }
         }
     }
+}
+
+/// The answer to control request `id`.
+fn answer(id: u64, outcome: Result<String, String>) -> Message {
+    let (ok, detail) = match outcome {
+        Ok(d) => (true, d),
+        Err(d) => (false, d),
+    };
+    Message::ControlResult { id, ok, detail }
+}
+
+/// The `stats` report now: a paused miner reports zero current rates and says it is paused (to
+/// a coordinator of protocol 3; an older one is never told).
+fn stats_report(stats: &mut RateTracker, ctl: &Controlled, version: u32) -> Message {
+    let mut s = stats.sample(&ctl.hash_counts());
+    let running = ctl.current();
+    s.backend = Some(running.name().to_string());
+    s.devices = running.worker_labels();
+    s.per_worker.resize(s.devices.len(), 0.0);
+    s.device_health = crate::health::report(&running.device_health(), &s.devices, &s.per_worker);
+    let paused = ctl.is_paused();
+    if paused {
+        s.rate_10s = 0.0;
+        s.per_worker.iter_mut().for_each(|r| *r = 0.0);
+    }
+    if version >= protocol::control::CONTROL_VERSION {
+        s.paused = Some(paused);
+    }
+    Message::Stats(s)
 }
 
 /// Acts on one message of the coordinator; the answer to send back, if any.

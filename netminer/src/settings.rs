@@ -23,6 +23,7 @@ pub fn resolve(args: MineArgs, env: &Environment) -> Result<MinerFile> {
         table_source, data_dir, protocol_version);
     lay!(f, args.table; bits, table_dir);
     lay!(f, args.backend; backend, opencl_platform, opencl_devices, opencl_workload);
+    lay!(f, args.gpu; gpu_stall_secs, gpu_max_restarts, gpu_temp_limit);
     if let Some(c) = args.caddr {
         f.caddr = c;
     }
@@ -74,6 +75,9 @@ mod tests {
             opencl_platform: Some(String::new()),
             opencl_devices: Some(vec![]),
             opencl_workload: Some(1),
+            gpu_stall_secs: Some(30.0),
+            gpu_max_restarts: Some(3),
+            gpu_temp_limit: Some(80.0),
             data_dir: Some("x".into()),
             protocol_version: Some(1),
             ..Default::default()

@@ -35,9 +35,30 @@ pub fn refusals_for_version(rejected: Vec<RefusalCount>, version: u32) -> Vec<Re
 impl Message {
     /// This message as a peer of protocol `version` may receive it: the refusal codes of
     /// `submission_result` and `relay_submission_result` mapped (see
-    /// [`RefusalCode::for_version`]); every other message unchanged.
+    /// [`RefusalCode::for_version`]), `paused` left out of the stats of a peer older than
+    /// version 3; every other message unchanged. (The control messages of version 3 have no
+    /// older form: [`Message::needs_version`] says which version a message needs, and a sender
+    /// never sends one to an older peer.)
     pub fn for_version(self, version: u32) -> Message {
         match self {
+            Message::Stats(mut s) if version < crate::control::CONTROL_VERSION => {
+                s.paused = None;
+                Message::Stats(s)
+            }
+            Message::RelayStats {
+                identity,
+                coinbase,
+                address,
+                mut stats,
+            } if version < crate::control::CONTROL_VERSION => {
+                stats.paused = None;
+                Message::RelayStats {
+                    identity,
+                    coinbase,
+                    address,
+                    stats,
+                }
+            }
             Message::SubmissionResult {
                 job_id,
                 accepted,
@@ -59,6 +80,17 @@ impl Message {
                 rejected: refusals_for_version(rejected, version),
             },
             other => other,
+        }
+    }
+
+    /// The oldest protocol version that knows this message (1 for most of them).
+    pub fn needs_version(&self) -> u32 {
+        match self {
+            Message::Control { .. }
+            | Message::ControlResult { .. }
+            | Message::RelayControl { .. }
+            | Message::RelayControlResult { .. } => crate::control::CONTROL_VERSION,
+            _ => 1,
         }
     }
 }
@@ -112,6 +144,41 @@ mod tests {
             !v1.contains("over_budget") && v1.contains("verification_failed"),
             "{v1}"
         );
+    }
+
+    #[test]
+    fn older_peers_never_see_what_version_3_added() {
+        let s = crate::Stats {
+            rate_10s: 1.0,
+            paused: Some(true),
+            ..crate::Stats::default()
+        };
+        let old = serde_json::to_string(&Message::Stats(s.clone()).for_version(2)).unwrap();
+        assert!(!old.contains("paused"), "{old}");
+        let relayed = Message::RelayStats {
+            identity: "a".into(),
+            coinbase: "b".into(),
+            address: "c".into(),
+            stats: s.clone(),
+        };
+        let old = serde_json::to_string(&relayed.for_version(1)).unwrap();
+        assert!(!old.contains("paused"), "{old}");
+        assert_eq!(
+            Message::Stats(s.clone()).for_version(3),
+            Message::Stats(s.clone())
+        );
+        // Stats without the flag are the bytes version 2 sent.
+        let plain = crate::Stats::default();
+        assert_eq!(
+            serde_json::to_string(&Message::Stats(plain.clone())).unwrap(),
+            serde_json::to_string(&Message::Stats(plain).for_version(2)).unwrap()
+        );
+        let control = Message::Control {
+            id: 1,
+            action: crate::ControlAction::Pause,
+        };
+        assert_eq!(control.needs_version(), 3);
+        assert_eq!(Message::Stop { job_id: 1 }.needs_version(), 1);
     }
 
     #[test]

@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn known_types_match_the_enum() {
-        assert_eq!(Message::KINDS.len(), 21);
+        assert_eq!(Message::KINDS.len(), 25);
         for kind in Message::KINDS {
             let err =
                 parse_message(&format!("{{\"type\":\"{kind}\",\"bogus_field\":1}}")).unwrap_err();

@@ -18,6 +18,8 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod control;
+pub mod device_health;
 pub mod downgrade;
 pub mod error;
 pub mod frame;
@@ -34,11 +36,12 @@ pub use auth::{
     BoxKey, CoordinatorHandshake, HandshakeError, MinerHandshake, MinerHello, PendingMiner,
     PublicKey, Verified,
 };
+pub use device_health::{DeviceHealth, DeviceState};
 pub use error::ProtocolError;
 pub use frame::{decode_plain, encode_plain, MAX_FRAME};
 pub use message::{
-    format_rate, ConnectionRefusal, Difficulty, HexBytes, Message, OprFields, PeerRole,
-    RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
+    format_rate, ConnectionRefusal, ControlAction, Difficulty, HexBytes, Message, OprFields,
+    PeerRole, RefusalCode, RefusalCount, Stats, SubmittedRecord, PROTOCOL_VERSION, TABLE_CHUNK,
 };
 pub use secret::{Secret, WeakSecret, MIN_SECRET_CHARS};
 pub use session::{EncodedMessage, Role, Session};

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::control::ControlAction;
 pub use crate::refusal::{ConnectionRefusal, PeerRole, RefusalCode, RefusalCount};
 
 /// The newest protocol version this build speaks (see [`crate::auth::version`] for how two peers
@@ -12,6 +13,8 @@ pub use crate::refusal::{ConnectionRefusal, PeerRole, RefusalCode, RefusalCount}
 ///
 /// Version 2 added to the handshake: the peer's role (miner or relay), a box's own signing key
 /// and its signature over the transcript, and the coinbase the coordinator assigns (`welcome`).
+/// Version 3 added remote control: `control` and `control_result` (and their relayed forms), and
+/// `paused` in `stats` (see [`crate::control`]).
 pub const PROTOCOL_VERSION: u32 = crate::auth::version::NEWEST;
 
 /// A 64-bit difficulty as 16 lowercase hex digits.
@@ -107,6 +110,15 @@ pub struct Stats {
     /// [`Stats::MAX_NAME`] bytes each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
+    /// Version 3: whether the coordinator paused this miner (`control`); absent from older
+    /// miners and never sent to an older peer. A paused miner reports zero current rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+    /// The health of the supervised devices (GPUs): rate, watchdog state, temperature, fan.
+    /// Absent from older miners and from CPU-only ones; the coordinator keeps at most
+    /// [`Stats::MAX_DEVICES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_health: Vec<crate::device_health::DeviceHealth>,
 }
 
 /// A hash rate for people: `950 H/s`, `12.3 kH/s`, `4.56 MH/s`, `1.20 GH/s` (logs, `status`).
@@ -336,6 +348,45 @@ pub enum Message {
         /// The miner.
         identity: String,
     },
+    /// Version 3, coordinator → miner: do `action` (see [`crate::control`]); answered with a
+    /// `control_result` of the same id.
+    Control {
+        /// Names the request; the answer carries it back.
+        id: u64,
+        /// What to do.
+        action: ControlAction,
+    },
+    /// Version 3, miner → coordinator: what became of `control` `id`.
+    ControlResult {
+        /// The request's id.
+        id: u64,
+        /// Whether the miner did it.
+        ok: bool,
+        /// One line: what it did, or why not (at most [`crate::control::MAX_DETAIL`] bytes are
+        /// kept).
+        detail: String,
+    },
+    /// Version 3, upstream → relay: pass `control` on to one of the relay's miners.
+    RelayControl {
+        /// The miner.
+        identity: String,
+        /// The upstream's request id.
+        id: u64,
+        /// What to do.
+        action: ControlAction,
+    },
+    /// Version 3, relay → upstream: the answer of one of its miners (or the relay's own, when it
+    /// could not pass the request on).
+    RelayControlResult {
+        /// The miner.
+        identity: String,
+        /// The upstream's request id.
+        id: u64,
+        /// Whether the miner did it.
+        ok: bool,
+        /// What it did, or why not.
+        detail: String,
+    },
 }
 
 /// The largest binary message of a table copy (under the WebSocket limit of [`crate::MAX_FRAME`]).
@@ -452,6 +503,26 @@ mod tests {
             },
             Message::RelayMinerGone {
                 identity: "a".into(),
+            },
+            Message::Control {
+                id: 1,
+                action: ControlAction::Pause,
+            },
+            Message::ControlResult {
+                id: 1,
+                ok: true,
+                detail: "paused".into(),
+            },
+            Message::RelayControl {
+                identity: "a".into(),
+                id: 1,
+                action: ControlAction::Restart,
+            },
+            Message::RelayControlResult {
+                identity: "a".into(),
+                id: 1,
+                ok: false,
+                detail: "d".into(),
             },
         ]
     }

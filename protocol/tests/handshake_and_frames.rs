@@ -176,11 +176,11 @@ fn oversized_malformed_and_unknown_frames_are_refused() {
 #[test]
 fn version_mismatch_is_clear() {
     // A version this build does not speak, and a version other than the one agreed.
-    let frame = r#"{"msg":{"type":"challenge","version":3,"challenge":"00"}}"#;
+    let frame = r#"{"msg":{"type":"challenge","version":4,"challenge":"00"}}"#;
     let err = MinerHandshake::new(&Secret::new("another-secret-0123456789"), "a", FA)
         .respond(frame)
         .unwrap_err();
-    assert!(err.to_string().contains("version 3"), "{err}");
+    assert!(err.to_string().contains("version 4"), "{err}");
     let frame = r#"{"msg":{"type":"challenge","version":1,"challenge":"00"}}"#;
     let err = MinerHandshake::new(&Secret::new("another-secret-0123456789"), "a", FA)
         .speaking(2)

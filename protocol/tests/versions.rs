@@ -86,7 +86,15 @@ fn a_version_2_miner_answers_a_version_1_challenge_as_version_1_did() {
 fn version_2_signs_with_the_box_key_and_assigns_the_coinbase() {
     let secret = Secret::new("farm-secret-0123456789");
     let key = BoxKey::generate();
-    let (c, challenge) = CoordinatorHandshake::start(&secret);
+    // Version 3 (remote control) has version 2's handshake; both are served.
+    let (c3, challenge) = CoordinatorHandshake::start(&secret);
+    let (_, auth) = MinerHandshake::new(&secret, "rig01", FA)
+        .with_key(key.clone())
+        .respond(&challenge)
+        .unwrap();
+    let v3 = c3.verify(&auth, |_, _| vec![secret.clone()]).unwrap();
+    assert_eq!((v3.version(), v3.key()), (3, Some(key.public())));
+    let (c, challenge) = CoordinatorHandshake::start_version(&secret, 2);
     let (pending, auth) = MinerHandshake::new(&secret, "rig01", FA)
         .with_key(key.clone())
         .respond(&challenge)

@@ -156,6 +156,9 @@ pub struct CoordinatorConfig {
     pub relay_name: Option<String>,
     /// `netcoordinator relay` only: pinned certificates of a `wss://` upstream (`sha256:<hex>`).
     pub upstream_tls_fingerprint: Vec<String>,
+    /// `[[alerts]]`: webhooks told when a miner goes silent, factomd is down, the EC balance runs
+    /// low… (see [`crate::alerts`], docs/alerts.md). Each URL is a secret.
+    pub alerts: Vec<crate::alerts::AlertConfig>,
 }
 
 impl Default for CoordinatorConfig {
@@ -208,6 +211,7 @@ impl Default for CoordinatorConfig {
             upstream_secret: None,
             relay_name: None,
             upstream_tls_fingerprint: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 }

@@ -51,6 +51,19 @@ impl CoordinatorConfig {
     /// key, and for the coordinator the price plan when the `[prices]` section is sound.
     pub fn problems(&self, role: Role) -> (Vec<String>, Option<Plan>) {
         let mut problems = self.listener_problems();
+        match role {
+            Role::Coordinator => {
+                for (i, a) in self.alerts.iter().enumerate() {
+                    problems.extend(a.problems(&format!("alerts[{i}]")));
+                }
+            }
+            Role::Relay if !self.alerts.is_empty() => problems.push(
+                "alerts: a relay sends no alerts; set [[alerts]] on the coordinator it relays to \
+                 (its miners are listed there)"
+                    .into(),
+            ),
+            Role::Relay => {}
+        }
         let plan = match role {
             Role::Coordinator => self.coordinator_problems(&mut problems),
             Role::Relay => {

@@ -67,6 +67,7 @@ pub(super) fn record_block(
         entries_failed: f.report.failed.len(),
         ec_spent,
         ec_balance: f.ec_balance,
+        paused: telemetry.take_paused_in_block(),
         ..BlockRecord::new(f.height)
     };
     store.save_block(&b, keep_days)?;
@@ -99,6 +100,7 @@ pub(super) fn record_skip(
     telemetry.skipped(reason);
     let b = BlockRecord {
         skipped: Some(reason.to_string()),
+        paused: telemetry.take_paused_in_block(),
         ..BlockRecord::new(height)
     };
     store.save_block(&b, keep_days)

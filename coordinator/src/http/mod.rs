@@ -1,6 +1,6 @@
 //! The operators' HTTP surface (`--http`, default `127.0.0.1:7780`): a read-only JSON API, the
 //! Prometheus metrics and the dashboard, served by axum in the daemon's runtime. Only the roster's
-//! routes change anything, and only with the token.
+//! and the remote-control routes change anything, and only with the token.
 //!
 //! | Route | What |
 //! |---|---|
@@ -11,8 +11,9 @@
 //! | `GET /api/hashrate` | [`HashRateView`](crate::telemetry::views::HashRateView), the chart's samples |
 //! | `GET /metrics` | Prometheus / OpenMetrics text |
 //! | `GET, POST /api/roster`, `DELETE /api/roster/{identity}` | the farm's roster (see `roster.rs`) |
+//! | `POST /api/miners/{identity}/{action}`, `POST /api/miners/control` | remote control: pause, resume, restart, threads, devices (see [`control`]) |
 //!
-//! On a loopback address anyone on the box may read it; changing anything (the roster) always
+//! On a loopback address anyone on the box may read it; changing anything (the roster, a miner) always
 //! needs the token, as a Bearer header. Bound to any other address it needs a
 //! token (`http_token`, `NETMINE_HTTP_TOKEN`; see [`auth`]): every request must then carry it,
 //! and without one such an address is refused at start.
@@ -23,6 +24,7 @@
 
 mod api;
 pub mod auth;
+pub mod control;
 mod dashboard;
 mod roster;
 mod serve;
@@ -119,6 +121,11 @@ pub fn router(telemetry: Arc<Telemetry>, store: Store, token: Option<&SecretStri
         .route(
             "/api/roster/{identity}",
             axum::routing::delete(roster::remove),
+        )
+        .route("/api/miners/control", axum::routing::post(control::bulk))
+        .route(
+            "/api/miners/{identity}/{action}",
+            axum::routing::post(control::one),
         )
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(

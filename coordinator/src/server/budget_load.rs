@@ -70,7 +70,7 @@ async fn farm(
         .unwrap();
         assert!(roster.pin(entry).await.unwrap());
         let addr = format!("10.0.0.{k}:1").parse().unwrap();
-        held.push(hub.register(&identity, addr, Some(key)).unwrap());
+        held.push(hub.register(&identity, addr, Some(key), 2).unwrap());
         boxes.push(MinerHello {
             identity,
             coinbase: factom::FactoidSecret::generate().public().to_string(),

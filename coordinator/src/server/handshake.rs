@@ -248,7 +248,8 @@ async fn authenticate(
     let coinbase = payout(hub, &verified, relay)?;
     let mut hello = verified.hello();
     hello.coinbase.clone_from(&coinbase);
-    let registration = match hub.register(&hello.identity, addr, verified.key()) {
+    let registration = match hub.register(&hello.identity, addr, verified.key(), verified.version())
+    {
         Ok(r) => r,
         Err(RegisterError::Full) => return Err((ConnectionRefusal::Busy, busy(hub))),
         Err(RegisterError::OtherKey) => {

@@ -21,6 +21,10 @@ struct Holder {
     conn: u64,
     key: Option<protocol::PublicKey>,
     replaced: oneshot::Sender<String>,
+    /// The protocol version the connection speaks.
+    version: u32,
+    /// Remote-control requests for the connection to send (see `control.rs`).
+    control: tokio::sync::mpsc::Sender<Message>,
 }
 
 /// Why [`Hub::register`] gave no registration.
@@ -39,6 +43,8 @@ pub(super) struct Registration {
     pub(super) conn: u64,
     /// Fires (with why) when a newer connection of the same identity replaced this one.
     pub(super) replaced: oneshot::Receiver<String>,
+    /// Remote-control requests to send to the peer (see `control.rs`).
+    pub(super) control: tokio::sync::mpsc::Receiver<Message>,
 }
 
 /// The hub's state, behind one lock that only the hub's own methods take.
@@ -70,6 +76,8 @@ pub struct Hub {
     payout: std::sync::RwLock<Option<String>>,
     /// Relay mode: where accepted records go up (see `relayed.rs`).
     pub(super) upstream: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::RelayedSubmission>>,
+    /// Remote-control requests waiting for their answers (see `control.rs`).
+    pub(super) controls: super::control::Controls,
 }
 
 /// The sizes of the hub's state (to check it stays bounded).
@@ -125,7 +133,8 @@ impl Hub {
         let (events, _) = broadcast::channel(64);
         let (frames, _) = broadcast::channel(64);
         let verifier = super::verifier::Verifier::new(cfg.verify_threads, table.clone());
-        Arc::new(Hub {
+        let hub = Arc::new(Hub {
+            controls: Default::default(),
             table_server: super::table_serve::TableServer::new(cfg.max_table_transfers),
             upstream: std::sync::OnceLock::new(),
             payout: std::sync::RwLock::new(cfg.payout.clone()),
@@ -138,7 +147,9 @@ impl Hub {
             frames,
             next_conn: AtomicU64::new(1),
             state: Mutex::new(State::default()),
-        })
+        });
+        hub.telemetry.control_desk().attach(&hub);
+        hub
     }
 
     /// The farm's live picture (miners, rates, health, metrics), for the HTTP API and the logs.
@@ -333,9 +344,11 @@ impl Hub {
         identity: &str,
         addr: SocketAddr,
         key: Option<protocol::PublicKey>,
+        version: u32,
     ) -> Result<Registration, RegisterError> {
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let (control_tx, control) = tokio::sync::mpsc::channel(super::control::QUEUE);
         let mut st = self.lock();
         match st.connected.get(identity) {
             // Only a box that proves the same key takes over a session (the roster already
@@ -351,6 +364,8 @@ impl Hub {
             conn,
             key,
             replaced: tx,
+            version,
+            control: control_tx,
         };
         if let Some(old) = st.connected.insert(identity.to_string(), holder) {
             tracing::warn!(identity, %addr, "identity connected again: the older connection is replaced");
@@ -358,7 +373,23 @@ impl Hub {
                 "replaced by a newer connection with identity {identity:?} from {addr}"
             ));
         }
-        Ok(Registration { conn, replaced: rx })
+        Ok(Registration {
+            conn,
+            replaced: rx,
+            control,
+        })
+    }
+
+    /// The protocol version of the connection holding `identity`, and where its control requests
+    /// go (`None`: not connected directly).
+    pub(super) fn control_route(
+        &self,
+        identity: &str,
+    ) -> Option<(u32, tokio::sync::mpsc::Sender<Message>)> {
+        self.lock()
+            .connected
+            .get(identity)
+            .map(|h| (h.version, h.control.clone()))
     }
 
     /// Gives `identity` back, if connection `conn` still holds it (a newer connection may);
@@ -473,6 +504,18 @@ pub(super) fn clean_stats(mut s: Stats) -> Stats {
     s.devices.truncate(Stats::MAX_DEVICES);
     for d in s.devices.iter_mut() {
         *d = printable(d);
+    }
+    s.device_health.truncate(Stats::MAX_DEVICES);
+    s.device_health.shrink_to_fit();
+    for h in s.device_health.iter_mut() {
+        h.name = printable(&h.name);
+        h.rate_10s = clean(h.rate_10s);
+        h.temp_c = h
+            .temp_c
+            .filter(|t| t.is_finite() && (-60.0..=200.0).contains(t));
+        h.fan_percent = h
+            .fan_percent
+            .filter(|p| p.is_finite() && (0.0..=100.0).contains(p));
     }
     s
 }

@@ -14,7 +14,8 @@
 //! * `submission`: checking a submission (the book's cheap checks, the LXRHash on the bounded
 //!   pool); `verifier` and `budget`: the pool's priority queue and each block's verification
 //!   budget (enrolled identities first; unknown ones share what is left); `relayed`: the upstream's side of relaying (records a relay forwards here) and the
-//!   relay's side (forwarding what its hub accepted); `table_serve`: copies of the table.
+//!   relay's side (forwarding what its hub accepted); `table_serve`: copies of the table;
+//!   `control`: remote control of miners (pause, resume, threads, devices, restart; protocol 3).
 //!
 //! Each connection is its own task; a stalled miner only ever blocks itself (broadcasts go through a
 //! bounded channel whose slow receivers lag and are told so, never the sender).
@@ -25,6 +26,7 @@ mod budget;
 #[cfg(test)]
 mod budget_load;
 mod connection;
+mod control;
 mod handshake;
 mod hub;
 mod listener;
@@ -38,6 +40,7 @@ mod verifier;
 
 pub use admission::MAX_TRACKED_ADDRESSES;
 pub use budget::BudgetView;
+pub use control::{ControlDesk, ControlOutcome, ControlReport, CONTROL_WAIT, MAX_WAITING};
 pub use hub::{CurrentJob, Footprint, Hub, JobCounts, MinerWork, MAX_WORKERS};
 pub use listener::serve;
 pub use relayed::{stats_of, RelayedSubmission};

@@ -187,6 +187,7 @@ pub(super) async fn handle(
         Message::RelaySubmission { .. }
             | Message::RelayStats { .. }
             | Message::RelayMinerGone { .. }
+            | Message::RelayControlResult { .. }
     );
     if !relaying {
         return None;
@@ -250,6 +251,15 @@ pub(super) async fn handle(
             }
             None
         }
+        Message::RelayControlResult {
+            identity,
+            id,
+            ok,
+            detail,
+        } => {
+            hub.control_answered(&identity, Some(&relay.identity), id, ok, &detail);
+            None
+        }
         Message::RelayMinerGone { identity } => {
             // (An empty identity is the relay's hello at link start: nothing to do.)
             if relayed.miners.remove(&identity) {
@@ -271,6 +281,8 @@ pub fn stats_of(m: &crate::telemetry::views::MinerView) -> Stats {
         total_hashes: 0,
         backend: m.backend.clone(),
         devices: m.devices.clone(),
+        paused: Some(m.paused),
+        device_health: m.device_health.clone(),
     }
 }
 
@@ -296,6 +308,47 @@ mod tests {
         assert_eq!((s.rate_10s, s.rate_60s, s.rate_15m), (MAX_RATE, 0.0, 0.0));
         assert_eq!(s.backend.as_deref(), Some("cpu "));
         assert_eq!(s.devices, vec!["gpu0".to_string()]);
+    }
+
+    #[test]
+    fn hostile_device_health_is_bounded_and_cleaned() {
+        use protocol::{DeviceHealth, DeviceState};
+        let h = |name: String, rate: f64, temp: f64, fan: f64| DeviceHealth {
+            name,
+            rate_10s: rate,
+            state: DeviceState::Ok,
+            restarts: u32::MAX,
+            temp_c: Some(temp),
+            fan_percent: Some(fan),
+        };
+        let mut many = vec![
+            h("\u{1b}[2Jgpu".repeat(1000), f64::NAN, f64::NAN, -1.0),
+            h("a".into(), -5.0, -300.0, 101.0),
+            h("b".into(), f64::INFINITY, 1e9, f64::INFINITY),
+            h("c".into(), 1e300, 65.0, 40.0),
+        ];
+        many.extend((0..10_000).map(|k| h(format!("d{k}"), 1.0, 50.0, 50.0)));
+        let s = clean_stats(Stats {
+            device_health: many,
+            ..Stats::default()
+        });
+        assert_eq!(s.device_health.len(), Stats::MAX_DEVICES);
+        let first = &s.device_health[0];
+        assert!(first.name.len() <= Stats::MAX_NAME, "{}", first.name.len());
+        assert!(!first.name.contains('\u{1b}'));
+        assert_eq!(
+            (first.rate_10s, first.temp_c, first.fan_percent),
+            (0.0, None, None)
+        );
+        let a = &s.device_health[1];
+        assert_eq!((a.rate_10s, a.temp_c, a.fan_percent), (0.0, None, None));
+        let b = &s.device_health[2];
+        assert_eq!((b.rate_10s, b.temp_c, b.fan_percent), (0.0, None, None));
+        let c = &s.device_health[3];
+        assert_eq!(
+            (c.rate_10s, c.temp_c, c.fan_percent),
+            (MAX_RATE, Some(65.0), Some(40.0))
+        );
     }
 
     #[tokio::test]

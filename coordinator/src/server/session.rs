@@ -192,6 +192,7 @@ pub(super) async fn run(
         ..
     } = peer;
     let mut replaced = registration.replaced;
+    let mut control = registration.control;
     let mut events = hub.subscribe_frames();
     let cfg = hub.cfg();
     let (ping_every, idle) = (cfg.ping_every, cfg.idle_timeout);
@@ -232,6 +233,8 @@ pub(super) async fn run(
                     pings += 1;
                     out.send(&Message::Ping { nonce: pings }).await?;
                 }
+                // Remote control (see `control.rs`: only ever queued for a version-3 peer).
+                Some(request) = control.recv() => out.send(&request).await?,
                 ev = events.recv() => match ev {
                     Ok(msg) => out.send_shared(&msg).await?,
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(identity = %hello.identity, "slow miner missed {n} events"),
@@ -329,6 +332,10 @@ async fn handle(
         }
         Message::Error { message } => {
             conduct.log_error(&hello.identity, &message);
+            None
+        }
+        Message::ControlResult { id, ok, detail } => {
+            hub.control_answered(&hello.identity, None, id, ok, &detail);
             None
         }
         other => Some(Message::Error {

@@ -45,6 +45,9 @@ pub struct BlockRecord {
     pub winners: Vec<String>,
     /// Which of them are our entries.
     pub our_winners: Vec<String>,
+    /// Miners the operator paused (remote control) at some time while the block was mined:
+    /// their missing records are no fault. Empty in records older than this field.
+    pub paused: Vec<String>,
 }
 
 impl BlockRecord {

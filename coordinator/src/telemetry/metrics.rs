@@ -32,6 +32,12 @@ pub(super) struct Metrics {
     pub(super) price_source_up: Family<Labels, Gauge>,
     pub(super) auth_failures: Counter,
     pub(super) height: Gauge,
+    pub(super) miner_paused: Family<Labels, Gauge>,
+    pub(super) miners_paused: Gauge,
+    pub(super) miner_last_seen: Family<Labels, Gauge>,
+    pub(super) miner_effective: Family<Labels, FloatGauge>,
+    pub(super) blocks_unpaid_with_miners: Counter,
+    pub(super) devices: super::device_metrics::DeviceMetrics,
 }
 
 /// The names and help texts, in the order `/metrics` lists them (docs/http-api.md lists the same).
@@ -85,6 +91,28 @@ pub const METRICS: &[(&str, &str)] = &[
         "Failed miner handshakes (wrong secret, malformed, timed out)",
     ),
     ("netmine_height", "Height of the block being built"),
+    (
+        "netmine_miner_paused",
+        "1 while a connected miner is paused by the operator (remote control), else 0, by identity",
+    ),
+    (
+        "netmine_miners_paused",
+        "Connected miners paused by the operator (remote control)",
+    ),
+    (
+        "netmine_miner_last_seen_timestamp_seconds",
+        "Unix time of the last frame heard from each miner listed (connected, or seen in the last \
+         hour), by identity",
+    ),
+    (
+        "netmine_miner_effective_hashrate_hashes_per_second",
+        "Hash rate each miner's records prove over its last blocks, by identity",
+    ),
+    (
+        "netmine_blocks_unpaid_with_miners",
+        "Blocks whose job ran with miners connected and that paid nothing (not counting a block \
+         another coordinator of the farm paid)",
+    ),
 ];
 
 impl Metrics {
@@ -106,6 +134,12 @@ impl Metrics {
             price_source_up: Family::default(),
             auth_failures: Counter::default(),
             height: Gauge::default(),
+            miner_paused: Family::default(),
+            miners_paused: Gauge::default(),
+            miner_last_seen: Family::default(),
+            miner_effective: Family::default(),
+            blocks_unpaid_with_miners: Counter::default(),
+            devices: Default::default(),
             registry: Registry::default(),
         };
         let help = |name: &str| {
@@ -134,6 +168,21 @@ impl Metrics {
         reg!("netmine_price_source_up", m.price_source_up);
         reg!("netmine_auth_failures", m.auth_failures);
         reg!("netmine_height", m.height);
+        reg!("netmine_miner_paused", m.miner_paused);
+        reg!("netmine_miners_paused", m.miners_paused);
+        reg!(
+            "netmine_miner_last_seen_timestamp_seconds",
+            m.miner_last_seen
+        );
+        reg!(
+            "netmine_miner_effective_hashrate_hashes_per_second",
+            m.miner_effective
+        );
+        reg!(
+            "netmine_blocks_unpaid_with_miners",
+            m.blocks_unpaid_with_miners
+        );
+        m.devices.register(&mut registry);
         // Series that exist from the start (at 0), so a rate() over them works from the first
         // scrape; per-miner and per-source series appear with their miner or source.
         for outcome in ["paid", "nothing_paid", "skipped"] {

@@ -64,6 +64,7 @@ impl MinerBook {
                     per_worker: Vec::new(),
                     backend: None,
                     devices: Vec::new(),
+                    device_health: Vec::new(),
                     records_submitted: 0,
                     records_accepted: 0,
                     records_rejected: BTreeMap::new(),
@@ -72,6 +73,7 @@ impl MinerBook {
                     via: None,
                     trust: None,
                     protocol: None,
+                    paused: false,
                 },
                 effective: VecDeque::new(),
             });
@@ -107,10 +109,12 @@ impl MinerBook {
             // `last_seen` stays when it was last heard from (a silent miner is dropped later).
             let _ = now;
             v.connected = false;
+            v.paused = false;
             v.rate_10s = 0.0;
             v.rate_60s = 0.0;
             v.rate_15m = 0.0;
             v.per_worker.clear();
+            v.device_health.clear();
         }
     }
 
@@ -132,7 +136,44 @@ impl MinerBook {
             v.per_worker.clone_from(&s.per_worker);
             v.backend.clone_from(&s.backend);
             v.devices.clone_from(&s.devices);
+            v.device_health.clone_from(&s.device_health);
+            if let Some(p) = s.paused {
+                v.paused = p;
+            }
         }
+    }
+
+    /// The operator paused (or resumed) a miner and it said it did: listed so before its next
+    /// report. A pause also zeroes its current rates (it hashes nothing now).
+    pub(super) fn paused(&mut self, identity: &str, paused: bool) -> bool {
+        let Some(e) = self.miners.get_mut(identity) else {
+            return false;
+        };
+        let v = &mut e.view;
+        if !v.connected {
+            return false;
+        }
+        v.paused = paused;
+        if paused {
+            v.rate_10s = 0.0;
+            v.per_worker.iter_mut().for_each(|r| *r = 0.0);
+        }
+        true
+    }
+
+    /// The connected miners that are paused now.
+    pub(super) fn paused_now(&self) -> impl Iterator<Item = &str> {
+        self.miners
+            .iter()
+            .filter(|(_, e)| e.view.connected && e.view.paused)
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// How many devices' health the miner reported last (0 for an unknown miner).
+    pub(super) fn device_count(&self, identity: &str) -> usize {
+        self.miners
+            .get(identity)
+            .map_or(0, |e| e.view.device_health.len())
     }
 
     /// A submission's outcome.
@@ -180,6 +221,11 @@ impl MinerBook {
                 .fold((0.0, 0.0), |(h, s), (dh, ds)| (h + dh, s + ds));
             e.view.effective_rate = Some(h / s);
         }
+    }
+
+    /// `identity`'s entry, if listed.
+    pub(super) fn view(&self, identity: &str) -> Option<MinerView> {
+        self.miners.get(identity).map(|e| e.view.clone())
     }
 
     /// Whether `identity` is listed as connected.

@@ -7,10 +7,15 @@
 //! of the current stats period, and the Prometheus metrics. Every method takes one short lock and
 //! never waits for I/O, so the async threads may call it.
 
+mod device_metrics;
+mod facts;
 mod metrics;
 mod miners;
+mod paused;
 pub mod views;
 
+pub use device_metrics::DEVICE_METRICS;
+pub use facts::{Facts, MinerFact};
 pub use metrics::METRICS;
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
@@ -89,6 +94,10 @@ struct Inner {
     standby: bool,
     active_since: Option<u64>,
     fence: Option<FenceView>,
+    /// Miners paused at some time during the current block (for its record; see `paused.rs`).
+    paused_in_block: std::collections::BTreeSet<String>,
+    /// The last block that paid nothing while miners were connected, until a block pays.
+    unpaid_with_miners: Option<u32>,
 }
 
 /// The coordinator's live picture of its farm. One per coordinator, shared through the hub
@@ -97,6 +106,8 @@ pub struct Telemetry {
     started: Instant,
     inner: Mutex<Inner>,
     metrics: Metrics,
+    /// Where the HTTP API finds the hub to send remote-control requests (the API starts first).
+    control: crate::server::ControlDesk,
 }
 
 impl Telemetry {
@@ -121,8 +132,11 @@ impl Telemetry {
                 standby: false,
                 active_since: None,
                 fence: None,
+                paused_in_block: Default::default(),
+                unpaid_with_miners: None,
             }),
             metrics: Metrics::new(),
+            control: Default::default(),
         }
     }
 
@@ -231,11 +245,18 @@ impl Telemetry {
                     O::BreakerOpen { .. } => ("breaker_open", None),
                     O::Unused => ("unused", None),
                 };
-                let up = matches!(s.outcome, O::Fetched | O::Cached { .. });
-                self.metrics
-                    .price_source_up
-                    .get_or_create(&label("source", &s.name))
-                    .set(i64::from(up));
+                // A source no asset needed is neither up nor down: no series (so the price
+                // alert watches only the sources in use).
+                let series = label("source", &s.name);
+                if matches!(s.outcome, O::Unused) {
+                    self.metrics.price_source_up.remove(&series);
+                } else {
+                    let up = matches!(s.outcome, O::Fetched | O::Cached { .. });
+                    self.metrics
+                        .price_source_up
+                        .get_or_create(&series)
+                        .set(i64::from(up));
+                }
                 PriceSourceView {
                     name: s.name.clone(),
                     state: state.into(),
@@ -275,6 +296,7 @@ impl Telemetry {
         st.miners
             .connected(identity, coinbase, addr, via, unix_now());
         st.active_since.get_or_insert_with(unix_now);
+        self.paused_changed(&mut st, identity);
         self.metrics
             .miners_connected
             .set(st.miners.connected_rates().count() as i64);
@@ -289,8 +311,11 @@ impl Telemetry {
     /// A miner's connection ended.
     pub fn miner_disconnected(&self, identity: &str) {
         let mut st = self.lock();
+        let devices = st.miners.device_count(identity);
         st.miners.disconnected(identity, unix_now());
         self.metrics.hashrate.remove(&label("identity", identity));
+        self.paused_changed(&mut st, identity);
+        self.metrics.devices.remove(identity, 0, devices);
         let connected = st.miners.connected_rates().count();
         if connected == 0 {
             st.active_since = None;
@@ -305,7 +330,17 @@ impl Telemetry {
 
     /// A miner's hash-rate report (cleaned and bounded by the hub).
     pub fn miner_stats(&self, identity: &str, s: &Stats) {
-        self.lock().miners.stats(identity, s, unix_now());
+        let mut st = self.lock();
+        let before = st.miners.device_count(identity);
+        st.miners.stats(identity, s, unix_now());
+        if s.paused.is_some() {
+            self.paused_changed(&mut st, identity);
+        }
+        // Under the lock, so two reports of one miner cannot interleave their series.
+        self.metrics
+            .devices
+            .report(identity, before, &s.device_health);
+        drop(st);
         self.metrics
             .hashrate
             .get_or_create(&label("identity", identity))
@@ -372,6 +407,18 @@ impl Telemetry {
         } else {
             "nothing_paid"
         };
+        // Nothing paid while miners mined: an alert (unless another coordinator of the farm paid
+        // this block: the fence saw its spend).
+        let paid_elsewhere = st
+            .fence
+            .as_ref()
+            .is_some_and(|f| f.height == b.height && f.outcome == "paid_elsewhere");
+        if b.entries_paid == 0 && b.miners > 0 && b.job_id.is_some() && !paid_elsewhere {
+            self.metrics.blocks_unpaid_with_miners.inc();
+            st.unpaid_with_miners = Some(b.height);
+        } else if b.entries_paid > 0 {
+            st.unpaid_with_miners = None;
+        }
         self.metrics
             .blocks
             .get_or_create(&label("outcome", outcome))
@@ -460,6 +507,7 @@ impl Telemetry {
             factomd: st.node.clone(),
             prices: st.prices.clone(),
             miners_connected: st.miners.connected_rates().count(),
+            miners_paused: st.miners.paused_now().count(),
             hash_rate,
             role: if st.standby { "standby" } else { "primary" }.to_string(),
             active_since: st.active_since,
@@ -476,6 +524,21 @@ impl Telemetry {
     pub fn metrics_text(&self) -> String {
         // The farm's rate as of this scrape, the same 10 s rates as the per-miner series.
         self.metrics.farm_hashrate.set(self.farm_rate().rate_10s);
+        // The per-miner series follow the book (connected, or seen in the last hour; bounded by
+        // its cap): rebuilt from it at each scrape, so a forgotten miner's series go too.
+        let miners = self.miners();
+        self.metrics.miner_last_seen.clear();
+        self.metrics.miner_effective.clear();
+        for m in &miners {
+            let id = label("identity", &m.identity);
+            self.metrics
+                .miner_last_seen
+                .get_or_create(&id)
+                .set(i64::try_from(m.last_seen).unwrap_or(i64::MAX));
+            if let Some(rate) = m.effective_rate {
+                self.metrics.miner_effective.get_or_create(&id).set(rate);
+            }
+        }
         self.metrics.encode()
     }
 

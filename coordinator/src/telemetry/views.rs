@@ -36,6 +36,9 @@ pub struct StatusView {
     pub prices: Vec<PriceSourceView>,
     /// Miners connected now.
     pub miners_connected: usize,
+    /// Of those, miners the operator paused (remote control).
+    #[serde(default)]
+    pub miners_paused: usize,
     /// The farm's hash rate: the sum of the connected miners' reported rates.
     pub hash_rate: FarmRate,
     /// `primary`, or `standby` (`standby = true`: pays only when the primary did not; see
@@ -165,6 +168,11 @@ pub struct MinerView {
     pub backend: Option<String>,
     /// Its workers' descriptions, if it reports them.
     pub devices: Vec<String>,
+    /// Its GPUs' health, if it reports it: per device the 10 s rate, the watchdog's state
+    /// (`ok`, `reinitializing`, `hot`, `disabled`), restarts, temperature and fan (bounded and
+    /// cleaned like the rest of its stats).
+    #[serde(default)]
+    pub device_health: Vec<protocol::DeviceHealth>,
     /// Records it submitted since the coordinator started.
     pub records_submitted: u64,
     /// Of those, records that verified.
@@ -188,6 +196,11 @@ pub struct MinerView {
     /// The protocol version it speaks (`null` for a relayed miner).
     #[serde(default)]
     pub protocol: Option<u32>,
+    /// Whether the operator paused it (remote control, protocol 3): it is connected and answers,
+    /// and hashes nothing until resumed. Alerts on its rate should skip it; a paused miner that
+    /// disconnects is not paused any more (it is offline).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// `GET /api/blocks`.

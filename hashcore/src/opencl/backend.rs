@@ -1,26 +1,51 @@
 //! The OpenCL mining backend: one host thread per device keeps two launches in flight, so the device
 //! never idles while the host reads results or switches jobs. Only results that can enter the
-//! top-N come back over the bus.
+//! top-N come back over the bus. The devices run supervised ([`crate::devices`]): a device that
+//! hangs is reinitialized (a fresh context, kernels and table upload on a new thread), disabled
+//! after repeated failures, and paused while it is over its temperature limit.
 
 use super::device::DeviceRunner;
 use super::DeviceInfo;
 use crate::backend::MiningBackend;
+use crate::devices::{
+    Device, DeviceHealth, DeviceIo, DeviceSet, Sensor, Supervised, WatchdogOptions,
+};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::nonce::{counter_len, equal_length_runs, next_length_boundary, Nonce};
 use crate::params::HASH_SIZE;
 use crate::table::Table;
 use crate::topn::{Found, TopN};
-use crate::workers::{WorkerIo, WorkerSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Tuning options of the OpenCL backend (`--opencl-workload`); the defaults autotune.
-#[derive(Debug, Clone, Default)]
+/// Where a device's temperature and fan readings come from (NVML, hwmon), chosen per device by
+/// the miner; `None` for a device whose driver exposes nothing.
+pub trait SensorSource: Send + Sync {
+    /// The sensors of device `d`, if any.
+    fn sensor_for(&self, d: &DeviceInfo) -> Option<Box<dyn Sensor>>;
+}
+
+/// Tuning options of the OpenCL backend (`--opencl-workload`, the watchdog's flags); the defaults
+/// autotune and watch with [`WatchdogOptions::default`], without sensors.
+#[derive(Clone, Default)]
 pub struct OpenClOptions {
     /// Work items per launch; `None` autotunes each device to about 200 ms per launch.
     pub workload: Option<usize>,
+    /// When a device is reinitialized, disabled or paused for heat.
+    pub watchdog: WatchdogOptions,
+    /// The devices' sensors.
+    pub sensors: Option<Arc<dyn SensorSource>>,
+}
+
+impl std::fmt::Debug for OpenClOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenClOptions")
+            .field("workload", &self.workload)
+            .field("watchdog", &self.watchdog)
+            .field("sensors", &self.sensors.is_some())
+            .finish()
+    }
 }
 
 /// Launch duration the autotuner aims at: long enough to amortise launch overhead, short enough to
@@ -29,15 +54,68 @@ pub const TARGET_LAUNCH: Duration = Duration::from_millis(200);
 const MAX_RESULTS: usize = 1024;
 const MAX_WORKLOAD: usize = 1 << 26;
 
-/// OpenCL mining backend: one worker per usable device, each with its own nonce id and its own
-/// copy of the table in device memory. See [`MiningBackend`] for how jobs and results flow.
+/// OpenCL mining backend: one supervised worker per usable device, each with its own nonce id and
+/// its own copy of the table in device memory. See [`MiningBackend`] for how jobs and results
+/// flow.
 pub struct OpenClBackend {
-    runners: Vec<Arc<Mutex<DeviceRunner>>>,
-    workers: WorkerSet,
+    // Dropped first: stops the device threads before the devices go.
+    set: DeviceSet,
+    devices: Vec<Arc<OpenClDevice>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One OpenCL device as the watchdog supervises it.
+struct OpenClDevice {
+    info: DeviceInfo,
+    table: Arc<Table>,
+    id: u8,
+    workload: Option<usize>,
+    /// The device's current runner (a reinitialization replaces it); the bench and the
+    /// cross-checks use it.
+    runner: Mutex<Arc<Mutex<DeviceRunner>>>,
+}
+
+impl OpenClDevice {
+    fn runner(&self) -> Arc<Mutex<DeviceRunner>> {
+        lock(&self.runner).clone()
+    }
+}
+
+impl Device for OpenClDevice {
+    fn label(&self) -> String {
+        format!(
+            "opencl{}:{} {}",
+            self.info.platform, self.info.index, self.info.name
+        )
+    }
+
+    fn run(&self, io: DeviceIo, first: bool) -> Result<()> {
+        let runner = if first {
+            self.runner()
+        } else {
+            // A fresh context, kernels and table: whatever state the hung one was in stays with
+            // the abandoned thread.
+            let r = Arc::new(Mutex::new(DeviceRunner::new(
+                self.info.clone(),
+                self.table.clone(),
+                MAX_RESULTS,
+                3,
+            )?));
+            *lock(&self.runner) = r.clone();
+            r
+        };
+        Feeder {
+            id: self.id,
+            runner,
+            workload: self.workload,
+            compute_units: self.info.compute_units.max(1) as usize,
+        }
+        .run(&io);
+        Ok(())
+    }
 }
 
 impl OpenClBackend {
@@ -58,8 +136,8 @@ impl OpenClBackend {
                 "too many miners for the 256 one-byte nonce ids".into(),
             ));
         }
-        let mut workers = WorkerSet::new();
-        let mut runners = Vec::new();
+        let mut ready = Vec::new();
+        let mut supervised = Vec::new();
         let mut last_err = None;
         for d in devices {
             let runner = match DeviceRunner::new(d.clone(), table.clone(), MAX_RESULTS, 3) {
@@ -78,31 +156,34 @@ impl OpenClBackend {
                 d.global_mem >> 20,
                 d.compute_units
             );
-            let k = runners.len();
-            let feeder = Feeder {
-                id: first_id + k as u8,
-                runner: runner.clone(),
+            let device = Arc::new(OpenClDevice {
+                info: d.clone(),
+                table: table.clone(),
+                id: first_id + ready.len() as u8,
                 workload: opts.workload,
-                compute_units: d.compute_units.max(1) as usize,
-            };
-            workers.spawn(
-                format!("opencl{}:{} {}", d.platform, d.index, d.name),
-                format!("opencl-{k}"),
-                move |io| feeder.run(io),
-            )?;
-            runners.push(runner);
+                runner: Mutex::new(runner),
+            });
+            supervised.push(Supervised {
+                device: device.clone(),
+                sensor: opts.sensors.as_ref().and_then(|s| s.sensor_for(d)),
+            });
+            ready.push(device);
         }
-        if runners.is_empty() {
+        if ready.is_empty() {
             return Err(
                 last_err.unwrap_or_else(|| Error::Backend("no usable OpenCL device".into()))
             );
         }
-        Ok(OpenClBackend { runners, workers })
+        let set = DeviceSet::start(supervised, opts.watchdog)?;
+        Ok(OpenClBackend {
+            set,
+            devices: ready,
+        })
     }
 
     /// How many OpenCL devices this backend mines on (devices that failed to start are left out).
     pub fn device_count(&self) -> usize {
-        self.runners.len()
+        self.devices.len()
     }
 
     /// Full hashes computed on device `k` (for cross-checking devices).
@@ -113,16 +194,17 @@ impl OpenClBackend {
         nonces: &[Nonce],
     ) -> Result<Vec<[u8; HASH_SIZE]>> {
         let runner = self
-            .runners
+            .devices
             .get(k)
-            .ok_or_else(|| Error::Backend(format!("no OpenCL device {k}")))?;
+            .ok_or_else(|| Error::Backend(format!("no OpenCL device {k}")))?
+            .runner();
         let mut out = Vec::with_capacity(nonces.len());
         for run in equal_length_runs(nonces) {
             let flat: Vec<u8> = nonces[run.clone()]
                 .iter()
                 .flat_map(|n| n.as_bytes().to_vec())
                 .collect();
-            out.extend(lock(runner).hash_nonces(prefix, &flat, nonces[run.start].len())?);
+            out.extend(lock(&runner).hash_nonces(prefix, &flat, nonces[run.start].len())?);
         }
         Ok(out)
     }
@@ -134,25 +216,29 @@ impl MiningBackend for OpenClBackend {
     }
 
     fn worker_labels(&self) -> Vec<String> {
-        self.workers.labels()
+        self.set.labels()
     }
 
     fn set_job(&self, job: Option<Job>) {
-        self.workers.set_job(job);
+        self.set.set_job(job);
     }
 
     fn best(&self, job_id: u64) -> Vec<Found> {
-        self.workers.best(job_id)
+        self.set.best(job_id)
     }
 
     fn hash_counts(&self) -> Vec<u64> {
-        self.workers.hash_counts()
+        self.set.hash_counts()
+    }
+
+    fn device_health(&self) -> Vec<DeviceHealth> {
+        self.set.health()
     }
 
     fn random_read_ceiling(&self, secs: f64) -> Option<f64> {
         let mut total = 0.0;
-        for (k, r) in self.runners.iter().enumerate() {
-            match lock(r).random_read_rate(secs / self.runners.len() as f64) {
+        for (k, d) in self.devices.iter().enumerate() {
+            match lock(&d.runner()).random_read_rate(secs / self.devices.len() as f64) {
                 Ok(rate) => total += rate,
                 Err(e) => {
                     tracing::error!("OpenCL device {k}: {e}");
@@ -166,7 +252,7 @@ impl MiningBackend for OpenClBackend {
     /// Computed on the first device; if another device disagrees, that is logged as an error.
     fn hash_nonces(&self, prefix: &[u8], nonces: &[Nonce]) -> Vec<[u8; HASH_SIZE]> {
         let mut first: Option<Vec<[u8; HASH_SIZE]>> = None;
-        for k in 0..self.runners.len() {
+        for k in 0..self.devices.len() {
             match self.hash_nonces_on(k, prefix, nonces) {
                 Ok(h) => match &first {
                     None => first = Some(h),
@@ -199,30 +285,38 @@ struct Launch {
 }
 
 impl Feeder {
-    fn run(self, io: WorkerIo) {
+    fn run(self, io: &DeviceIo) {
         let mut seen = 0;
         let mut n = self
             .workload
             .unwrap_or(self.compute_units * 1024)
             .clamp(1, MAX_WORKLOAD);
-        while let Some((generation, job)) = io.jobs.wait_newer(seen) {
+        while let Some((generation, job)) = io.next_job(seen) {
             seen = generation;
-            if let Err(e) = self.mine(&io, &job, seen, &mut n) {
+            if let Err(e) = self.mine(io, &job, seen, &mut n) {
+                // The watchdog sees no results and reinitializes the device.
                 tracing::error!("OpenCL device stopped mining job {}: {e}", job.id);
             }
         }
     }
 
-    fn mine(&self, io: &WorkerIo, job: &Job, seen: u64, n: &mut usize) -> Result<()> {
+    fn mine(&self, io: &DeviceIo, job: &Job, seen: u64, n: &mut usize) -> Result<()> {
         lock(&self.runner).set_prefix(&job.prefix)?;
         let mut best = TopN::new(job.keep);
-        io.published.start_job(job.id, &best);
+        io.start_job(job.id, &best);
         let mut counter = 1u64;
         let mut inflight: std::collections::VecDeque<Launch> = Default::default();
         let mut last_finish = Instant::now();
         loop {
-            let switching = io.jobs.generation() != seen;
-            while !switching && inflight.len() < 2 {
+            let switching = io.switching(seen);
+            let hot = io.hot();
+            if hot && !switching && inflight.is_empty() {
+                // Over the temperature limit: idle (nothing in flight) until it cools.
+                io.wait_cool(seen);
+                last_finish = Instant::now();
+                continue;
+            }
+            while !switching && !hot && inflight.len() < 2 {
                 let clen = counter_len(counter);
                 let room =
                     next_length_boundary(counter).map_or(u64::MAX - counter, |b| b - counter);
@@ -244,7 +338,7 @@ impl Feeder {
                 counter += count as u64;
             }
             let Some(l) = inflight.pop_front() else {
-                return Ok(()); // switching with nothing in flight
+                return Ok(()); // switching with nothing in flight (`hot` waits above)
             };
             let mut runner = lock(&self.runner);
             let (mut results, mut overflow) = runner.finish(l.slot)?;
@@ -276,9 +370,9 @@ impl Feeder {
                 }
             }
             if improved {
-                io.published.improve(&best);
+                io.improve(&best);
             }
-            io.hashes.fetch_add(l.n as u64, Ordering::Relaxed);
+            io.add_hashes(l.n as u64);
             // Autotune: aim each launch at TARGET_LAUNCH.
             let took = last_finish.elapsed();
             last_finish = Instant::now();

@@ -8,7 +8,7 @@ mod backend;
 mod device;
 mod kernel_cache;
 
-pub use backend::{OpenClBackend, OpenClOptions};
+pub use backend::{OpenClBackend, OpenClOptions, SensorSource};
 pub use device::check_capacity;
 
 use crate::error::{Error, Result};
@@ -41,6 +41,9 @@ pub struct DeviceInfo {
     pub compute_units: u32,
     /// The OpenCL device handle (`cl_device_id`) as an integer; only valid in this process.
     pub id: usize,
+    /// The device's PCI address (`0000:01:00.0`) where the driver tells it (NVIDIA and AMD
+    /// extensions): how its temperature sensors are found in NVML or sysfs.
+    pub pci_bus_id: Option<String>,
 }
 
 pub(crate) fn cl_err(what: &str, e: impl std::fmt::Debug) -> Error {
@@ -93,10 +96,40 @@ fn discover() -> Result<Vec<DeviceInfo>> {
                 max_alloc: d.max_mem_alloc_size().unwrap_or(0),
                 compute_units: d.max_compute_units().unwrap_or(0),
                 id: id as usize,
+                pci_bus_id: pci_bus_id(&d),
             });
         }
     }
     Ok(out)
+}
+
+/// The device's PCI address from the vendor extensions (NVIDIA's bus and slot ids, AMD's
+/// topology); domain 0, which is all these extensions can say. The conversions of the binding
+/// panic on answers of an unexpected size, so a strange driver gives `None`, not a crash.
+fn pci_bus_id(d: &Device) -> Option<String> {
+    let vendor = d.vendor().unwrap_or_default().to_lowercase();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if vendor.contains("nvidia") {
+            let bus = d.pci_bus_id_nv().ok()?;
+            let slot = d.pci_slot_id_nv().ok()?;
+            Some(format!(
+                "0000:{:02x}:{:02x}.{:x}",
+                bus & 0xff,
+                (slot >> 3) & 0x1f,
+                slot & 7
+            ))
+        } else if vendor.contains("advanced micro") || vendor.contains("amd") {
+            let t = d.topology_amd().ok()?;
+            Some(format!(
+                "0000:{:02x}:{:02x}.{:x}",
+                t.bus, t.device, t.function
+            ))
+        } else {
+            None
+        }
+    }))
+    .ok()
+    .flatten()
 }
 
 /// Picks devices: `platform` by index or (case-insensitive substring of) name, `devices` by index

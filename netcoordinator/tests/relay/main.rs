@@ -17,6 +17,7 @@ use upstream::{devnet_job, mining, primary, relay_options, relayed_job};
 const SECRET: &str = "primary-secret-0123456789";
 const RELAY_SECRET: &str = "relays-only-secret-0123456789";
 const SITE_SECRET: &str = "site-b-secret-0123456789";
+const HTTP_TOKEN: &str = "operator-token-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() {
@@ -30,7 +31,8 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             .args(["--records-per-miner", "5"])
             .env("NETMINE_SECRET", SECRET)
             .env("NETMINE_RELAY_SECRET", RELAY_SECRET)
-            .env("NETMINE_EC_SECRET", key.to_secret_string()),
+            .env("NETMINE_EC_SECRET", key.to_secret_string())
+            .env("NETMINE_HTTP_TOKEN", HTTP_TOKEN),
     );
     let (primary, http) = (primary_proc.miners().await, primary_proc.http().await);
     // The relay: no factomd, no EC key; its table comes from the primary.
@@ -105,6 +107,57 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
                 .count();
             (relayed_rates == 2).then_some(())
         },
+    )
+    .await;
+    // Remote control reaches a miner behind the relay: `netcoordinator miners pause` asks the
+    // primary's API, the primary passes it to the relay, the relay to its miner, and the answer
+    // comes back the same way; the miner stays connected, listed as paused, and its rate falls to
+    // 0. `resume` brings the rate back.
+    let ctl = |action: &'static str| {
+        let http = http.to_string();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
+                .args(["miners", action, "siteB1", "--http", &http])
+                .env("NETMINE_HTTP_TOKEN", HTTP_TOKEN)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "miners {action} siteB1 failed:\n{text}"
+            );
+            assert!(text.contains("siteB1: done"), "{text}");
+            assert!(!text.contains(HTTP_TOKEN), "{text}");
+        })
+    };
+    let site_b1 = |want_paused: bool| {
+        let url = url.clone();
+        async move {
+            let v: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let m = v["miners"]
+                .as_array()?
+                .iter()
+                .find(|m| m["identity"] == "siteB1")?
+                .clone();
+            let rate = m["rate_10s"].as_f64()?;
+            let stopped = m["paused"] == true && rate == 0.0;
+            let hashing = m["paused"] == false && rate > 0.0;
+            (m["connected"] == true && if want_paused { stopped } else { hashing }).then_some(())
+        }
+    };
+    ctl("pause").await.unwrap();
+    until_some(
+        "siteB1 paused behind the relay, rate 0",
+        Duration::from_secs(30),
+        || site_b1(true),
+    )
+    .await;
+    ctl("resume").await.unwrap();
+    until_some(
+        "siteB1 hashing again behind the relay",
+        Duration::from_secs(30),
+        || site_b1(false),
     )
     .await;
     // Nothing paid twice: every entry hash once across the history, and the chain holds exactly

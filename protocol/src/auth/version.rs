@@ -16,7 +16,7 @@
 pub const HEADER: &str = "Netmine-Protocol";
 
 /// The newest version this build speaks.
-pub const NEWEST: u32 = 2;
+pub const NEWEST: u32 = 3;
 
 /// The oldest version this build still speaks (with peers that have not been upgraded).
 pub const OLDEST: u32 = 1;
@@ -85,22 +85,25 @@ mod tests {
 
     #[test]
     fn the_newest_common_version_is_chosen() {
-        assert_eq!(offer(), "1-2");
+        assert_eq!(offer(), "1-3");
         assert_eq!(offer_up_to(1), "1-1");
-        assert_eq!(offer_up_to(9), "1-2", "never more than this build speaks");
+        assert_eq!(offer_up_to(2), "1-2");
+        assert_eq!(offer_up_to(9), "1-3", "never more than this build speaks");
         assert_eq!(choose(None), Ok(1), "no header: a version-1 client");
         assert_eq!(choose(Some("1-2")), Ok(2));
-        assert_eq!(choose(Some("1-7")), Ok(2), "a newer client gets our newest");
+        assert_eq!(choose(Some("1-7")), Ok(3), "a newer client gets our newest");
         assert_eq!(choose(Some("1")), Ok(1));
         assert_eq!(choose(Some(" 2 ")), Ok(2));
-        assert!(choose(Some("3-4")).is_err(), "only newer than us");
+        assert_eq!(choose(Some("1-3")), Ok(3));
+        assert!(choose(Some("4-5")).is_err(), "only newer than us");
         assert!(choose(Some("0")).is_err());
         assert!(choose(Some("2-1")).is_err());
         assert!(choose(Some("x")).is_err());
         let e = choose(Some("5-9")).unwrap_err().to_string();
-        assert!(e.contains("5-9") && e.contains("1 to 2"), "{e}");
+        assert!(e.contains("5-9") && e.contains("1 to 3"), "{e}");
         assert_eq!(accept(None), Ok(1));
         assert_eq!(accept(Some("2")), Ok(2));
-        assert!(accept(Some("3")).is_err());
+        assert_eq!(accept(Some("3")), Ok(3));
+        assert!(accept(Some("4")).is_err());
     }
 }
