@@ -324,6 +324,7 @@ mod tests {
             "prices",
             "enroll",
             "relay_identities",
+            "alerts",
         ];
         let all: BTreeSet<String> = flags(Daemon::command())
             .union(&flags(Relay::command()))

@@ -35,6 +35,16 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             .env("NETMINE_HTTP_TOKEN", HTTP_TOKEN),
     );
     let (primary, http) = (primary_proc.miners().await, primary_proc.http().await);
+    // The primary has a token (remote control needs one): every API read carries it.
+    let api = {
+        let mut h = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {HTTP_TOKEN}");
+        h.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+        reqwest::Client::builder()
+            .default_headers(h)
+            .build()
+            .unwrap()
+    };
     // The relay: no factomd, no EC key; its table comes from the primary.
     let relay = Process::start(
         "relay",
@@ -58,7 +68,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
     let url = format!("http://{http}/api/miners");
     let deadline = Instant::now() + Duration::from_secs(90);
     let miners = until_some("every miner paid", Duration::from_secs(91), || async {
-        let v: Option<Value> = match reqwest::get(&url).await {
+        let v: Option<Value> = match api.get(&url).send().await {
             Ok(r) => r.json().await.ok(),
             Err(_) => None,
         };
@@ -97,7 +107,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         "the relayed miners' rates",
         Duration::from_secs(30),
         || async {
-            let v: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+            let v: Value = api.get(&url).send().await.unwrap().json().await.unwrap();
             let relayed_rates = v["miners"]
                 .as_array()
                 .unwrap()
@@ -132,9 +142,9 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         })
     };
     let site_b1 = |want_paused: bool| {
-        let url = url.clone();
+        let (url, api) = (url.clone(), api.clone());
         async move {
-            let v: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let v: Value = api.get(&url).send().await.ok()?.json().await.ok()?;
             let m = v["miners"]
                 .as_array()?
                 .iter()
@@ -162,7 +172,9 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
     .await;
     // Nothing paid twice: every entry hash once across the history, and the chain holds exactly
     // what the primary says it paid.
-    let blocks: Value = reqwest::get(format!("http://{http}/api/blocks?limit=100"))
+    let blocks: Value = api
+        .get(format!("http://{http}/api/blocks?limit=100"))
+        .send()
         .await
         .unwrap()
         .json()
