@@ -166,6 +166,30 @@ pub fn status_table(s: &StatusView) -> String {
         ),
         ("uptime", format!("{} s", s.uptime_secs)),
     ];
+    // A relay: its link instead of what it does not have (factomd, EC).
+    if let Some(r) = &s.relay {
+        rows.retain(|(k, _)| {
+            !matches!(*k, "factomd" | "node faults" | "ec address" | "ec balance")
+        });
+        let link = match (&r.upstream, r.linked) {
+            (Some(u), true) => {
+                format!("relay {} linked to {u} since unix time {}", r.name, r.since)
+            }
+            _ => format!(
+                "relay {} cut from {} since unix time {}{}",
+                r.name,
+                r.upstreams.join(", "),
+                r.since,
+                r.last_error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            ),
+        };
+        rows.push((
+            "upstream",
+            format!("{link}; {} submissions waiting", r.waiting),
+        ));
+    }
     for p in &s.prices {
         rows.push((
             "price source",
