@@ -378,6 +378,23 @@ mod tests {
     }
 
     #[test]
+    fn a_relays_status_shows_its_link_not_a_payers_rows() {
+        let t = coordinator::telemetry::Telemetry::for_relay(4, "siteB", vec!["p:1".into()]);
+        let cut = status_table(&t.status());
+        assert!(cut.contains("relay siteB cut from p:1"), "{cut}");
+        assert!(
+            !cut.contains("ec balance") && !cut.contains("factomd"),
+            "{cut}"
+        );
+        t.upstream_linked("p:1");
+        t.relay_waiting(2);
+        let linked = status_table(&t.status());
+        assert!(linked.contains("relay siteB linked to p:1"), "{linked}");
+        assert!(linked.contains("2 submissions waiting"), "{linked}");
+        assert!(linked.contains("role          relay"), "{linked}");
+    }
+
+    #[test]
     fn json_output_escapes_every_control_character() {
         let served = "{\"skipped\":\"a\u{9b}31m\u{7f}b\"}";
         let shown = escape_controls(served);
