@@ -1,6 +1,7 @@
 //! The dashboard in a real browser: Chromium (headless) loads `/` from a devnet with two miners
-//! and must render both miners in the table, the hash-rate chart, and the blocks. `.ci/run`
-//! installs Chromium; without it this test fails (it is opt-in: `--include-ignored`).
+//! and must render both miners in the table (with their remote-control buttons), the hash-rate
+//! chart, and the blocks. `.ci/run` installs Chromium; without it this test fails (it is opt-in:
+//! `--include-ignored`).
 //!
 //! With `NETMINE_SCREENSHOT=path.png` it also keeps the screenshot (docs/dashboard.png comes from it).
 
@@ -113,6 +114,17 @@ fn the_dashboard_renders_the_miners_the_chart_and_the_blocks_in_chromium() {
             "miner {m} not in the table:\n{dom}"
         );
     }
+    // Remote control: a Pause and a Restart button on each (protocol 3) miner's row, and the
+    // farm-wide ones (what they send is tested through the API in coordinator/tests/control.rs).
+    assert!(
+        dom.matches(">Pause</button>").count() >= 2
+            && dom.matches(">Restart</button>").count() >= 2,
+        "no control buttons on the miners' rows:\n{dom}"
+    );
+    assert!(
+        dom.contains("id=\"pause-all\""),
+        "no Pause all button:\n{dom}"
+    );
     let line = dom
         .split("class=\"line\" d=\"M")
         .nth(1)

@@ -115,9 +115,13 @@ pub fn spawn_named_miners(addr: SocketAddr, secret: &str, names: &[String], top:
     }
 }
 
-/// Sibling binaries of `netcoordinator`, as `(package, binary)`, built with this test's profile
-/// into its target directory in one cargo call (cargo builds them only when their own packages
-/// are tested), and their paths in the same order.
+/// Sibling binaries of `netcoordinator`, as `(package, binary)`, and their paths in the same
+/// order. They are built with this test's profile into its target directory by one
+/// `cargo build --workspace --bins --tests`: the same units, with the same features, as
+/// `cargo test --workspace` builds (a `-p netminer` build resolves features for netminer alone,
+/// so it would compile a dozen crates again and relink the binaries in the middle of the suite).
+/// Under `cargo test --workspace` everything is fresh and this costs under a second; run alone
+/// (`cargo test -p netcoordinator --test NAME`) the first call builds the workspace's tests.
 pub fn sibling_bins(bins: &[(&str, &str)]) -> Vec<PathBuf> {
     let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
     let profile_dir = me.parent().unwrap();
@@ -128,9 +132,7 @@ pub fn sibling_bins(bins: &[(&str, &str)]) -> Vec<PathBuf> {
     };
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["build", "--quiet", "--profile", profile]);
-    for (package, bin) in bins {
-        cmd.args(["-p", package, "--bin", bin]);
-    }
+    cmd.args(["--workspace", "--bins", "--tests"]);
     let out = cmd
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
