@@ -181,6 +181,22 @@ pub async fn start_http(
     ))
 }
 
+/// Logs where the HTTP surface listens (the line operators, and the process tests, read the
+/// address from: `dashboard and API on … http=ADDR`). The daemon and a relay log it alike.
+pub fn announce_http(a: SocketAddr) {
+    match a.ip().is_unspecified() {
+        true => tracing::info!(
+            http = %a,
+            "dashboard and API on port {} of every interface (http://<this box>:{}/, metrics at /metrics)",
+            a.port(),
+            a.port()
+        ),
+        false => {
+            tracing::info!(http = %a, "dashboard and API on http://{a}/ (metrics: http://{a}/metrics)")
+        }
+    }
+}
+
 /// How often the store's roster is checked for changes another process made.
 pub const ROSTER_POLL: Duration = Duration::from_secs(2);
 
@@ -407,17 +423,7 @@ pub async fn run(
     let mut http = match http_settings(&cfg)? {
         Some(h) => {
             let (a, task) = start_http(&h, telemetry.clone(), store.clone(), http_stop_rx).await?;
-            match a.ip().is_unspecified() {
-                true => tracing::info!(
-                    http = %a,
-                    "dashboard and API on port {} of every interface (http://<this box>:{}/, metrics at /metrics)",
-                    a.port(),
-                    a.port()
-                ),
-                false => {
-                    tracing::info!(http = %a, "dashboard and API on http://{a}/ (metrics: http://{a}/metrics)")
-                }
-            }
+            announce_http(a);
             Some(task)
         }
         None => None,

@@ -253,13 +253,13 @@ async fn a_version_1_box_is_served_until_its_identity_has_a_key_and_no_version_i
     .await;
     // A build newer than this one, many times: told to upgrade, never banned.
     let newer = Client {
-        offer: Some("3-4"),
+        offer: Some("4-5"),
         ..Client::new("future", Some(BoxKey::generate()))
     };
     for _ in 0..5 {
         match newer.login(f.addr).await {
             Err(Refused::Code(ConnectionRefusal::Upgrade, why)) => {
-                assert!(why.contains("3-4") && why.contains("1 to 2"), "{why}")
+                assert!(why.contains("4-5") && why.contains("1 to 3"), "{why}")
             }
             Err(Refused::Other(why)) => assert!(why.contains("version"), "{why}"),
             other => panic!("{:?}", other.map(|_| ())),

@@ -21,6 +21,11 @@
 //! waits for the upstream's answer; those still unanswered when a link dies go again on the
 //! next one. The upstream pays: it verifies every record again and records each entry once, so
 //! nothing is paid twice. A relay needs no factomd, no prices and no EC key.
+//!
+//! A relay is watched where it is: it serves the coordinator's dashboard, JSON API and
+//! `/metrics` for its own miners (`http`, by default on 127.0.0.1:7781; the same token rule and
+//! routes, remote control of its miners included), its status marked `relay` with its link's
+//! state, which the link loop below reports to its telemetry.
 
 use anyhow::{bail, Context, Result};
 use coordinator::server::{serve, stats_of, CurrentJob, Hub, RelayedSubmission, ServerConfig};
@@ -88,6 +93,8 @@ pub struct RelayOptions {
     /// The relay's data dir: its box key (`box.key`, which signs its link upstream) and its own
     /// roster of its miners (`relay.db`).
     pub data_dir: PathBuf,
+    /// Its own dashboard, API and metrics (`None`: none served).
+    pub http: Option<coordinator::daemon::HttpSettings>,
 }
 
 /// A running relay.
@@ -99,6 +106,9 @@ pub struct Relay {
     /// The link to the upstream: it ends only with a reason retrying cannot fix (the upstream
     /// refused the relay's secret or name), or when the relay is stopped.
     pub link: tokio::task::JoinHandle<Option<String>>,
+    /// Where its dashboard and API are served, if they are, and the server's task (it ends only
+    /// when the relay stops, or fails).
+    pub http: Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>,
     stop: watch::Sender<bool>,
 }
 
@@ -152,30 +162,73 @@ pub async fn start(o: RelayOptions) -> Result<Relay> {
         .with_context(|| format!("listening for miners on {}", o.listen))?;
     let addr = listener.local_addr()?;
     // The relay's own miners' keys are pinned in its own roster (its store).
+    // The same store serves the HTTP API (its roster routes; its blocks are none: the upstream
+    // pays).
     let store = coordinator::store::Store::open(&o.data_dir.join("relay.db"))?;
+    let book = store.clone();
     let roster =
-        tokio::task::spawn_blocking(move || coordinator::roster::RosterBook::open(store)).await??;
-    let telemetry = Arc::new(coordinator::telemetry::Telemetry::new(
+        tokio::task::spawn_blocking(move || coordinator::roster::RosterBook::open(book)).await??;
+    // Its telemetry is a relay's: its status says so, with its link's state.
+    let upstream: Vec<&str> = o.upstream.iter().map(CoordinatorAddr::as_str).collect();
+    let telemetry = Arc::new(coordinator::telemetry::Telemetry::for_relay(
         o.server.max_work_entries(),
+        &o.name,
+        upstream.iter().map(|u| u.to_string()).collect(),
     ));
+    let (stop, stop_rx) = watch::channel(false);
+    // The dashboard and API start before the link: an operator sees a relay that cannot link.
+    let http = match &o.http {
+        Some(h) => {
+            let (a, task) = coordinator::daemon::start_http(
+                h,
+                telemetry.clone(),
+                store.clone(),
+                stop_rx.clone(),
+            )
+            .await?;
+            coordinator::daemon::announce_http(a);
+            Some((a, task))
+        }
+        None => None,
+    };
+    tokio::spawn(sample_rates(telemetry.clone(), stop_rx.clone()));
     let hub = Hub::with_roster(o.server, table, telemetry, Arc::new(roster));
     let (up_tx, up_rx) = mpsc::channel(QUEUE);
     hub.forward_to(up_tx);
-    let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(coordinator::daemon::follow_roster(
         hub.clone(),
         stop_rx.clone(),
     ));
     tokio::spawn(serve(hub.clone(), listener, stop_rx.clone()));
     let link = tokio::spawn(link_loop(dialer, hub.clone(), up_rx, stop_rx));
-    let upstream: Vec<&str> = o.upstream.iter().map(CoordinatorAddr::as_str).collect();
     tracing::info!(miners = %addr, ?upstream, name = %o.name, "relay running");
     Ok(Relay {
         addr,
         hub,
         link,
+        http,
         stop,
     })
+}
+
+/// Samples the relay's miners' rate for its dashboard's chart (as the daemon does), until stopped.
+async fn sample_rates(
+    telemetry: Arc<coordinator::telemetry::Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(coordinator::telemetry::RATE_SAMPLE_EVERY);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => telemetry.sample_rate(),
+            r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+        }
+    }
+}
+
+/// Tells the telemetry how many submissions wait for the upstream.
+fn report_waiting(hub: &Hub, pending: &VecDeque<RelayedSubmission>, unacked: usize) {
+    hub.telemetry().relay_waiting(pending.len() + unacked);
 }
 
 /// Keeps the link up ([`Dialer`]) until stopped (`None`) or refused for good (`Some(why)`:
@@ -196,7 +249,10 @@ async fn link_loop(
             loop {
                 tokio::select! {
                     r = &mut dial => break r,
-                    Some(s) = up.recv() => queue(&mut pending, s),
+                    Some(s) = up.recv() => {
+                        queue(&mut pending, s);
+                        report_waiting(&hub, &pending, 0);
+                    }
                 }
             }
         };
@@ -204,13 +260,16 @@ async fn link_loop(
             Ok(Some(linked)) => linked,
             Ok(None) => return None,
             Err(all) => {
-                return Some(format!(
+                let why = format!(
                     "the upstream refused this relay ({}): check the relay's upstream secret (the upstream's relay_secret, or its farm secret without one) and that its `relays` list names this relay",
                     all.reasons.join("; ")
-                ))
+                );
+                hub.telemetry().upstream_cut(&why);
+                return Some(why);
             }
         };
         tracing::info!(upstream = %linked.addr, version = linked.version, "linked to the upstream");
+        hub.telemetry().upstream_linked(linked.addr.as_str());
         // The upstream's farm may pay every record to one address: this relay's miners are told
         // it when they log in (an empty one, or a version-1 upstream's echo, means their own).
         let farm =
@@ -230,6 +289,11 @@ async fn link_loop(
         .await;
         let _ = linked.ws.close(None).await;
         drop(linked);
+        hub.telemetry().upstream_cut(&match &end {
+            Ended::Lost(why) => format!("link lost: {why}"),
+            Ended::Failback => "leaving for the preferred upstream, which is back".to_string(),
+            Ended::Refused(why) => format!("refused: {why}"),
+        });
         // Sent but not answered: the link may have died with them in flight. They go again
         // first (the upstream refuses what it already has as duplicates).
         while let Some(s) = unacked.pop_back() {
@@ -237,6 +301,7 @@ async fn link_loop(
                 pending.push_front(s);
             }
         }
+        report_waiting(&hub, &pending, 0);
         if *stop.borrow() {
             return None;
         }
@@ -314,6 +379,7 @@ async fn run_link(
     let mut stats = tokio::time::interval(STATS_EVERY);
     let mut reported: BTreeSet<String> = BTreeSet::new();
     loop {
+        report_waiting(hub, pending, unacked.len());
         tokio::select! {
             _ = stop.changed() => return Ended::Lost("stopping".into()),
             _ = failback.preferred_back() => return Ended::Failback,
@@ -422,6 +488,14 @@ fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
                 Err(e) => return Some(Message::Error { message: e }),
             };
             tracing::info!(job_id, height = opr.height, "job from the upstream");
+            hub.telemetry().relay_job(
+                &opr.network,
+                coordinator::telemetry::views::JobView {
+                    id: job_id,
+                    height: opr.height,
+                    min_difficulty: format!("{:016x}", min_difficulty.0),
+                },
+            );
             hub.start_job(CurrentJob {
                 job_id,
                 template: OprTemplate {

@@ -46,10 +46,13 @@ pub fn run(flags: RelayFlags) -> Result<()> {
         bits: c.bits,
         table_dir: c.table_dir.clone(),
         data_dir,
+        // The same address, token and checks as the daemon's (`http`, `http_token`).
+        http: coordinator::daemon::http_settings(&c)?,
     };
     netmine_cli::raise_fd_limit_logged();
     tokio::runtime::Runtime::new()?.block_on(async {
         let mut relay = netcoordinator::relay::start(opts).await?;
+        let mut http = relay.http.take().map(|(_, task)| task);
         tokio::select! {
             () = netmine_cli::shutdown_signal() => {
                 tracing::info!("stopping");
@@ -61,6 +64,15 @@ pub fn run(flags: RelayFlags) -> Result<()> {
                 Ok(None) => anyhow::Ok(()),
                 Err(e) => bail!("the relay's link failed: {e}"),
             },
+            // Like the daemon's, the HTTP server ends only by failing.
+            r = async { http.as_mut().expect("guarded").await }, if http.is_some() => {
+                let why = match r {
+                    Ok(Ok(())) => "stopped".to_string(),
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                bail!("the relay's HTTP server failed: {why}")
+            }
         }
     })
 }

@@ -118,8 +118,21 @@ pub struct DaemonFlags {
     /// --caddr): at minute 9 it pays only if the primary did not.
     #[arg(long)]
     pub standby: bool,
+    #[command(flatten)]
+    pub web: HttpFlags,
+    /// Days of per-block history kept in the store (0: forever; default 30).
+    #[arg(long, value_name = "DAYS")]
+    pub history_days: Option<u32>,
+    /// Seconds between stats lines in the log (default 900).
+    #[arg(long, value_name = "S", alias = "stats-interval")]
+    pub stats_interval_secs: Option<f64>,
+}
+
+/// The operators' HTTP surface, the same flags (and checks) for the daemon and the relay.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpFlags {
     /// The operators' HTTP API, metrics and dashboard: HOST:PORT, :PORT or `off` (default
-    /// 127.0.0.1:7780). Beyond loopback it needs a token.
+    /// 127.0.0.1:7780; a relay's 127.0.0.1:7781). Beyond loopback it needs a token.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
     /// The token every HTTP request must then carry (Bearer, or a browser's Basic password).
@@ -136,12 +149,6 @@ pub struct DaemonFlags {
     /// Seconds an HTTP request may take to be answered, then 503 (default 30).
     #[arg(long, value_name = "S")]
     pub http_request_timeout_secs: Option<f64>,
-    /// Days of per-block history kept in the store (0: forever; default 30).
-    #[arg(long, value_name = "DAYS")]
-    pub history_days: Option<u32>,
-    /// Seconds between stats lines in the log (default 900).
-    #[arg(long, value_name = "S", alias = "stats-interval")]
-    pub stats_interval_secs: Option<f64>,
 }
 
 /// The relay's flags: the listener's (for its own miners) plus its link upstream.
@@ -162,6 +169,9 @@ pub struct RelayFlags {
     /// This relay's name: its identity at the upstream, which lists it in its `relays`.
     #[arg(long, value_name = "NAME", alias = "name")]
     pub relay_name: Option<String>,
+    /// The relay's own dashboard, API and metrics, for its miners.
+    #[command(flatten)]
+    pub web: HttpFlags,
 }
 
 /// `if let Some(v) = flag { key = v }` for each named flag, whatever the key's type: the flag and
@@ -190,13 +200,22 @@ impl ListenerFlags {
     }
 }
 
-/// The file (if any), then the environment, then the flags.
+impl HttpFlags {
+    fn lay_over(self, c: &mut CoordinatorConfig) {
+        lay!(c, self; http, http_max_connections, http_header_timeout_secs,
+            http_request_timeout_secs);
+        lay_opt!(c, self; http_token);
+    }
+}
+
+/// The role's defaults, the file (if any), then the environment, then the flags.
 fn layered(
+    role: Role,
     file: Option<&Path>,
     env: &Environment,
     flags: impl FnOnce(&mut CoordinatorConfig),
 ) -> Result<CoordinatorConfig> {
-    let mut c = CoordinatorConfig::load_or_default(file)?;
+    let mut c = CoordinatorConfig::load_or_default_for(file, role)?;
     c.apply_env(env)?;
     flags(&mut c);
     Ok(c)
@@ -205,11 +224,11 @@ fn layered(
 /// The daemon's settings from its flags and the environment.
 pub fn resolve_daemon(f: DaemonFlags, env: &Environment) -> Result<CoordinatorConfig> {
     let file = f.listener.config.clone();
-    layered(file.as_deref(), env, |c| {
+    layered(Role::Coordinator, file.as_deref(), env, |c| {
         f.listener.lay_over(c);
-        lay!(c, f; factomd, network, max_entries, http, history_days, stats_interval_secs,
-            http_max_connections, http_header_timeout_secs, http_request_timeout_secs);
-        lay_opt!(c, f; max_entries_per_coinbase, previous_winners, submit_window_secs, http_token);
+        f.web.lay_over(c);
+        lay!(c, f; factomd, network, max_entries, history_days, stats_interval_secs);
+        lay_opt!(c, f; max_entries_per_coinbase, previous_winners, submit_window_secs);
         c.standby |= f.standby;
         if let Some(file) = f.prices {
             c.prices = prices::PricesConfig::fixed_only(file);
@@ -220,8 +239,9 @@ pub fn resolve_daemon(f: DaemonFlags, env: &Environment) -> Result<CoordinatorCo
 /// The relay's settings from its flags and the environment.
 pub fn resolve_relay(f: RelayFlags, env: &Environment) -> Result<CoordinatorConfig> {
     let file = f.listener.config.clone();
-    layered(file.as_deref(), env, |c| {
+    layered(Role::Relay, file.as_deref(), env, |c| {
         f.listener.lay_over(c);
+        f.web.lay_over(c);
         lay!(c, f; upstream, upstream_tls_fingerprint);
         lay_opt!(c, f; upstream_secret, relay_name);
     })
@@ -397,6 +417,64 @@ mod tests {
         let c = resolve_relay(r.f, &env).unwrap();
         assert_eq!(c.relay_name.as_deref(), Some("site1"));
         assert_eq!(c.upstream, vec!["a:1".to_string(), "b:2".to_string()]);
+        assert_eq!(
+            c.http, "0.0.0.0:7780",
+            "the relay reads the file's http too"
+        );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A relay's HTTP settings are the daemon's: the same flags, file key and environment
+    /// variable, the same check (beyond loopback only with a token) at start and in
+    /// check-config; only its default differs, so it does not clash with a coordinator's.
+    #[test]
+    fn a_relays_http_is_checked_like_the_daemons() {
+        let relay = |args: &[&str], env: &Environment| {
+            let mut all = vec!["x", "--name", "site1", "--upstream", "a:1"];
+            all.extend_from_slice(args);
+            resolve_relay(Relay::parse_from(all).f, env).unwrap()
+        };
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = vec![("NETMINE_SECRET", "site-secret-0123456789")];
+            all.extend_from_slice(&[("NETMINE_UPSTREAM_SECRET", "upstream-secret-0123456789")]);
+            all.extend_from_slice(pairs);
+            env_of(&all)
+        };
+        let http_problems = |c: &CoordinatorConfig| {
+            let (p, _) = c.problems(Role::Relay);
+            p.into_iter()
+                .filter(|p| p.contains("http"))
+                .collect::<Vec<_>>()
+        };
+        // By default: loopback, one port above the coordinator's, and nothing wrong.
+        let c = relay(&[], &with(&[]));
+        assert_eq!(c.http, coordinator::http::RELAY_DEFAULT_ADDR);
+        assert!(
+            c.validate_relay().is_ok(),
+            "{:?}",
+            c.problems(Role::Relay).0
+        );
+        assert_eq!(
+            resolve_daemon(Default::default(), &with(&[])).unwrap().http,
+            "127.0.0.1:7780"
+        );
+        // Beyond loopback without a token: refused at start and by check-config, which run the
+        // same check.
+        let open = relay(&["--http", "0.0.0.0:7781"], &with(&[]));
+        let p = http_problems(&open);
+        assert!(p.iter().any(|p| p.contains("set a token")), "{p:?}");
+        assert!(open.validate_relay().is_err());
+        assert!(check(&open, Role::Relay, None).is_err());
+        assert!(coordinator::daemon::http_settings(&open).is_err());
+        // A token from the environment (or the flag) makes it right; a short one does not.
+        let token = with(&[("NETMINE_HTTP_TOKEN", "relay-token-0123456789")]);
+        let ok = relay(&["--http", ":7781"], &token);
+        assert!(http_problems(&ok).is_empty());
+        assert!(ok.validate_relay().is_ok());
+        let weak = relay(&["--http", ":7781", "--http-token", "short"], &with(&[]));
+        assert!(http_problems(&weak).iter().any(|p| p.contains("too short")));
+        // `off` serves nothing.
+        let off = relay(&["--http", "off"], &with(&[]));
+        assert!(coordinator::daemon::http_settings(&off).unwrap().is_none());
     }
 }

@@ -166,6 +166,30 @@ pub fn status_table(s: &StatusView) -> String {
         ),
         ("uptime", format!("{} s", s.uptime_secs)),
     ];
+    // A relay: its link instead of what it does not have (factomd, EC).
+    if let Some(r) = &s.relay {
+        rows.retain(|(k, _)| {
+            !matches!(*k, "factomd" | "node faults" | "ec address" | "ec balance")
+        });
+        let link = match (&r.upstream, r.linked) {
+            (Some(u), true) => {
+                format!("relay {} linked to {u} since unix time {}", r.name, r.since)
+            }
+            _ => format!(
+                "relay {} cut from {} since unix time {}{}",
+                r.name,
+                r.upstreams.join(", "),
+                r.since,
+                r.last_error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            ),
+        };
+        rows.push((
+            "upstream",
+            format!("{link}; {} submissions waiting", r.waiting),
+        ));
+    }
     for p in &s.prices {
         rows.push((
             "price source",
@@ -351,6 +375,23 @@ mod tests {
         let t = miners_table(&miners.miners);
         assert!(!t.contains(ESC) && !t.contains('\u{7}'), "{t:?}");
         assert!(t.contains("rig0") && t.contains("cpu "), "{t}");
+    }
+
+    #[test]
+    fn a_relays_status_shows_its_link_not_a_payers_rows() {
+        let t = coordinator::telemetry::Telemetry::for_relay(4, "siteB", vec!["p:1".into()]);
+        let cut = status_table(&t.status());
+        assert!(cut.contains("relay siteB cut from p:1"), "{cut}");
+        assert!(
+            !cut.contains("ec balance") && !cut.contains("factomd"),
+            "{cut}"
+        );
+        t.upstream_linked("p:1");
+        t.relay_waiting(2);
+        let linked = status_table(&t.status());
+        assert!(linked.contains("relay siteB linked to p:1"), "{linked}");
+        assert!(linked.contains("2 submissions waiting"), "{linked}");
+        assert!(linked.contains("role          relay"), "{linked}");
     }
 
     #[test]

@@ -140,7 +140,7 @@ async fn sigterm_restarts_in_four_blocks_cost_no_block_with_old_and_new_miners()
             )
         })
         .collect();
-    assert_eq!(versions, [("rig0".into(), 2), ("rig1".into(), 1)].into());
+    assert_eq!(versions, [("rig0".into(), 3), ("rig1".into(), 1)].into());
 
     // SIGTERM about 14 s into each of four blocks (minute 4 of 30 s blocks), started again at
     // once on the same data dir.

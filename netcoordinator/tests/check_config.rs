@@ -3,15 +3,24 @@
 use std::process::{Command, Output};
 
 fn check(config: &str, env: &[(&str, &str)]) -> Output {
+    check_as(&[], config, env)
+}
+
+/// `check-config` with `extra` arguments (`--relay`).
+fn check_as(extra: &[&str], config: &str, env: &[(&str, &str)]) -> Output {
     let path = std::env::temp_dir().join(format!(
-        "check-config-{}-{}.toml",
+        "check-config-{}-{}-{}.toml",
         std::process::id(),
+        extra.len(),
         config.len()
     ));
     std::fs::write(&path, config).unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_netcoordinator"));
     c.args(["check-config", "--config", path.to_str().unwrap()])
+        .args(extra)
         .env_remove("NETMINE_SECRET")
+        .env_remove("NETMINE_HTTP_TOKEN")
+        .env_remove("NETMINE_UPSTREAM_SECRET")
         .env_remove("NETMINE_EC_SECRET");
     for (k, v) in env {
         c.env(k, v);
@@ -73,5 +82,34 @@ fn an_unreadable_or_invalid_file_is_a_clear_error() {
         text(&o.stderr).contains("no_such_key"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+/// A relay's HTTP is checked like the daemon's: beyond loopback only with a token, which is never
+/// printed; without `http` in its file it serves on its own default, 127.0.0.1:7781.
+#[test]
+fn a_relays_http_is_checked_like_the_daemons() {
+    let relay = "relay_name = \"siteB\"\nupstream = [\"primary:1234\"]\n\
+                 secret = \"site-b-secret-0123456789\"\n\
+                 upstream_secret = \"upstream-secret-0123456789\"\n";
+    let o = check_as(&["--relay"], relay, &[]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert!(out.contains("http = \"127.0.0.1:7781\""), "{out}");
+    let open = format!("{relay}http = \"0.0.0.0:7781\"\n");
+    let o = check_as(&["--relay"], &open, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("set a token") && err.contains("1 problem"),
+        "{err}"
+    );
+    let token = "relay-dashboard-token-0123456789";
+    let o = check_as(&["--relay"], &open, &[("NETMINE_HTTP_TOKEN", token)]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert!(
+        out.contains("http_token = \"***\"") && !out.contains(token),
+        "{out}"
     );
 }

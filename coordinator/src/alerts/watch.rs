@@ -134,7 +134,9 @@ impl Watch {
                 );
             }
         }
-        if let Some(avg) = f.farm_rate_1h.filter(|a| *a > 0.0) {
+        // A drop while the operator has miners paused is theirs: not judged until they resume.
+        let pausing = f.miners.iter().any(|m| m.paused && m.connected);
+        if let Some(avg) = f.farm_rate_1h.filter(|a| *a > 0.0 && !pausing) {
             if f.farm_rate < (1.0 - cfg.rate_drop) * avg {
                 add(
                     "farm_rate".into(),

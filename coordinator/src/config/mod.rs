@@ -105,7 +105,8 @@ pub struct CoordinatorConfig {
     /// the farm's EC balance shows the primary did not (see docs/availability.md).
     pub standby: bool,
     /// The operators' HTTP API, metrics and dashboard: `HOST:PORT`, `:PORT` (every interface) or
-    /// `off`. Beyond loopback it needs `http_token`.
+    /// `off`. Beyond loopback it needs `http_token`. A relay serves its own (for its miners), by
+    /// default on `127.0.0.1:7781`.
     pub http: String,
     /// The token every HTTP request must carry when `http` is not loopback (also
     /// `NETMINE_HTTP_TOKEN`); at least 16 characters; no `Debug` shows it.
@@ -236,10 +237,21 @@ impl CoordinatorConfig {
 
     /// The file at `path`, or the defaults when there is none.
     pub fn load_or_default(path: Option<&Path>) -> Result<CoordinatorConfig> {
-        match path {
-            Some(p) => CoordinatorConfig::load(p),
-            None => Ok(CoordinatorConfig::default()),
+        CoordinatorConfig::load_or_default_for(path, Role::Coordinator)
+    }
+
+    /// The file at `path` (or none) over the defaults for `role`: the same for both roles but
+    /// `http`, which is [`RELAY_DEFAULT_ADDR`](crate::http::RELAY_DEFAULT_ADDR) for a relay whose
+    /// file does not set it.
+    pub fn load_or_default_for(path: Option<&Path>, role: Role) -> Result<CoordinatorConfig> {
+        let mut c = match path {
+            Some(p) => CoordinatorConfig::load(p)?,
+            None => CoordinatorConfig::default(),
+        };
+        if role == Role::Relay && !path.is_some_and(|p| sets_key(p, "http")) {
+            c.http = crate::http::RELAY_DEFAULT_ADDR.into();
         }
+        Ok(c)
     }
 
     /// The HTTP surface's budgets (see [`HttpLimits`](crate::http::HttpLimits)).
@@ -360,6 +372,15 @@ impl CoordinatorConfig {
         toml::to_string_pretty(self)
             .unwrap_or_else(|e| format!("# the settings cannot be written as TOML: {e}\n"))
     }
+}
+
+/// Whether the TOML file at `path` sets the top-level `key` (read after [`CoordinatorConfig::load`]
+/// took it, so it is readable TOML).
+fn sets_key(path: &Path, key: &str) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .is_some_and(|t| t.contains_key(key))
 }
 
 /// The Unix second just after the UTC day `YYYY-MM-DD` ends.

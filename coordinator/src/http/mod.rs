@@ -1,5 +1,8 @@
-//! The operators' HTTP surface (`--http`, default `127.0.0.1:7780`): a read-only JSON API, the
-//! Prometheus metrics and the dashboard, served by axum in the daemon's runtime. Only the roster's
+//! The operators' HTTP surface (`--http`, default `127.0.0.1:7780`; a relay's `127.0.0.1:7781`): a
+//! read-only JSON API, the Prometheus metrics and the dashboard, served by axum in the daemon's
+//! (or the relay's) runtime. A relay serves the same routes for its own miners: its status says
+//! `"role": "relay"` with its upstream link, its blocks are empty (the primary pays), and its
+//! metrics leave out what only a paying coordinator has. Only the roster's
 //! and the remote-control routes change anything, and only with the token.
 //!
 //! | Route | What |
@@ -42,6 +45,10 @@ use tokio::net::TcpListener;
 
 /// The default address: loopback only, so a fresh install shows nothing to the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7780";
+
+/// A relay's default address (`netcoordinator relay`): loopback too, one port up, so a relay and
+/// a coordinator on one box both serve theirs without being told.
+pub const RELAY_DEFAULT_ADDR: &str = "127.0.0.1:7781";
 
 /// Why the HTTP surface cannot start as configured.
 #[derive(Debug, thiserror::Error)]

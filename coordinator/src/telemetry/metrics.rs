@@ -1,5 +1,9 @@
 //! The Prometheus metrics (`GET /metrics`, OpenMetrics text format through `prometheus-client`).
 //! Every metric is named `netmine_…`; counters get the `_total` suffix from the encoder.
+//!
+//! A relay serves the same metrics for its own miners, less those only a coordinator that pays
+//! has ([`PRIMARY_ONLY`]: entries, EC, blocks, factomd, prices; a relay showing them at 0 would
+//! look like a farm in trouble), plus its link's (`netmine_relay_…`, served only by a relay).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -37,6 +41,9 @@ pub(super) struct Metrics {
     pub(super) miner_last_seen: Family<Labels, Gauge>,
     pub(super) miner_effective: Family<Labels, FloatGauge>,
     pub(super) blocks_unpaid_with_miners: Counter,
+    pub(super) relay_upstream_up: Gauge,
+    pub(super) relay_links: Counter,
+    pub(super) relay_waiting: Gauge,
     pub(super) devices: super::device_metrics::DeviceMetrics,
 }
 
@@ -113,10 +120,40 @@ pub const METRICS: &[(&str, &str)] = &[
         "Blocks whose job ran with miners connected and that paid nothing (not counting a block \
          another coordinator of the farm paid)",
     ),
+    (
+        "netmine_relay_upstream_up",
+        "Relays only: 1 while the relay's link to its upstream is up, else 0",
+    ),
+    (
+        "netmine_relay_upstream_links",
+        "Relays only: links made to the upstream since the relay started (each one after the \
+         first follows a cut)",
+    ),
+    (
+        "netmine_relay_submissions_waiting",
+        "Relays only: accepted submissions of the relay's miners the upstream has not answered \
+         yet (held while the link is cut, or sent and unanswered)",
+    ),
+];
+
+/// The metrics only a coordinator that pays serves: a relay (which talks to no factomd, polls no
+/// prices and pays nothing) leaves them out rather than show them at 0.
+pub const PRIMARY_ONLY: &[&str] = &[
+    "netmine_entries_paid",
+    "netmine_entries_failed",
+    "netmine_ec_balance",
+    "netmine_ec_spent",
+    "netmine_blocks",
+    "netmine_winners",
+    "netmine_factomd_up",
+    "netmine_node_faults",
+    "netmine_price_source_up",
+    "netmine_blocks_unpaid_with_miners",
 ];
 
 impl Metrics {
-    pub(super) fn new() -> Metrics {
+    /// A coordinator's metrics, or with `relay` a relay's (see [`PRIMARY_ONLY`]).
+    pub(super) fn new(relay: bool) -> Metrics {
         let mut registry = Registry::default();
         let m = Metrics {
             miners_connected: Gauge::default(),
@@ -139,6 +176,9 @@ impl Metrics {
             miner_last_seen: Family::default(),
             miner_effective: Family::default(),
             blocks_unpaid_with_miners: Counter::default(),
+            relay_upstream_up: Gauge::default(),
+            relay_links: Counter::default(),
+            relay_waiting: Gauge::default(),
             devices: Default::default(),
             registry: Registry::default(),
         };
@@ -148,9 +188,16 @@ impl Metrics {
                 .find(|(n, _)| *n == name)
                 .map_or("", |(_, h)| *h)
         };
+        // Which metrics this role serves (the others are kept, and never encoded).
+        let serves = |name: &str| match relay {
+            true => !PRIMARY_ONLY.contains(&name),
+            false => !name.starts_with("netmine_relay_"),
+        };
         macro_rules! reg {
             ($name:literal, $metric:expr) => {
-                registry.register($name, help($name), $metric.clone())
+                if serves($name) {
+                    registry.register($name, help($name), $metric.clone())
+                }
             };
         }
         reg!("netmine_miners_connected", m.miners_connected);
@@ -182,6 +229,9 @@ impl Metrics {
             "netmine_blocks_unpaid_with_miners",
             m.blocks_unpaid_with_miners
         );
+        reg!("netmine_relay_upstream_up", m.relay_upstream_up);
+        reg!("netmine_relay_upstream_links", m.relay_links);
+        reg!("netmine_relay_submissions_waiting", m.relay_waiting);
         m.devices.register(&mut registry);
         // Series that exist from the start (at 0), so a rate() over them works from the first
         // scrape; per-miner and per-source series appear with their miner or source.

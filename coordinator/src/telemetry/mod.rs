@@ -12,11 +12,12 @@ mod facts;
 mod metrics;
 mod miners;
 mod paused;
+mod relay;
 pub mod views;
 
 pub use device_metrics::DEVICE_METRICS;
 pub use facts::{Facts, MinerFact};
-pub use metrics::METRICS;
+pub use metrics::{METRICS, PRIMARY_ONLY};
 pub use miners::{EFFECTIVE_BLOCKS, KEEP_DISCONNECTED};
 
 use crate::store::BlockRecord;
@@ -29,7 +30,8 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use views::{
-    FarmRate, FenceView, JobView, MinerView, NodeState, NodeView, PriceSourceView, StatusView,
+    FarmRate, FenceView, JobView, MinerView, NodeState, NodeView, PriceSourceView, RelayView,
+    StatusView,
 };
 
 /// How often the farm's hash rate is sampled for the chart.
@@ -98,6 +100,8 @@ struct Inner {
     paused_in_block: std::collections::BTreeSet<String>,
     /// The last block that paid nothing while miners were connected, until a block pays.
     unpaid_with_miners: Option<u32>,
+    /// On a relay, its link to the upstream (see `relay.rs`).
+    relay: Option<RelayView>,
 }
 
 /// The coordinator's live picture of its farm. One per coordinator, shared through the hub
@@ -111,8 +115,15 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// A telemetry listing at most `max_miners` miners (connected ones are always listed).
+    /// A coordinator's telemetry listing at most `max_miners` miners (connected ones are always
+    /// listed). A relay's is [`Telemetry::for_relay`].
     pub fn new(max_miners: usize) -> Telemetry {
+        Telemetry::build(max_miners, None)
+    }
+
+    /// The telemetry of a coordinator (`relay: None`) or of a relay.
+    fn build(max_miners: usize, relay: Option<RelayView>) -> Telemetry {
+        let metrics = Metrics::new(relay.is_some());
         Telemetry {
             started: Instant::now(),
             inner: Mutex::new(Inner {
@@ -134,8 +145,9 @@ impl Telemetry {
                 fence: None,
                 paused_in_block: Default::default(),
                 unpaid_with_miners: None,
+                relay,
             }),
-            metrics: Metrics::new(),
+            metrics,
             control: Default::default(),
         }
     }
@@ -509,9 +521,15 @@ impl Telemetry {
             miners_connected: st.miners.connected_rates().count(),
             miners_paused: st.miners.paused_now().count(),
             hash_rate,
-            role: if st.standby { "standby" } else { "primary" }.to_string(),
+            role: match (&st.relay, st.standby) {
+                (Some(_), _) => "relay",
+                (None, true) => "standby",
+                (None, false) => "primary",
+            }
+            .to_string(),
             active_since: st.active_since,
             fence: st.fence.clone(),
+            relay: st.relay.clone(),
         }
     }
 

@@ -41,8 +41,8 @@ pub struct StatusView {
     pub miners_paused: usize,
     /// The farm's hash rate: the sum of the connected miners' reported rates.
     pub hash_rate: FarmRate,
-    /// `primary`, or `standby` (`standby = true`: pays only when the primary did not; see
-    /// docs/availability.md).
+    /// `primary`, `standby` (`standby = true`: pays only when the primary did not; see
+    /// docs/availability.md) or `relay` (a site's relay: see `relay`; it pays nothing).
     #[serde(default)]
     pub role: String,
     /// Since when (Unix seconds) miners have been connected here without a break: the
@@ -52,6 +52,34 @@ pub struct StatusView {
     /// What the minute-9 fence found in the last block this coordinator finished.
     #[serde(default)]
     pub fence: Option<FenceView>,
+    /// On a relay (`role` is then `relay`): its name and its link to the upstream. `null` on a
+    /// coordinator.
+    #[serde(default)]
+    pub relay: Option<RelayView>,
+}
+
+/// A relay's link to its upstream, as its own `GET /api/status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RelayView {
+    /// The relay's name: its identity at the upstream.
+    pub name: String,
+    /// The upstream addresses it was given, preferred first.
+    pub upstreams: Vec<String>,
+    /// Whether the link to an upstream is up now.
+    pub linked: bool,
+    /// The upstream linked to now (`null` while the link is cut).
+    pub upstream: Option<String>,
+    /// Unix seconds of the link's last change (linked or cut; the relay's start before its first
+    /// link).
+    pub since: u64,
+    /// Why the link was last cut (kept after it is back, for the record).
+    pub last_error: Option<String>,
+    /// Links made to an upstream since the relay started (more than one: it was cut and came
+    /// back).
+    pub links: u64,
+    /// Its miners' accepted submissions the upstream has not answered yet: held while the link
+    /// is cut, or sent and waiting for the upstream's answer.
+    pub waiting: usize,
 }
 
 /// The minute-9 fence's finding for one block (see `engine::Fence`).

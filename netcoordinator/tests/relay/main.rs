@@ -12,12 +12,13 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use upstream::{devnet_job, mining, primary, relay_options, relayed_job};
+use upstream::{devnet_job, get_json, mining, primary, relay_options, relayed_job, SendText};
 
 const SECRET: &str = "primary-secret-0123456789";
 const RELAY_SECRET: &str = "relays-only-secret-0123456789";
 const SITE_SECRET: &str = "site-b-secret-0123456789";
 const HTTP_TOKEN: &str = "operator-token-0123456789";
+const SITE_HTTP_TOKEN: &str = "site-b-operator-token-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() {
@@ -35,31 +36,24 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             .env("NETMINE_HTTP_TOKEN", HTTP_TOKEN),
     );
     let (primary, http) = (primary_proc.miners().await, primary_proc.http().await);
-    // The primary has a token (remote control needs one): every API read carries it.
-    let api = {
-        let mut h = reqwest::header::HeaderMap::new();
-        let bearer = format!("Bearer {HTTP_TOKEN}");
-        h.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
-        reqwest::Client::builder()
-            .default_headers(h)
-            .build()
-            .unwrap()
-    };
     // The relay: no factomd, no EC key; its table comes from the primary.
     let relay = Process::start(
         "relay",
         Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
             .args(["relay", "--upstream", &primary.to_string()])
             .args(["--name", "siteB", "--caddr", ANY, "--bits", "12"])
+            .args(["--http", ANY, "--data-dir"])
+            .arg(d.join("relay-data"))
             .arg("--table-dir")
             .arg(d.join("relay-tables"))
             .env("NETMINE_UPSTREAM_SECRET", RELAY_SECRET)
             .env("NETMINE_SECRET", SITE_SECRET)
+            .env("NETMINE_HTTP_TOKEN", SITE_HTTP_TOKEN)
             .env_remove("NETMINE_EC_SECRET")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1"),
     );
-    let site = relay.relay_miners().await;
+    let (site, site_http) = (relay.relay_miners().await, relay.http().await);
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let behind = spawn_named_miners(site, SITE_SECRET, &names(&["siteB1", "siteB2"]), 5);
     let home = spawn_named_miners(primary, SECRET, &names(&["home1"]), 5);
@@ -68,10 +62,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
     let url = format!("http://{http}/api/miners");
     let deadline = Instant::now() + Duration::from_secs(90);
     let miners = until_some("every miner paid", Duration::from_secs(91), || async {
-        let v: Option<Value> = match api.get(&url).send().await {
-            Ok(r) => r.json().await.ok(),
-            Err(_) => None,
-        };
+        let v = get_json(&url, HTTP_TOKEN).await;
         let paid = |v: &Value, id: &str| {
             v["miners"].as_array().is_some_and(|m| {
                 m.iter()
@@ -107,7 +98,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         "the relayed miners' rates",
         Duration::from_secs(30),
         || async {
-            let v: Value = api.get(&url).send().await.unwrap().json().await.unwrap();
+            let v = get_json(&url, HTTP_TOKEN).await?;
             let relayed_rates = v["miners"]
                 .as_array()
                 .unwrap()
@@ -119,16 +110,65 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
         },
     )
     .await;
-    // Remote control reaches a miner behind the relay: `netcoordinator miners pause` asks the
-    // primary's API, the primary passes it to the relay, the relay to its miner, and the answer
-    // comes back the same way; the miner stays connected, listed as paused, and its rate falls to
-    // 0. `resume` brings the rate back.
+    // The relay serves its own dashboard, API and metrics for its miners (with its own token):
+    // marked a relay, linked to the primary, listing its two miners, with nothing of a payer.
+    let site_get = |path: &'static str| async move {
+        let r = reqwest::Client::new()
+            .get(format!("http://{site_http}{path}"))
+            .bearer_auth(SITE_HTTP_TOKEN)
+            .send()
+            .await
+            .ok()?;
+        r.status().is_success().then_some(())?;
+        r.text().await.ok()
+    };
+    let json = |t: Option<String>| serde_json::from_str::<Value>(&t?).ok();
+    let status = until_some("the relay's status", PATIENCE, || async {
+        json(site_get("/api/status").await).filter(|s| s["relay"]["linked"] == true)
+    })
+    .await;
+    assert_eq!(status["role"], "relay", "{status:#}");
+    assert_eq!(status["relay"]["name"], "siteB", "{status:#}");
+    assert_eq!(
+        status["relay"]["upstream"],
+        primary.to_string(),
+        "{status:#}"
+    );
+    assert!(status["ec_balance"].is_null(), "{status:#}");
+    let listed = json(site_get("/api/miners").await).unwrap();
+    let mut ids: Vec<&str> = listed["miners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["identity"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["siteB1", "siteB2"], "{listed:#}");
+    let blocks = json(site_get("/api/blocks").await).unwrap();
+    assert_eq!(blocks["blocks"], serde_json::json!([]), "the primary pays");
+    let metrics = site_get("/metrics").await.unwrap();
+    assert!(metrics.contains("netmine_relay_upstream_up 1"), "{metrics}");
+    assert!(metrics.contains("netmine_miners_connected 2"), "{metrics}");
+    assert!(!metrics.contains("netmine_ec_balance"), "{metrics}");
+    assert!(site_get("/").await.unwrap().contains("relay of"));
+    // Without its token the relay's API answers nothing.
+    let bare = reqwest::get(format!("http://{site_http}/api/status")).await;
+    assert_eq!(bare.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // Remote control reaches a miner behind the relay, from either side: `netcoordinator miners
+    // pause` asks the relay's own API (its token), which passes it to its miner; `resume` asks
+    // the primary's, which passes it down the relay's link, and the answer comes back the same
+    // way. The miner stays connected, listed as paused, and its rate falls to 0; `resume` brings
+    // the rate back.
     let ctl = |action: &'static str| {
-        let http = http.to_string();
+        let (api, token) = match action {
+            "pause" => (site_http.to_string(), SITE_HTTP_TOKEN),
+            _ => (http.to_string(), HTTP_TOKEN),
+        };
         tokio::task::spawn_blocking(move || {
             let out = Command::new(env!("CARGO_BIN_EXE_netcoordinator"))
-                .args(["miners", action, "siteB1", "--http", &http])
-                .env("NETMINE_HTTP_TOKEN", HTTP_TOKEN)
+                .args(["miners", action, "siteB1", "--http", &api])
+                .env("NETMINE_HTTP_TOKEN", token)
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -138,13 +178,13 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
                 "miners {action} siteB1 failed:\n{text}"
             );
             assert!(text.contains("siteB1: done"), "{text}");
-            assert!(!text.contains(HTTP_TOKEN), "{text}");
+            assert!(!text.contains(token), "{text}");
         })
     };
     let site_b1 = |want_paused: bool| {
-        let (url, api) = (url.clone(), api.clone());
+        let url = url.clone();
         async move {
-            let v: Value = api.get(&url).send().await.ok()?.json().await.ok()?;
+            let v = get_json(&url, HTTP_TOKEN).await?;
             let m = v["miners"]
                 .as_array()?
                 .iter()
@@ -172,12 +212,7 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
     .await;
     // Nothing paid twice: every entry hash once across the history, and the chain holds exactly
     // what the primary says it paid.
-    let blocks: Value = api
-        .get(format!("http://{http}/api/blocks?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let blocks = get_json(&format!("http://{http}/api/blocks?limit=100"), HTTP_TOKEN)
         .await
         .unwrap();
     let mut seen = HashSet::new();
@@ -189,13 +224,23 @@ async fn miners_behind_a_relay_and_on_the_primary_are_all_paid_by_the_primary() 
             );
         }
     }
+    // The primary goes away: the relay's own status and metrics say its link is cut.
+    drop(primary_proc);
+    let status = until_some("the relay to see its link cut", PATIENCE, || async {
+        json(site_get("/api/status").await).filter(|s| s["relay"]["linked"] == false)
+    })
+    .await;
+    assert!(status["relay"]["upstream"].is_null(), "{status:#}");
+    assert!(status["relay"]["last_error"].is_string(), "{status:#}");
+    let metrics = site_get("/metrics").await.unwrap();
+    assert!(metrics.contains("netmine_relay_upstream_up 0"), "{metrics}");
     let relay_log = relay.log();
     assert!(
         relay_log.contains("table copied") || relay_log.contains("linked to the upstream"),
         "{relay_log}"
     );
     assert!(!relay_log.contains(SECRET) && !relay_log.contains(SITE_SECRET));
-    assert!(!relay_log.contains(RELAY_SECRET));
+    assert!(!relay_log.contains(RELAY_SECRET) && !relay_log.contains(SITE_HTTP_TOKEN));
     drop((behind, home));
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&d);
@@ -502,22 +547,6 @@ async fn a_submission_the_upstream_never_answered_is_sent_again() {
     let _ = stop.send(true);
     drop(relay);
     let _ = std::fs::remove_dir_all(&d);
-}
-
-/// Sending a text frame, for the bare upstream above.
-trait SendText {
-    async fn send_text(&mut self, t: String);
-}
-
-impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> SendText
-    for tokio_tungstenite::WebSocketStream<S>
-{
-    async fn send_text(&mut self, t: String) {
-        use futures_util::SinkExt;
-        let _ = self
-            .send(tokio_tungstenite::tungstenite::Message::Text(t.into()))
-            .await;
-    }
 }
 
 /// A relay the upstream will not take ends with a reason saying what to fix: the wrong upstream

@@ -85,6 +85,7 @@ pub fn relay_options(
         bits: Some(bits),
         data_dir: tables.join(format!("relay-{name}-{}", std::process::id())),
         table_dir: Some(tables),
+        http: None,
     }
 }
 
@@ -128,4 +129,31 @@ pub async fn relayed_job(relay: &netcoordinator::relay::Relay, height: u32, job_
         relay.hub.current_job() == Some((height, job_id))
     })
     .await;
+}
+
+/// `url`'s JSON, asked with `token` (a coordinator with a token answers nothing without it).
+pub async fn get_json(url: &str, token: &str) -> Option<serde_json::Value> {
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
+    r.json().await.ok()
+}
+
+/// Sending a text frame, for the bare upstream of the unacknowledged-submission test.
+pub trait SendText {
+    async fn send_text(&mut self, t: String);
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> SendText
+    for tokio_tungstenite::WebSocketStream<S>
+{
+    async fn send_text(&mut self, t: String) {
+        use futures_util::SinkExt;
+        let _ = self
+            .send(tokio_tungstenite::tungstenite::Message::Text(t.into()))
+            .await;
+    }
 }

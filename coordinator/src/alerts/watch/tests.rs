@@ -111,6 +111,24 @@ fn the_farm_rate_alert_waits_its_hold_and_needs_a_drop_over_the_threshold() {
     f.farm_rate = 100.0;
     f.now += 1000;
     assert!(w.step(&f, &cfg).is_empty());
+    // The operator pauses a miner: the drop that follows is theirs, held or not.
+    let mut paused = miner("rig01", true, f.now);
+    paused.paused = true;
+    f.miners = vec![paused];
+    f.farm_rate = 40.0;
+    assert!(w.step(&f, &cfg).is_empty());
+    f.now += 1000;
+    f.miners[0].last_seen = f.now; // a paused miner still reports
+    assert!(
+        w.step(&f, &cfg).is_empty(),
+        "alerted on a drop made by pausing"
+    );
+    // Resumed but still low: judged again from then on.
+    f.miners[0].paused = false;
+    assert!(w.step(&f, &cfg).is_empty(), "held for 0 s");
+    f.now += 300;
+    f.miners[0].last_seen = f.now;
+    assert_eq!(keys(&w.step(&f, &cfg)), [("farm_rate".into(), true)]);
 }
 
 #[test]
