@@ -89,6 +89,8 @@ impl Relays {
                 .args(["--upstream", primary, "--name", &name(k)])
                 .args(["--caddr", "127.0.0.1:0", "--bits", &a.bits.to_string()])
                 .args(["--records-per-miner", &a.records.to_string()])
+                // Each relay serves its dashboard as a site's would, on a port of its own.
+                .args(["--http", "127.0.0.1:0"])
                 // Every client connects from 127.0.0.1: the per-address limits fit them all.
                 .args(["--max-connections", &room, "--max-pending", &room])
                 .args(["--max-pending-per-address", &room])
