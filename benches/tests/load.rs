@@ -44,34 +44,15 @@ fn load(args: &[&str], table_dir: Option<&Path>) -> (String, String) {
     (stdout, stderr)
 }
 
-/// The `netcoordinator` binary, built with this test's profile into its target directory (cargo
-/// builds another package's binaries only for that package's own tests). `NETMINE_TEST_PROFILE`
-/// names the profile when the tests were built with another one (`cargo test --profile dev`).
+/// The `netcoordinator` binary the relays run, built beside `netmine-load` as
+/// `cargo test --workspace` builds it (see [`netmine_testkit::workspace_bins`]).
 fn netcoordinator() -> PathBuf {
-    let me = PathBuf::from(env!("CARGO_BIN_EXE_netmine-load"));
-    let profile_dir = me.parent().unwrap();
-    let profile = std::env::var("NETMINE_TEST_PROFILE").unwrap_or_else(|_| {
-        if cfg!(debug_assertions) {
-            "test".into()
-        } else {
-            "release".into()
-        }
-    });
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--profile", &profile])
-        .args(["-p", "netcoordinator", "--bin", "netcoordinator"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building netcoordinator: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let p = profile_dir.join("netcoordinator");
-    assert!(p.exists(), "{} was not built", p.display());
-    p
+    netmine_testkit::workspace_bins(
+        Path::new(env!("CARGO_BIN_EXE_netmine-load")),
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+        &["netcoordinator"],
+    )
+    .remove(0)
 }
 
 #[test]

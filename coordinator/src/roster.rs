@@ -284,17 +284,20 @@ impl RosterBook {
                 if cur.1.get(&entry.identity).is_some() {
                     return Ok(false);
                 }
-                let mut r = (*cur.1).clone();
-                r.entries.insert(entry.identity.clone(), entry);
-                cur.1 = Arc::new(r);
+                Arc::make_mut(&mut cur.1)
+                    .entries
+                    .insert(entry.identity.clone(), entry);
                 return Ok(true);
             }
         };
         if pinned {
+            // In place unless a snapshot of the roster is held right now (`make_mut` copies it
+            // then): copying the whole roster for every pin made 10,000 first-use pins behind
+            // relays cost O(n²), 25 s of CPU in one block (benches/results/2026-12-03-scale.md).
             let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-            let mut r = (*cur.1).clone();
-            r.entries.insert(entry.identity.clone(), entry);
-            cur.1 = Arc::new(r);
+            Arc::make_mut(&mut cur.1)
+                .entries
+                .insert(entry.identity.clone(), entry);
         }
         Ok(pinned)
     }

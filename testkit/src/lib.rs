@@ -1,15 +1,18 @@
 //! What the integration tests of netmine's crates share, whatever they start: waits with a
 //! deadline on the condition that proves what a test expects (never a fixed sleep), and child
 //! processes whose output is read as it comes, so a test learns the address a binary bound on
-//! port 0 from its own output and the child never blocks on a full pipe.
+//! port 0 from its own output and the child never blocks on a full pipe; and the workspace's
+//! other binaries, built as `cargo test --workspace` builds them.
 //!
 //! Each crate's `tests/common` builds what its tests start (a coordinator, a simulator, miners)
 //! on top of these.
 
 #![warn(missing_docs)]
 
+mod bins;
 mod process;
 
+pub use bins::workspace_bins;
 pub use process::{addr_after, Spawned};
 
 use std::future::Future;

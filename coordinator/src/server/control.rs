@@ -110,7 +110,7 @@ impl Controls {
 /// Where a request goes.
 struct Route {
     version: u32,
-    tx: tokio::sync::mpsc::Sender<Message>,
+    tx: tokio::sync::mpsc::Sender<Box<Message>>,
     via: Option<String>,
 }
 
@@ -171,7 +171,7 @@ impl Hub {
                 action: action.clone(),
             },
         };
-        if route.tx.try_send(msg).is_err() {
+        if route.tx.try_send(Box::new(msg)).is_err() {
             self.controls.lock().remove(&id);
             return report(
                 ControlOutcome::Busy,

@@ -23,8 +23,10 @@ struct Holder {
     replaced: oneshot::Sender<String>,
     /// The protocol version the connection speaks.
     version: u32,
-    /// Remote-control requests for the connection to send (see `control.rs`).
-    control: tokio::sync::mpsc::Sender<Message>,
+    /// Remote-control requests for the connection to send (see `control.rs`). Boxed: a tokio
+    /// channel allocates a block of 32 slots when it is made, and 32 whole `Message`s would add
+    /// ~5 KiB to every connection for a channel that is almost always empty.
+    control: tokio::sync::mpsc::Sender<Box<Message>>,
 }
 
 /// Why [`Hub::register`] gave no registration.
@@ -44,7 +46,7 @@ pub(super) struct Registration {
     /// Fires (with why) when a newer connection of the same identity replaced this one.
     pub(super) replaced: oneshot::Receiver<String>,
     /// Remote-control requests to send to the peer (see `control.rs`).
-    pub(super) control: tokio::sync::mpsc::Receiver<Message>,
+    pub(super) control: tokio::sync::mpsc::Receiver<Box<Message>>,
 }
 
 /// The hub's state, behind one lock that only the hub's own methods take.
@@ -385,7 +387,7 @@ impl Hub {
     pub(super) fn control_route(
         &self,
         identity: &str,
-    ) -> Option<(u32, tokio::sync::mpsc::Sender<Message>)> {
+    ) -> Option<(u32, tokio::sync::mpsc::Sender<Box<Message>>)> {
         self.lock()
             .connected
             .get(identity)

@@ -116,40 +116,14 @@ pub fn spawn_named_miners(addr: SocketAddr, secret: &str, names: &[String], top:
 }
 
 /// Sibling binaries of `netcoordinator`, as `(package, binary)`, and their paths in the same
-/// order. They are built with this test's profile into its target directory by one
-/// `cargo build --workspace --bins --tests`: the same units, with the same features, as
-/// `cargo test --workspace` builds (a `-p netminer` build resolves features for netminer alone,
-/// so it would compile a dozen crates again and relink the binaries in the middle of the suite).
-/// Under `cargo test --workspace` everything is fresh and this costs under a second; run alone
-/// (`cargo test -p netcoordinator --test NAME`) the first call builds the workspace's tests.
+/// order (built as `cargo test --workspace` builds them: see [`netmine_testkit::workspace_bins`]).
 pub fn sibling_bins(bins: &[(&str, &str)]) -> Vec<PathBuf> {
-    let me = PathBuf::from(env!("CARGO_BIN_EXE_netcoordinator"));
-    let profile_dir = me.parent().unwrap();
-    let profile = if cfg!(debug_assertions) {
-        "test"
-    } else {
-        "release"
-    };
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--profile", profile]);
-    cmd.args(["--workspace", "--bins", "--tests"]);
-    let out = cmd
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building {bins:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bins.iter()
-        .map(|(_, bin)| {
-            let p = profile_dir.join(bin);
-            assert!(p.exists(), "{} was not built", p.display());
-            p
-        })
-        .collect()
+    let names: Vec<&str> = bins.iter().map(|(_, bin)| *bin).collect();
+    netmine_testkit::workspace_bins(
+        Path::new(env!("CARGO_BIN_EXE_netcoordinator")),
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+        &names,
+    )
 }
 
 /// Any free port on loopback: the process says which it bound.
