@@ -274,32 +274,25 @@ impl RosterBook {
     /// Pins `entry` (first use), unless its identity got an entry meanwhile: true when pinned.
     /// Durable before it returns when there is a store.
     pub async fn pin(&self, entry: RosterEntry) -> Result<bool, StoreError> {
-        let pinned = match &self.store {
-            Some(store) => {
-                let e = entry.clone();
-                store.call(move |s| s.roster_pin(&e)).await?
+        if let Some(store) = &self.store {
+            let e = entry.clone();
+            if !store.call(move |s| s.roster_pin(&e)).await? {
+                return Ok(false);
             }
-            None => {
-                let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-                if cur.1.get(&entry.identity).is_some() {
-                    return Ok(false);
-                }
-                Arc::make_mut(&mut cur.1)
-                    .entries
-                    .insert(entry.identity.clone(), entry);
-                return Ok(true);
-            }
-        };
-        if pinned {
-            // In place unless a snapshot of the roster is held right now (`make_mut` copies it
-            // then): copying the whole roster for every pin made 10,000 first-use pins behind
-            // relays cost O(n²), 25 s of CPU in one block (benches/results/2026-12-03-scale.md).
-            let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-            Arc::make_mut(&mut cur.1)
-                .entries
-                .insert(entry.identity.clone(), entry);
         }
-        Ok(pinned)
+        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+        // Without a store the check and the insert are one step under the lock; with one, the
+        // store's transaction decided above.
+        if self.store.is_none() && cur.1.get(&entry.identity).is_some() {
+            return Ok(false);
+        }
+        // In place unless a snapshot of the roster is held right now (`make_mut` copies it
+        // then): copying the whole roster for every pin made 10,000 first-use pins behind
+        // relays cost O(n²), 25 s of CPU in one block (benches/results/2026-12-04-scale-release.md).
+        Arc::make_mut(&mut cur.1)
+            .entries
+            .insert(entry.identity.clone(), entry);
+        Ok(true)
     }
 }
 
