@@ -296,12 +296,20 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
                 .unwrap()
         };
         let (was, is) = (find(&before), find(&after));
+        let log = miner.output();
+        // Which side ended the link, and why, is in the two logs: shown whole when it did.
+        let on_it = |l: &&str| l.contains(identity.as_str());
+        let coordinator_lines = coord
+            .log()
+            .lines()
+            .filter(on_it)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert_eq!(is["connected"], true, "{is:#}");
         assert_eq!(
             was["connected_at"], is["connected_at"],
-            "{identity} reconnected"
+            "{identity} reconnected.\nIts log:\n{log}\nThe coordinator's lines on it:\n{coordinator_lines}"
         );
-        let log = miner.output();
         assert!(log.contains("skips this block"), "{log}");
         assert!(!log.contains("reconnecting"), "{log}");
         assert!(!log.contains('\u{1b}'), "an escape reached the miner's log");
