@@ -8,6 +8,8 @@
 //! * [`TableFlags`]: `--bits` and `--table-dir`, choosing the LXRHash table, and
 //!   [`TableFlags::open`], which loads (or builds) it;
 //! * [`warn_if_secret_flag`]: the warning that `--secret` shows the farm secret to other users;
+//! * [`report_config`]: what every `check-config` prints (the effective settings, then `config
+//!   ok` or each problem);
 //! * [`shutdown_signal`] (Ctrl-C or SIGTERM) and [`raise_fd_limit`]: what a daemon process does
 //!   that its library must not;
 //! * [`reference`]: the command-line reference in `docs/cli/`, generated from each binary's
@@ -105,17 +107,21 @@ pub fn warn_if_secret_flag() -> bool {
     given
 }
 
-/// The end of a `check-config` command: `config ok` on stdout when `problems` is empty, else
-/// each problem on stderr and an error naming the file and how many there are (exit code 1).
-pub fn report_problems(config: &std::path::Path, problems: &[String]) -> Result<()> {
+/// What a `check-config` command prints, for every binary alike: the effective settings
+/// (`settings`, TOML with every secret already shown as `***`) on stdout, then `config ok` when
+/// `problems` is empty, else each problem on stderr and an error naming where the settings came
+/// from (`source`: the config file, or a phrase such as "the miner's settings" when there is
+/// none) and how many problems there are (exit code 1).
+pub fn report_config(settings: &str, source: &str, problems: &[String]) -> Result<()> {
+    print!("{settings}");
     if problems.is_empty() {
-        println!("# {}: config ok", config.display());
+        println!("# {source}: config ok");
         return Ok(());
     }
     for p in problems {
         eprintln!("problem: {p}");
     }
-    anyhow::bail!("{}: {} problem(s) found", config.display(), problems.len())
+    anyhow::bail!("{source}: {} problem(s) found", problems.len())
 }
 
 /// Completes when the process is asked to stop: Ctrl-C (SIGINT) or, on Unix, SIGTERM (what

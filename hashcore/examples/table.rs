@@ -35,20 +35,21 @@ fn main() -> ExitCode {
         }
     });
     match hashcore::cache::open_with_progress(bits, None, Some(progress)) {
-        Ok((_, report)) if report.save_warning.is_some() => {
-            let why = report.save_warning.unwrap_or_default();
-            eprintln!("table: generated but not cached: {why}");
-            ExitCode::FAILURE
-        }
-        Ok((table, report)) => {
-            println!(
-                "{}-bit table ready at {} ({:.1} s)",
-                table.bits(),
-                report.path.display(),
-                report.elapsed.as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
+        Ok((table, report)) => match &report.save_warning {
+            Some(why) => {
+                eprintln!("table: generated but not cached: {why}");
+                ExitCode::FAILURE
+            }
+            None => {
+                println!(
+                    "{}-bit table ready at {} ({:.1} s)",
+                    table.bits(),
+                    report.path.display(),
+                    report.elapsed.as_secs_f64()
+                );
+                ExitCode::SUCCESS
+            }
+        },
         Err(e) => {
             eprintln!("table: {e}");
             ExitCode::FAILURE

@@ -6,7 +6,7 @@
 //! the keys together. Starting the program and `check-config` both go through [`resolve`] and
 //! [`CoordinatorConfig::problems`], so they can never disagree.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use coordinator::config::{CoordinatorConfig, Environment, Role};
 use secrecy::SecretString;
 use std::path::{Path, PathBuf};
@@ -251,20 +251,12 @@ pub fn resolve_relay(f: RelayFlags, env: &Environment) -> Result<CoordinatorConf
 /// ok`, or each problem and an error (exit 1). The same [`CoordinatorConfig::problems`] the
 /// program runs before it starts.
 pub fn check(c: &CoordinatorConfig, role: Role, file: Option<&Path>) -> Result<()> {
-    print!("{}", c.to_toml());
     let (problems, _) = c.problems(role);
-    let name = file.map_or_else(
+    let source = file.map_or_else(
         || format!("the {role}'s settings"),
         |f| f.display().to_string(),
     );
-    if problems.is_empty() {
-        println!("# {name}: config ok");
-        return Ok(());
-    }
-    for p in &problems {
-        eprintln!("problem: {p}");
-    }
-    bail!("{name}: {} problem(s) found", problems.len())
+    netmine_cli::report_config(&c.to_toml(), &source, &problems)
 }
 
 #[cfg(test)]

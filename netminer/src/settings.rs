@@ -3,7 +3,7 @@
 //! [`MinerFile::problems`], so they can never disagree.
 
 use crate::cli::MineArgs;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use netminer::config::{Environment, MinerFile};
 use std::path::Path;
 
@@ -36,20 +36,11 @@ pub fn resolve(args: MineArgs, env: &Environment) -> Result<MinerFile> {
 /// What `check-config` prints: the effective settings (the secret as `***`), then `config ok`,
 /// or each problem and an error (exit 1).
 pub fn check(f: &MinerFile, file: Option<&Path>) -> Result<()> {
-    print!("{}", f.to_toml());
-    let problems = f.problems();
-    let name = file.map_or_else(
+    let source = file.map_or_else(
         || "the miner's settings".to_string(),
         |p| p.display().to_string(),
     );
-    if problems.is_empty() {
-        println!("# {name}: config ok");
-        return Ok(());
-    }
-    for p in &problems {
-        eprintln!("problem: {p}");
-    }
-    bail!("{name}: {} problem(s) found", problems.len())
+    netmine_cli::report_config(&f.to_toml(), &source, &f.problems())
 }
 
 #[cfg(test)]

@@ -115,6 +115,16 @@ pub fn spawn_named_miners(addr: SocketAddr, secret: &str, names: &[String], top:
     }
 }
 
+/// A command for a `netminer` process (`bin`) at the lowest CPU priority. On a farm every miner
+/// is a box of its own; here it shares two cores with the coordinators and the test, and what it
+/// hashes beyond its top records makes no difference to a test, while a coordinator or a test
+/// starved by it would. (`nice` runs the miner in its own place: the child's pid is the miner's.)
+pub fn miner_command(bin: &Path) -> Command {
+    let mut c = Command::new("nice");
+    c.args(["-n", "19"]).arg(bin);
+    c
+}
+
 /// Sibling binaries of `netcoordinator`, as `(package, binary)`, and their paths in the same
 /// order (built as `cargo test --workspace` builds them: see [`netmine_testkit::workspace_bins`]).
 pub fn sibling_bins(bins: &[(&str, &str)]) -> Vec<PathBuf> {

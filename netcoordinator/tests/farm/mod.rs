@@ -1,4 +1,4 @@
-//! What the farm-level process tests share (`availability.rs`, `chaos.rs`): coordinators and
+//! What the farm-level process tests share (`availability.rs`, `faults/`): coordinators and
 //! netminers as processes on a simulated factomd, their status, and an audit of what landed.
 #![allow(dead_code)] // each test file uses its own part
 
@@ -16,15 +16,23 @@ pub use crate::common::FA;
 pub const TOP: usize = 2;
 pub const CREDITS: i64 = 10_000;
 
-/// A port nothing listens on now. Farm tests restart a coordinator on the address its miners
-/// list (`--caddr`), so it cannot pick a fresh port on every start as the other tests' processes
-/// do ([`crate::common::ANY`]).
+/// A port nothing listens on now, and never handed out before in this test process. Farm tests
+/// restart a coordinator on the address its miners list (`--caddr`), so it cannot pick a fresh
+/// port on every start as the other tests' processes do ([`crate::common::ANY`]). The farm tests
+/// of one binary run side by side: the set of ports already handed out keeps one test from being
+/// given a port another test's coordinator is down from (killed, about to start again on it).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if GIVEN.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A child process killed (and reaped) when dropped, so a failing test leaves none behind; the
@@ -171,7 +179,7 @@ pub fn netminer_as(
     extra: &[&str],
 ) -> Kill {
     Kill(
-        Command::new(bin)
+        crate::common::miner_command(bin)
             .args(["--caddr", caddr, "--secret", SECRET])
             .args(["--identity", identity, "--coinbase", coinbase])
             .args(["--threads", "1", "--top", &TOP.to_string()])

@@ -5,12 +5,9 @@
 //! then its address is banned), the honest boxes keep their sessions and are paid in every
 //! block, and no entry pays the attacker.
 
-mod common;
-mod farm;
-
-use common::scratch;
+use crate::common::scratch;
+use crate::farm::*;
 use factom::EcSecret;
-use farm::*;
 use std::time::{Duration, Instant};
 
 const BLOCK_SECS: u64 = 12;

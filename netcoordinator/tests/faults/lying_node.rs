@@ -7,9 +7,7 @@
 //! Another writer puts two entries on the OPR chain in every block (as other miners do on the real
 //! network), so every block the coordinator grades has entries for the node to tamper with.
 
-mod common;
-
-use common::{json_until, until_some, Process, Spawned, ANY, FA, PATIENCE};
+use crate::common::{self, json_until, until_some, Process, Spawned, ANY, FA, PATIENCE};
 use factom::{compose, opr_chain_id, EcSecret, Entry, FactomdClient, RpcConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -134,7 +132,7 @@ async fn a_lying_node_drops_no_miner_keeps_data_small_pays_nothing_built_on_lies
     for k in 0..2 {
         miners.push(Spawned::start(
             &format!("netminer rig{k}"),
-            Command::new(&miner_bin)
+            common::miner_command(&miner_bin)
                 .args(["--caddr", &caddr.to_string(), "--secret", SECRET])
                 .args(["--identity", &format!("rig{k}"), "--coinbase", FA])
                 .args(["--miners", "1", "--top", "3", "--bits", "12"])

@@ -11,12 +11,9 @@
 //! outages and rewinds come between them, about one fault in five); `NETMINE_CHAOS_SEED` replays
 //! a run. The figures of a 100-kill run are in `benches/results/2026-12-03-chaos.md`.
 
-mod common;
-mod farm;
-
-use common::scratch;
+use crate::common::scratch;
+use crate::farm::*;
 use factom::EcSecret;
-use farm::*;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
