@@ -439,16 +439,20 @@ pub async fn run(
         tracing::info!("stopped while waiting for factomd");
         return Ok(());
     };
+    let monitor = MonitorConfig::default();
     let standby = match cfg.standby {
         false => None,
         true => {
-            let delay = crate::engine::standby_delay(block, submit_window)?;
+            let poll = monitor.poll_for(block / 10);
+            let delay = crate::engine::standby_delay(block, submit_window, poll)?;
             tracing::info!(
-                "standby: at minute 9 this coordinator waits {:.3} s more than the primary, then \
-                 pays only if the farm's EC balance shows nothing was spent since minute 1",
+                "standby: {:.3} s after minute 9 began (its submit window and {:.3} s more), this \
+                 coordinator pays only if the farm's EC balance shows nothing was spent since \
+                 minute 1",
+                (submit_window + delay).as_secs_f64(),
                 delay.as_secs_f64()
             );
-            Some(delay)
+            Some(crate::engine::StandbyTiming { delay, poll })
         }
     };
     telemetry.set_standby(standby.is_some());
@@ -471,7 +475,7 @@ pub async fn run(
             history_days: cfg.history_days,
             standby,
         },
-        monitor: MonitorConfig::default(),
+        monitor,
         telemetry: telemetry.clone(),
     })
     .await?;

@@ -71,6 +71,26 @@ pub async fn block_end(client: &FactomdClient, height: u32) -> Option<Instant> {
     Some(Instant::now() + Duration::from_nanos(left))
 }
 
+/// When minute `minute` of block `height` began, as factomd tells it: its answer's `currenttime`
+/// less `currentminutestarttime` (both the node's clock, so no clock needs to agree with it),
+/// counted back from now and at most a minute back. `None` if the node cannot be asked, is in
+/// another minute or block, or does not know (syncing).
+pub async fn minute_began(client: &FactomdClient, height: u32, minute: i64) -> Option<Instant> {
+    let cm = client.current_minute_once().await.ok()?;
+    if cm.directoryblockheight + 1 != height as i64
+        || cm.minute != minute
+        || cm.currentminutestarttime <= 0
+    {
+        return None;
+    }
+    let minute_ns = cm.directoryblockinseconds.checked_mul(100_000_000)?;
+    let ago = cm
+        .currenttime
+        .checked_sub(cm.currentminutestarttime)?
+        .clamp(0, minute_ns);
+    Instant::now().checked_sub(Duration::from_nanos(ago as u64))
+}
+
 /// One payment round for every unfinished entry of `height`, spending at most `cap_ec` entry
 /// credits on the block (counting what its entries already spent).
 pub async fn pay(

@@ -2,7 +2,8 @@
 //! middle of a block stays there while it mines the backup's job, and returns to the preferred
 //! coordinator only after the backup's `stop` (its records submitted there). Moving in the middle
 //! would throw the block's work away: the preferred coordinator has no job for the block, or
-//! another one.
+//! another one. Back on the preferred coordinator, a job for the block it just submitted is not
+//! mined again; the next block's is.
 
 use coordinator::server::{serve, CurrentJob, Hub, ServerConfig};
 use hashcore::{CpuBackend, MiningBackend, Table};
@@ -51,7 +52,7 @@ async fn a_miner_fails_back_only_after_the_backups_block_ends() {
     };
     b.start_job(CurrentJob {
         job_id: 7,
-        template,
+        template: template.clone(),
         min_difficulty: 0,
         records_wanted: 3,
     });
@@ -103,6 +104,13 @@ async fn a_miner_fails_back_only_after_the_backups_block_ends() {
     drop(raw);
     let (a2, _, _a2_stop) = listener(&a_addr, &t).await;
     assert!(a2.miners().is_empty());
+    // A serves a job for the same block (a primary restarted before minute 1 follows it too).
+    a2.start_job(CurrentJob {
+        job_id: 3,
+        template: template.clone(),
+        min_difficulty: 0,
+        records_wanted: 3,
+    });
 
     // B's block ends: the miner submits there, then returns to A.
     let mut seen = b.subscribe();
@@ -117,4 +125,43 @@ async fn a_miner_fails_back_only_after_the_backups_block_ends() {
     .await;
     until("the miner back on A", || a2.miners() == ["rover"]).await;
     until("the miner gone from B", || b.miners().is_empty()).await;
+
+    // A's job is for the block the miner already submitted to B: it mines nothing for it and
+    // submits nothing at A's stop (each coordinator paying for it is what the standby fence
+    // exists to prevent). Proof that nothing came: the miner's stats, sent after the stop,
+    // arrive two seconds later with no records before them.
+    let stopped = coordinator::telemetry::unix_now();
+    a2.broadcast(Message::Stop { job_id: 3 });
+    let rover_on_a = || view(&a2).expect("rover on A");
+    until("rover heard on A two seconds after the stop", || {
+        rover_on_a().last_seen >= stopped + 2
+    })
+    .await;
+    assert_eq!(
+        rover_on_a().records_submitted,
+        0,
+        "records for block 9 twice"
+    );
+
+    // The next block is mined and submitted as always.
+    a2.start_job(CurrentJob {
+        job_id: 4,
+        template: OprTemplate {
+            height: 10,
+            ..template
+        },
+        min_difficulty: 0,
+        records_wanted: 3,
+    });
+    // The job reaches the miner before the stop: its stats, sent after it, say so.
+    let sent = coordinator::telemetry::unix_now();
+    until("rover heard on A after the next job", || {
+        rover_on_a().last_seen >= sent + 2
+    })
+    .await;
+    a2.broadcast(Message::Stop { job_id: 4 });
+    until("block 10's records submitted to A", || {
+        rover_on_a().records_accepted > 0
+    })
+    .await;
 }

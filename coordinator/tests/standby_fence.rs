@@ -3,7 +3,7 @@
 //! the standby, which looks later, sees the farm's EC balance go down and pays nothing. When the
 //! primary holds no records, nothing is spent and the standby pays.
 
-use coordinator::engine::{BlockSummary, EngineBuilder, EngineConfig};
+use coordinator::engine::{BlockSummary, EngineBuilder, EngineConfig, StandbyTiming};
 use coordinator::server::{serve, Hub, ServerConfig};
 use coordinator::store::Store;
 use factom::{EcSecret, FactomdClient, MonitorEvent, RpcConfig};
@@ -32,7 +32,7 @@ async fn coordinator(
     table: &Arc<Table>,
     key: &EcSecret,
     name: &str,
-    standby: Option<Duration>,
+    standby: Option<StandbyTiming>,
 ) -> Coordinator {
     let cfg = ServerConfig {
         secret: Some(Secret::new(SECRET)),
@@ -178,7 +178,10 @@ async fn farm() -> (
         &table,
         &key,
         "standby",
-        Some(Duration::from_millis(400)),
+        Some(StandbyTiming {
+            delay: Duration::from_millis(400),
+            poll: Duration::ZERO,
+        }),
     )
     .await;
     (sim, node, key, table, p, s)
@@ -218,4 +221,54 @@ async fn without_records_on_the_primary_the_standby_pays() {
     assert_eq!((paid_p, paid_s), (0, 3), "primary and standby paid");
     assert_eq!(s.hub.telemetry().status().fence.unwrap().outcome, "clear");
     assert_eq!(node.ec_balance(&key.public()).await.unwrap(), before - 3);
+}
+
+/// The standby counts its wait from when minute 9 began on its node (`payer::minute_began`):
+/// the node's `currenttime` less `currentminutestarttime`, so the moment holds still however late
+/// it is asked, and a minute or block the node is not in gives nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_says_when_the_minute_began_and_nothing_for_another_minute() {
+    let sim = SimServer::start(
+        SimConfig {
+            block_time: Duration::from_secs(6),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let node = FactomdClient::new(RpcConfig::new(&sim.url())).unwrap();
+    // Right after a minute changes (polled every 10 ms of its 600 ms).
+    let first = node.current_minute().await.unwrap();
+    let cm = loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let cm = node.current_minute().await.unwrap();
+        if cm.minute != first.minute {
+            break cm;
+        }
+    };
+    let noticed = Instant::now();
+    let height = cm.directoryblockheight as u32 + 1;
+    let began = coordinator::payer::minute_began(&node, height, cm.minute)
+        .await
+        .expect("the node is in that minute");
+    assert!(
+        began <= noticed && noticed - began < Duration::from_millis(150),
+        "the minute began {:?} before it was noticed",
+        noticed.saturating_duration_since(began)
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if let Some(again) = coordinator::payer::minute_began(&node, height, cm.minute).await {
+        let moved = again.max(began) - again.min(began);
+        assert!(moved < Duration::from_millis(50), "moved by {moved:?}");
+    }
+    let other = (cm.minute + 5) % 10;
+    assert_eq!(
+        coordinator::payer::minute_began(&node, height, other).await,
+        None
+    );
+    assert_eq!(
+        coordinator::payer::minute_began(&node, height + 1, cm.minute).await,
+        None
+    );
 }

@@ -57,6 +57,16 @@ impl Default for MonitorConfig {
     }
 }
 
+impl MonitorConfig {
+    /// How often the monitor polls a node whose minutes last `minute`: [`poll`](Self::poll), but
+    /// at least four times per minute, so that fast local networks (factomd LOCAL, the simulator)
+    /// miss no minute. A minute's start is noticed up to this late (plus the node's answer time):
+    /// two coordinators may see the same minute this far apart.
+    pub fn poll_for(&self, minute: Duration) -> Duration {
+        self.poll.min(minute / 4)
+    }
+}
+
 /// A running monitor; stops when dropped.
 pub struct Monitor {
     events: broadcast::Sender<MonitorEvent>,
@@ -156,9 +166,7 @@ async fn run(client: Arc<FactomdClient>, cfg: MonitorConfig, tx: broadcast::Send
                             None => true,
                             Some((h, m)) => height > h || (height == h && minute > m),
                         });
-                // Fast local networks (factomd LOCAL, the simulator) have short minutes: poll at
-                // least four times per minute so none is missed.
-                poll = cfg.poll.min(minute_len / 4);
+                poll = cfg.poll_for(minute_len);
                 if changed {
                     last = Some((height, minute));
                     last_change = Instant::now();

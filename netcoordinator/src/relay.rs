@@ -483,27 +483,22 @@ fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
             if hub.current_job() == Some((opr.height, job_id)) {
                 return None;
             }
-            let network = match opr.network.parse() {
-                Ok(n) => n,
-                Err(e) => return Some(Message::Error { message: e }),
+            let template = match OprTemplate::try_from(opr) {
+                Ok(t) => t,
+                Err(e) => return Some(Message::error(e)),
             };
-            tracing::info!(job_id, height = opr.height, "job from the upstream");
+            tracing::info!(job_id, height = template.height, "job from the upstream");
             hub.telemetry().relay_job(
-                &opr.network,
+                &template.network.to_string(),
                 coordinator::telemetry::views::JobView {
                     id: job_id,
-                    height: opr.height,
+                    height: template.height,
                     min_difficulty: format!("{:016x}", min_difficulty.0),
                 },
             );
             hub.start_job(CurrentJob {
                 job_id,
-                template: OprTemplate {
-                    network,
-                    height: opr.height,
-                    winners: opr.winners,
-                    prices: opr.prices,
-                },
+                template,
                 min_difficulty: min_difficulty.0,
                 records_wanted,
             });

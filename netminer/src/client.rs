@@ -101,17 +101,17 @@ async fn mine(
     // The job being mined survives a lost link: a coordinator that comes back (restarted, or a
     // standby) with the same job keeps this box's work since minute 1, and the box submits it at
     // minute 9. Without any coordinator for KEEP_WORK_FOR, the backend pauses.
-    let mut current: Option<crate::session::JobKey> = None;
+    let mut carried = crate::session::Carried::default();
     loop {
         let linked = {
             let next = dialer.next_session(&mut shutdown);
             tokio::pin!(next);
             tokio::select! {
                 r = &mut next => r?,
-                () = tokio::time::sleep(KEEP_WORK_FOR), if current.is_some() => {
+                () = tokio::time::sleep(KEEP_WORK_FOR), if carried.current.is_some() => {
                     tracing::info!("no coordinator for {} s: pausing the current job", KEEP_WORK_FOR.as_secs());
                     ctl.set_job(None);
-                    current = None;
+                    carried.current = None;
                     next.await?
                 }
             }
@@ -119,7 +119,7 @@ async fn mine(
         let Some(linked) = linked else { break };
         activity.connected(true);
         let end =
-            crate::session::run(cfg, linked, ctl, &mut current, &mut shutdown, activity).await;
+            crate::session::run(cfg, linked, ctl, &mut carried, &mut shutdown, activity).await;
         activity.connected(false);
         match end {
             Some(how) => dialer.ended(how),

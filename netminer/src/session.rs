@@ -5,7 +5,9 @@
 //!   coordinator's welcome assigned (its own, or the farm's; the coordinator sends the prices
 //!   and the previous winners, never the names) and hand the job to
 //!   the backend; a template that cannot make a valid record pauses the backend and says why.
-//! * `stop`: pause the backend and submit its best records for that job (at most `top`).
+//! * `stop`: pause the backend and submit its best records for that job (at most `top`). A box
+//!   submits once per block: a job for a block it already submitted to another coordinator (met
+//!   by failing back in minute 9) is not mined (see [`Carried`]).
 //! * `skip`: the coordinator will not submit this block (no prices, say): pause.
 //! * `submission_result`: log what was accepted and what was refused, and why.
 //! * `ping`: answer `pong`. `minute`, `error`: log.
@@ -27,7 +29,7 @@ use crate::rates::RateTracker;
 use crate::stats_line::Activity;
 use hashcore::{Job, MiningBackend};
 use netmine_link::{recv, send, Ended, Linked};
-use pegnet::{opr_hash, Network, OprTemplate};
+use pegnet::{opr_hash, OprTemplate};
 use protocol::text::sanitize;
 use protocol::{Message, SubmittedRecord};
 use std::sync::Arc;
@@ -43,13 +45,27 @@ pub(crate) struct JobKey {
     prefix: Vec<u8>,
 }
 
-/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown. `current`
-/// is the job being mined, kept across sessions.
+/// What the miner carries from one session to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    /// The job being mined: a coordinator that serves it again after a reconnect (restarted, or
+    /// a standby) keeps this box's work since minute 1.
+    pub(crate) current: Option<JobKey>,
+    /// The last block this box submitted records for. A coordinator met after the submission
+    /// (the preferred one, failed back to in minute 9) may still serve a job for that same block;
+    /// the box does not mine it or submit to it: its records for the block went to the other
+    /// coordinator, and two coordinators of one farm each paying for the same box's block is
+    /// what the standby fence (`docs/availability.md`) exists to prevent.
+    pub(crate) submitted: Option<u32>,
+}
+
+/// Mines over `linked` until it ends: `Some(how)` for the dialer, `None` at shutdown. `carried`
+/// is the job being mined and the last block submitted, kept across sessions.
 pub(crate) async fn run(
     cfg: &MinerConfig,
     linked: Linked,
     ctl: &Arc<Controlled>,
-    current: &mut Option<JobKey>,
+    carried: &mut Carried,
     shutdown: &mut watch::Receiver<bool>,
     activity: &Activity,
 ) -> Option<Ended> {
@@ -76,7 +92,7 @@ pub(crate) async fn run(
                 let _ = ws.close(None).await;
                 return None;
             }
-            _ = failback.preferred_back(), if current.is_none() => {
+            _ = failback.preferred_back(), if carried.current.is_none() => {
                 let _ = ws.close(None).await;
                 return Some(Ended::Failback);
             }
@@ -117,7 +133,7 @@ pub(crate) async fn run(
                     }
                     continue;
                 }
-                if let Some(reply) = on_message(cfg, &coinbase, backend, current, msg, activity) {
+                if let Some(reply) = on_message(cfg, &coinbase, backend, carried, msg, activity) {
                     if let Err(e) = send(&mut ws, &mut session, &reply).await {
                         return Some(Ended::Lost(e.to_string()));
                     }
@@ -161,10 +177,11 @@ fn on_message(
     cfg: &MinerConfig,
     coinbase: &str,
     backend: &Arc<dyn MiningBackend>,
-    current: &mut Option<JobKey>,
+    carried: &mut Carried,
     msg: Message,
     activity: &Activity,
 ) -> Option<Message> {
+    let current = &mut carried.current;
     match msg {
         Message::Job {
             job_id,
@@ -172,32 +189,38 @@ fn on_message(
             min_difficulty,
             records_wanted,
         } => {
-            let network: Network = match opr.network.parse() {
-                Ok(n) => n,
-                Err(e) => return Some(Message::Error { message: e }),
+            let template = match OprTemplate::try_from(opr) {
+                Ok(t) => t,
+                Err(e) => return Some(Message::error(e)),
             };
-            let template = OprTemplate {
-                network,
-                height: opr.height,
-                winners: opr.winners,
-                prices: opr.prices,
-            };
+            if carried.submitted == Some(template.height) {
+                tracing::info!(
+                    job_id,
+                    height = template.height,
+                    "this box already submitted its records for block {} (to another \
+                     coordinator): not mining it again, waiting for the next block",
+                    template.height
+                );
+                backend.set_job(None);
+                *current = None;
+                return None;
+            }
             match template.content(&cfg.link.identity, coinbase) {
                 Ok(content) => {
                     let key = JobKey {
                         id: job_id,
-                        height: opr.height,
+                        height: template.height,
                         prefix: opr_hash(&content).to_vec(),
                     };
                     if current.as_ref() == Some(&key) {
                         tracing::info!(
                             job_id,
-                            height = opr.height,
+                            height = template.height,
                             "the same job as before the reconnect: its work since minute 1 is kept"
                         );
                         return None;
                     }
-                    tracing::info!(job_id, height = opr.height, "new job");
+                    tracing::info!(job_id, height = template.height, "new job");
                     activity.job();
                     backend.set_job(Some(Job {
                         id: job_id,
@@ -219,7 +242,14 @@ fn on_message(
         }
         Message::Stop { job_id } => {
             backend.set_job(None);
-            *current = None;
+            let Some(mined) = current.take().filter(|k| k.id == job_id) else {
+                tracing::info!(
+                    job_id,
+                    "stop for a job this box is not mining: nothing to submit"
+                );
+                return None;
+            };
+            carried.submitted = Some(mined.height);
             let records: Vec<SubmittedRecord> = backend
                 .best(job_id)
                 .into_iter()

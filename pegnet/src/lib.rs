@@ -19,6 +19,6 @@ pub mod validate;
 pub use grade::{reward, GradedBlock, GradedRecord, Grader, GraderError, Pow};
 pub use network::Network;
 pub use proto::V2Content;
-pub use record::{opr_entry, opr_hash, price_to_u64, short_hash, OprTemplate};
+pub use record::{opr_entry, opr_hash, price_to_u64, short_hash, JobFieldsError, OprTemplate};
 pub use v1::V1Content;
 pub use validate::InvalidRecord;

@@ -21,6 +21,67 @@ pub struct OprTemplate {
     pub prices: Vec<u64>,
 }
 
+/// A job's OPR fields that do not describe a record this build can make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobFieldsError {
+    /// The network name is not one PegNet knows.
+    #[error("{0}")]
+    Network(String),
+    /// The version the job names is not the network's at its height: hashing either encoding
+    /// could make a record the grader rejects.
+    #[error(
+        "the job names OPR version {got}, but {network} uses version {want} at height {height}"
+    )]
+    Version {
+        /// The version the job names.
+        got: u8,
+        /// The network's version at the height.
+        want: u8,
+        /// The network.
+        network: Network,
+        /// The height.
+        height: u32,
+    },
+}
+
+/// The template a job's OPR fields describe (what a netminer or a relay receives from its
+/// coordinator).
+impl TryFrom<protocol::OprFields> for OprTemplate {
+    type Error = JobFieldsError;
+
+    fn try_from(opr: protocol::OprFields) -> Result<Self, Self::Error> {
+        let network: Network = opr.network.parse().map_err(JobFieldsError::Network)?;
+        let want = network.version(opr.height);
+        if opr.version != want {
+            return Err(JobFieldsError::Version {
+                got: opr.version,
+                want,
+                network,
+                height: opr.height,
+            });
+        }
+        Ok(OprTemplate {
+            network,
+            height: opr.height,
+            winners: opr.winners,
+            prices: opr.prices,
+        })
+    }
+}
+
+/// The OPR fields of a job for this template (what a coordinator or a relay sends).
+impl From<&OprTemplate> for protocol::OprFields {
+    fn from(t: &OprTemplate) -> Self {
+        protocol::OprFields {
+            network: t.network.to_string(),
+            height: t.height,
+            version: t.version(),
+            winners: t.winners.clone(),
+            prices: t.prices.clone(),
+        }
+    }
+}
+
 impl OprTemplate {
     /// The record version at this height.
     pub fn version(&self) -> u8 {
@@ -167,6 +228,29 @@ mod tests {
             winners: vec![String::new(); 25],
             prices: vec![100_000_000; n],
         }
+    }
+
+    #[test]
+    fn a_jobs_fields_round_trip_and_a_wrong_network_or_version_is_refused() {
+        let t = template(Network::DevNet, 9);
+        let fields = protocol::OprFields::from(&t);
+        assert_eq!(fields.network, "devnet");
+        assert_eq!(fields.version, t.version());
+        assert_eq!(OprTemplate::try_from(fields.clone()), Ok(t.clone()));
+        let unknown = protocol::OprFields {
+            network: "moonnet".into(),
+            ..fields.clone()
+        };
+        assert!(matches!(
+            OprTemplate::try_from(unknown),
+            Err(JobFieldsError::Network(_))
+        ));
+        let wrong = protocol::OprFields {
+            version: t.version() - 1,
+            ..fields
+        };
+        let e = OprTemplate::try_from(wrong).unwrap_err();
+        assert!(e.to_string().contains("version"), "{e}");
     }
 
     const FA: &str = "FA2jK2HcLnRdS94dEcU27rF3meoJfpUcZPSinpb7AwQvPRY6RL1Q";

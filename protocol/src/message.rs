@@ -393,6 +393,13 @@ pub enum Message {
 pub const TABLE_CHUNK: usize = 32 * 1024;
 
 impl Message {
+    /// An `error` message saying `what` (a peer's answer to a message it cannot act on).
+    pub fn error(what: impl std::fmt::Display) -> Message {
+        Message::Error {
+            message: what.to_string(),
+        }
+    }
+
     /// Every type name of this protocol version, as written in the `"type"` tag.
     pub const KINDS: &'static [&'static str] = <Message as strum::VariantNames>::VARIANTS;
 

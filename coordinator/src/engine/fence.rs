@@ -6,9 +6,10 @@
 //! block's job started (minute 1). factomd debits a commit as soon as it accepts it, so a balance
 //! that went down means another coordinator with the farm's key has already paid for this block:
 //! this one then pays nothing. The standby looks later than the primary (it waits
-//! [`standby_delay`](super::window::standby_delay) after its submit window), so when both hold
-//! records the primary pays and the standby stands down; when the primary is gone, nothing was
-//! spent and the standby pays.
+//! [`standby_delay`](super::window::standby_delay) after its submit window, counted from when
+//! minute 9 began: the primary may notice the minute a poll interval later than the standby), so
+//! when both hold records the primary pays and the standby stands down; when the primary is gone,
+//! nothing was spent and the standby pays.
 //!
 //! What it cannot see: a top-up of the same address in the same block (it hides a spend of up to
 //! its amount), and a standby whose factomd does not see the primary's commits in time (a

@@ -13,16 +13,34 @@ impl Engine {
             return Ok(());
         }
         self.hub.broadcast(Message::Stop { job_id });
+        let seen = Instant::now();
         let mined_secs = self.job_sent.take().map(|t| t.elapsed().as_secs_f64());
-        tokio::time::sleep(self.cfg.submit_window).await;
+        // A standby counts its wait from when minute 9 began on its node, not from when its
+        // monitor noticed it (up to a poll later): the primary may have noticed it a whole poll
+        // after this coordinator, and the standby must still look after the primary paid. The
+        // node's word moves the decision back by at most that poll.
+        let decide_at = match self.cfg.standby {
+            Some(timing) => {
+                let asked = minute_began(&self.client, height, 9);
+                let began = tokio::time::timeout(self.cfg.submit_window, asked)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(seen);
+                let earliest = seen.checked_sub(timing.poll).unwrap_or(seen);
+                Some(began.clamp(earliest, seen) + self.cfg.submit_window + timing.delay)
+            }
+            None => None,
+        };
+        tokio::time::sleep_until((seen + self.cfg.submit_window).into()).await;
         // Miners and rates as the telemetry knows them: those behind relays included.
         let miners = self.hub.telemetry().miners_connected();
         let hash_rate = self.hub.telemetry().farm_rate().rate_60s;
         let (work, counts) = self.hub.take_work(job_id);
         self.hub.telemetry().job(None);
-        if let Some(delay) = self.cfg.standby {
+        if let Some(at) = decide_at {
             // The primary pays right after its window: give its commits time to show.
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep_until(at.into()).await;
         }
         if let Some(secs) = mined_secs {
             report::record_effective_rates(self.hub.telemetry(), &work, secs);

@@ -12,13 +12,13 @@ mod window;
 pub use fence::Fence;
 pub use window::{
     default_submit_window, fit_submit_window, max_submit_window, standby_delay, StandbyDelayError,
-    SubmitWindowError, DEFAULT_SUBMIT_WINDOW_CAP,
+    StandbyTiming, SubmitWindowError, DEFAULT_SUBMIT_WINDOW_CAP,
 };
 
 pub use report::MAX_SKIP_REASON;
 
 use crate::block::{fetch_budget, plan_within, PlanError};
-use crate::payer::{block_end, pay_block};
+use crate::payer::{block_end, minute_began, pay_block};
 use crate::server::{CurrentJob, Hub};
 use crate::store::BlockRecord;
 use crate::store::{Store, StoreError};
@@ -74,10 +74,10 @@ pub struct EngineConfig {
     pub previous_winners: Option<Vec<String>>,
     /// Days of per-block history kept in the store (0: forever).
     pub history_days: u32,
-    /// A standby coordinator: `Some(delay)`, how much longer than the primary it waits at minute 9
-    /// before it looks at the EC balance (see `fence.rs` and [`standby_delay`]). `None`: the
+    /// A standby coordinator: `Some(timing)`, how much longer than the primary it waits at minute
+    /// 9 before it looks at the EC balance (see `fence.rs` and [`standby_delay`]). `None`: the
     /// primary (or the only coordinator).
-    pub standby: Option<Duration>,
+    pub standby: Option<StandbyTiming>,
 }
 
 /// What happened in one block, as the devnet and the logs report it: the block's record as the

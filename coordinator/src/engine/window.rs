@@ -61,20 +61,44 @@ pub fn fit_submit_window(
 }
 
 /// How long a standby coordinator (`standby = true`) waits after its submit window before it
-/// looks at the farm's EC balance and decides whether to pay: what is left of the largest window
-/// once its own window is over. The primary pays right after its window, so by then the
-/// primary's commits show in the balance (see `fence.rs`). With the default window this is half
-/// of it (10 s on mainnet, 0.5 s with 30 s blocks).
-pub fn standby_delay(block: Duration, window: Duration) -> Result<Duration, StandbyDelayError> {
-    let delay = max_submit_window(block).saturating_sub(window);
-    if delay < window / 2 || delay.is_zero() {
+/// looks at the farm's EC balance and decides whether to pay, counted from the moment minute 9
+/// began on its node (not from when its monitor noticed it): what is left of the largest window
+/// once its own window is over, plus `poll`, the monitor's poll interval
+/// ([`factom::MonitorConfig::poll_for`]).
+///
+/// The primary pays right after its window, counted from when *it* noticed minute 9, which may be
+/// up to a poll interval after the minute began. The standby therefore waits that interval more,
+/// and the rest of the largest window is the primary's time to commit (the margin: 10 s on
+/// mainnet with the default window, 0.2 s with 12 s blocks). By then the primary's commits show in
+/// the balance (see `fence.rs`). With the default window and poll this is 11 s on mainnet, 1.25 s
+/// with 30 s blocks; the standby then still has a quarter of minute 9 to pay.
+pub fn standby_delay(
+    block: Duration,
+    window: Duration,
+    poll: Duration,
+) -> Result<Duration, StandbyDelayError> {
+    let margin = max_submit_window(block).saturating_sub(window);
+    if margin < window / 2 || margin.is_zero() {
         return Err(StandbyDelayError {
             window: window.as_secs_f64(),
             max: max_submit_window(block).as_secs_f64(),
             default: default_submit_window(block).as_secs_f64(),
         });
     }
-    Ok(delay)
+    Ok(margin + poll)
+}
+
+/// How a standby coordinator times its minute-9 decision (see [`standby_delay`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StandbyTiming {
+    /// How long after its submit window it looks at the farm's EC balance, counted from when
+    /// minute 9 began on its node ([`standby_delay`]).
+    pub delay: Duration,
+    /// The monitor's poll interval: how late this coordinator may have noticed minute 9. The
+    /// node's word on when the minute began moves the decision earlier than "noticed + window +
+    /// delay" by at most this much, so a node that lies about it cannot make the standby look
+    /// before the primary could have paid.
+    pub poll: Duration,
 }
 
 /// A submit window that leaves a standby coordinator no time to let the primary pay first.
@@ -98,20 +122,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_standby_waits_half_the_default_window_and_refuses_a_window_leaving_no_room() {
+    fn the_standby_waits_half_the_default_window_and_a_poll_and_refuses_a_window_leaving_no_room() {
         let mainnet = Duration::from_secs(600);
+        let poll = factom::MonitorConfig::default().poll_for(mainnet / 10);
+        assert_eq!(poll, Duration::from_secs(1));
         let w = default_submit_window(mainnet);
         assert_eq!(w, Duration::from_secs(20));
-        assert_eq!(standby_delay(mainnet, w).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            standby_delay(mainnet, w, poll).unwrap(),
+            Duration::from_secs(11)
+        );
         let thirty = Duration::from_secs(30);
+        let poll = factom::MonitorConfig::default().poll_for(thirty / 10);
         let w = default_submit_window(thirty);
         assert_eq!(
-            standby_delay(thirty, w).unwrap(),
-            Duration::from_millis(500)
+            standby_delay(thirty, w, poll).unwrap(),
+            Duration::from_millis(1250)
         );
         // The largest window leaves nothing: refused, naming the default.
-        let e = standby_delay(mainnet, max_submit_window(mainnet)).unwrap_err();
+        let e = standby_delay(mainnet, max_submit_window(mainnet), poll).unwrap_err();
         assert!(e.to_string().contains("20.000"), "{e}");
-        assert!(standby_delay(mainnet, Duration::from_secs(25)).is_err());
+        assert!(standby_delay(mainnet, Duration::from_secs(25), poll).is_err());
+    }
+
+    #[test]
+    fn the_standby_decides_after_the_latest_primary_and_before_the_block_ends() {
+        // For every block length: the primary, noticing minute 9 a whole poll late, pays at
+        // poll + window; the standby looks at delay + window after the minute began, which must
+        // leave the margin after the primary and time to pay before the block ends.
+        for secs in [6u64, 12, 30, 60, 600] {
+            let block = Duration::from_secs(secs);
+            let poll = factom::MonitorConfig::default().poll_for(block / 10);
+            let w = default_submit_window(block);
+            let standby = w + standby_delay(block, w, poll).unwrap();
+            let primary = poll + w;
+            assert!(standby >= primary + block / 60, "{secs} s blocks");
+            assert!(standby + block / 40 <= block / 10, "{secs} s blocks");
+        }
     }
 }

@@ -27,7 +27,8 @@ pub struct CurrentJob {
 }
 
 impl CurrentJob {
-    /// The job a `job` message announces (`None` for another message, or an unknown network).
+    /// The job a `job` message announces (`None` for another message, or OPR fields that do not
+    /// describe a record: an unknown network, a version not the network's at the height).
     pub fn from_message(m: &Message) -> Option<CurrentJob> {
         let Message::Job {
             job_id,
@@ -40,12 +41,7 @@ impl CurrentJob {
         };
         Some(CurrentJob {
             job_id: *job_id,
-            template: OprTemplate {
-                network: opr.network.parse().ok()?,
-                height: opr.height,
-                winners: opr.winners.clone(),
-                prices: opr.prices.clone(),
-            },
+            template: OprTemplate::try_from(opr.clone()).ok()?,
             min_difficulty: min_difficulty.0,
             records_wanted: *records_wanted,
         })
@@ -55,13 +51,7 @@ impl CurrentJob {
     pub fn message(&self) -> Message {
         Message::Job {
             job_id: self.job_id,
-            opr: protocol::OprFields {
-                network: self.template.network.to_string(),
-                height: self.template.height,
-                version: self.template.version(),
-                winners: self.template.winners.clone(),
-                prices: self.template.prices.clone(),
-            },
+            opr: (&self.template).into(),
             min_difficulty: protocol::Difficulty(self.min_difficulty),
             records_wanted: self.records_wanted,
         }

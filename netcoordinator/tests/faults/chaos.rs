@@ -18,7 +18,8 @@ use rand::{RngExt, SeedableRng};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-/// 12 s blocks: a 1.2 s minute, the default window 0.4 s, the standby's extra wait 0.2 s.
+/// 12 s blocks: a 1.2 s minute, the default window 0.4 s, the standby's extra wait 0.5 s (the
+/// primary's 0.2 s to commit and a 0.3 s poll interval, counted from when minute 9 began).
 const BLOCK_SECS: u64 = 12;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
