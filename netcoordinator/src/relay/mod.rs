@@ -4,7 +4,8 @@
 //! serves them the table. To its upstream (the primary, or another relay) it is one
 //! authenticated miner link (the upstream's secret, TLS as a netminer does it) whose identity is
 //! in the upstream's `relays` list. Down the link come the jobs, minutes, skips and stops, which
-//! the relay passes on to its miners unchanged (job ids included); up go its miners' records,
+//! the relay passes on to its miners unchanged (job ids included; a block whose `stop` it passed on
+//! is not started again from another upstream, see `from_upstream.rs`); up go its miners' records,
 //! verified here first and forwarded as soon as they are accepted (`relay_submission`, each with
 //! its miner's identity and coinbase), and every 10 s its miners' hash rates (`relay_stats`).
 //! Remote control (protocol 3) comes down as `relay_control`, naming one of the relay's miners:
@@ -27,11 +28,13 @@
 //! routes, remote control of its miners included), its status marked `relay` with its link's
 //! state, which the link loop below reports to its telemetry.
 
+mod from_upstream;
+
 use anyhow::{bail, Context, Result};
-use coordinator::server::{serve, stats_of, CurrentJob, Hub, RelayedSubmission, ServerConfig};
+use coordinator::server::{serve, stats_of, Hub, RelayedSubmission, ServerConfig};
+use from_upstream::{from_upstream, Stopped};
 use netmine_link::table_fetch::{check_size, fetch, FetchError};
 use netmine_link::{send, CoordinatorAddr, Dialer, Ended, LinkConfig, Linked, TlsTrust, Ws};
-use pegnet::OprTemplate;
 use protocol::{Message, Secret, Session};
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -240,6 +243,7 @@ async fn link_loop(
     mut stop: watch::Receiver<bool>,
 ) -> Option<String> {
     let mut pending: VecDeque<RelayedSubmission> = VecDeque::new();
+    let mut stopped = Stopped::default();
     loop {
         // While down (dialling, backing off), keep draining (bounded) so the hub never blocks on
         // a full channel.
@@ -284,6 +288,7 @@ async fn link_loop(
             &mut linked,
             &mut up,
             (&mut pending, &mut unacked),
+            &mut stopped,
             &mut stop,
         )
         .await;
@@ -343,6 +348,7 @@ async fn run_link(
         &mut VecDeque<RelayedSubmission>,
         &mut VecDeque<RelayedSubmission>,
     ),
+    stopped: &mut Stopped,
     stop: &mut watch::Receiver<bool>,
 ) -> Ended {
     let Linked {
@@ -459,118 +465,12 @@ async fn run_link(
                         return Ended::Refused(message.clone());
                     }
                 }
-                if let Some(reply) = from_upstream(hub, msg) {
+                if let Some(reply) = from_upstream(hub, stopped, msg) {
                     if let Err(e) = send_up(ws, session, &reply).await {
                         return Ended::Lost(e);
                     }
                 }
             }
         }
-    }
-}
-
-/// Passes what the upstream sends on to the relay's miners; the answer to send back, if any.
-fn from_upstream(hub: &Arc<Hub>, msg: Message) -> Option<Message> {
-    match msg {
-        Message::Job {
-            job_id,
-            opr,
-            min_difficulty,
-            records_wanted,
-        } => {
-            // The upstream repeats the current job to a link that reconnects: not a new one. (A
-            // restarted upstream counts job ids from 1 again: a new height is a new job.)
-            if hub.current_job() == Some((opr.height, job_id)) {
-                return None;
-            }
-            let template = match OprTemplate::try_from(opr) {
-                Ok(t) => t,
-                Err(e) => return Some(Message::error(e)),
-            };
-            tracing::info!(job_id, height = template.height, "job from the upstream");
-            hub.telemetry().relay_job(
-                &template.network.to_string(),
-                coordinator::telemetry::views::JobView {
-                    id: job_id,
-                    height: template.height,
-                    min_difficulty: format!("{:016x}", min_difficulty.0),
-                },
-            );
-            hub.start_job(CurrentJob {
-                job_id,
-                template,
-                min_difficulty: min_difficulty.0,
-                records_wanted,
-            });
-            None
-        }
-        m @ (Message::Minute { .. } | Message::Stop { .. } | Message::Skip { .. }) => {
-            hub.broadcast(m);
-            None
-        }
-        Message::Ping { nonce } => Some(Message::Pong { nonce }),
-        Message::RelaySubmissionResult {
-            identity,
-            job_id,
-            accepted,
-            rejected,
-        } => {
-            if !rejected.is_empty() {
-                let why: Vec<String> = rejected
-                    .iter()
-                    .map(|r| format!("{} {}", r.count, r.code.name()))
-                    .collect();
-                tracing::warn!(%identity, job_id, accepted, "the upstream refused relayed records: {}", why.join(", "));
-            }
-            None
-        }
-        Message::Error { message } => {
-            tracing::warn!("the upstream reports: {message}");
-            None
-        }
-        _ => None, // the relay's own submission results, pongs
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use protocol::{Difficulty, OprFields};
-
-    fn job(job_id: u64, height: u32) -> Message {
-        Message::Job {
-            job_id,
-            opr: OprFields {
-                network: "devnet".into(),
-                height,
-                version: 5,
-                winners: vec![String::new(); 25],
-                prices: (1..=62).map(|k| k * 1000).collect(),
-            },
-            min_difficulty: Difficulty(0),
-            records_wanted: 3,
-        }
-    }
-
-    #[test]
-    fn a_repeated_job_is_not_restarted_but_a_restarted_upstreams_job_1_is_new() {
-        let table = Arc::new(hashcore::Table::generate(8, &mut |_, _| {}).unwrap());
-        let hub = Hub::new(ServerConfig::default(), table);
-        let mut events = hub.subscribe();
-        assert!(from_upstream(&hub, job(1, 500)).is_none());
-        assert_eq!(hub.current_job(), Some((500, 1)));
-        assert!(events.try_recv().is_ok(), "the first job is broadcast");
-        // The same job again (a reconnected link): nothing is broadcast.
-        from_upstream(&hub, job(1, 500));
-        assert!(events.try_recv().is_err());
-        // A restarted upstream's job 1 for the next height: a new job.
-        from_upstream(&hub, job(1, 501));
-        assert_eq!(hub.current_job(), Some((501, 1)));
-        assert!(events.try_recv().is_ok());
-        // A ping is answered.
-        assert!(matches!(
-            from_upstream(&hub, Message::Ping { nonce: 9 }),
-            Some(Message::Pong { nonce: 9 })
-        ));
     }
 }
