@@ -28,8 +28,9 @@ async fn a_box_logging_in_under_honest_names_changes_nothing() {
         .map(|k| netminer(&miner_bin, &d, k, &caddr, &[]))
         .collect();
     let block = Duration::from_secs(BLOCK_SECS);
-    let honest = wait_status(ph, "both honest boxes", block * 2, |v| {
-        v["miners_connected"] == 2
+    // Both boxes in, and the coordinator past its first minute (the boxes can log in before it).
+    let honest = wait_status(ph, "both honest boxes and a minute", block * 2, |v| {
+        v["miners_connected"] == 2 && v["height"].is_u64()
     })
     .await;
     let first = honest["height"].as_u64().unwrap() as u32 + 1;
