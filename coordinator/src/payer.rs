@@ -57,13 +57,17 @@ pub fn entry_cost(marshalled: &[u8]) -> u64 {
         .map_or(10, u64::from)
 }
 
+/// factomd's `current-minute` answer if the node is building block `height` (`None` if it
+/// cannot be asked, or is building another block).
+async fn building(client: &FactomdClient, height: u32) -> Option<factom::types::CurrentMinute> {
+    let cm = client.current_minute_once().await.ok()?;
+    (cm.directoryblockheight + 1 == height as i64).then_some(cm)
+}
+
 /// When the block `height` ends, as factomd tells it (`None` if it cannot be asked, or is
 /// building another block).
 pub async fn block_end(client: &FactomdClient, height: u32) -> Option<Instant> {
-    let cm = client.current_minute_once().await.ok()?;
-    if cm.directoryblockheight + 1 != height as i64 {
-        return None;
-    }
+    let cm = building(client, height).await?;
     let end_ns = cm
         .currentblockstarttime
         .checked_add(cm.directoryblockinseconds.checked_mul(1_000_000_000)?)?;
@@ -76,11 +80,8 @@ pub async fn block_end(client: &FactomdClient, height: u32) -> Option<Instant> {
 /// counted back from now and at most a minute back. `None` if the node cannot be asked, is in
 /// another minute or block, or does not know (syncing).
 pub async fn minute_began(client: &FactomdClient, height: u32, minute: i64) -> Option<Instant> {
-    let cm = client.current_minute_once().await.ok()?;
-    if cm.directoryblockheight + 1 != height as i64
-        || cm.minute != minute
-        || cm.currentminutestarttime <= 0
-    {
+    let cm = building(client, height).await?;
+    if cm.minute != minute || cm.currentminutestarttime <= 0 {
         return None;
     }
     let minute_ns = cm.directoryblockinseconds.checked_mul(100_000_000)?;

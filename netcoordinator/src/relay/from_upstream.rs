@@ -120,11 +120,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_repeated_job_is_not_restarted_but_a_restarted_upstreams_job_1_is_new() {
+    /// A relay's hub (an 8-bit table) and what it broadcasts to its miners.
+    fn relay_hub() -> (Arc<Hub>, tokio::sync::broadcast::Receiver<Message>) {
         let table = Arc::new(hashcore::Table::generate(8, &mut |_, _| {}).unwrap());
         let hub = Hub::new(ServerConfig::default(), table);
-        let mut events = hub.subscribe();
+        let events = hub.subscribe();
+        (hub, events)
+    }
+
+    #[test]
+    fn a_repeated_job_is_not_restarted_but_a_restarted_upstreams_job_1_is_new() {
+        let (hub, mut events) = relay_hub();
         let stopped = &mut Stopped::default();
         assert!(from_upstream(&hub, stopped, job(1, 500)).is_none());
         assert_eq!(hub.current_job(), Some((500, 1)));
@@ -145,9 +151,7 @@ mod tests {
 
     #[test]
     fn a_block_stopped_on_one_link_is_not_started_again_from_another() {
-        let table = Arc::new(hashcore::Table::generate(8, &mut |_, _| {}).unwrap());
-        let hub = Hub::new(ServerConfig::default(), table);
-        let mut events = hub.subscribe();
+        let (hub, mut events) = relay_hub();
         let stopped = &mut Stopped::default();
         // Failover in the middle of block 500: the other upstream's job for it is started.
         from_upstream(&hub, stopped, job(1, 500));
